@@ -1,0 +1,242 @@
+"""``{{ expr }}`` templates: parsing, static references and evaluation.
+
+Expressions are JMESPath (evaluated by the ``jmespath`` library, never by
+``eval``) with the conveniences of :mod:`core.expressions.dialect`.  Each
+expression's *references* (the root paths it reads: ``inputs.x``,
+``secrets.y``, ``steps.s.outputs.z``, ``item``, ``index``) are found
+statically from the parsed AST, to validate them and to decide whether the
+value is known at plan time or only at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from jmespath.parser import Parser
+
+from core.expressions.dialect import to_jmespath
+from core.limits import MAX_EXPRESSION_LENGTH
+
+__all__ = [
+    "Expression", "ExpressionError", "Template", "TemplatePart", "is_truthy",
+    "render_text", "ROOT_NAMES",
+]
+
+ROOT_NAMES = ("inputs", "secrets", "steps", "item", "index")
+
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_WHOLE = re.compile(r"\A\s*\{\{(.*?)\}\}\s*\Z", re.DOTALL)
+
+
+class ExpressionError(Exception):
+    """An expression that cannot be parsed or evaluated."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One parsed expression (the text between ``{{`` and ``}}``)."""
+
+    source: str
+    jmespath_source: str
+    references: tuple[tuple[str, ...], ...]
+
+    @staticmethod
+    def parse(source: str) -> "Expression":
+        return _parse_cached(source.strip())
+
+    @property
+    def is_runtime(self) -> bool:
+        """True when the value depends on step outputs (known only while running)."""
+        return any(ref[0] == "steps" for ref in self.references)
+
+    @property
+    def uses_secrets(self) -> bool:
+        return any(ref[0] == "secrets" for ref in self.references)
+
+    @property
+    def secret_path(self) -> str | None:
+        """The secret name when the expression is exactly ``secrets.<name>``."""
+        ref = self.references
+        if len(ref) == 1 and len(ref[0]) == 2 and ref[0][0] == "secrets" \
+                and self.jmespath_source in (f"secrets.{ref[0][1]}", f'secrets."{ref[0][1]}"'):
+            return ref[0][1]
+        return None
+
+    def evaluate(self, context: dict[str, Any]) -> Any:
+        try:
+            return _compiled(self.jmespath_source).search(context)
+        except jmespath.exceptions.JMESPathError as error:
+            raise ExpressionError(_first_line(error)) from None
+        except (TypeError, ValueError, RecursionError) as error:
+            raise ExpressionError(f"evaluation failed: {error}") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(source: str) -> Expression:
+    if not source:
+        raise ExpressionError("the expression is empty")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
+    translated = to_jmespath(source)
+    try:
+        parsed = Parser().parse(translated).parsed
+    except jmespath.exceptions.JMESPathError as error:
+        raise ExpressionError(f"the expression '{source}' cannot be parsed: {_parse_reason(error)}") from None
+    except RecursionError:
+        raise ExpressionError(f"the expression '{source}' is nested too deeply") from None
+    return Expression(source, translated, tuple(dict.fromkeys(_root_references(parsed))))
+
+
+@lru_cache(maxsize=4096)
+def _compiled(translated: str):
+    return jmespath.compile(translated)
+
+
+def _parse_reason(error: Exception) -> str:
+    if isinstance(error, jmespath.exceptions.IncompleteExpressionError):
+        return "it ends too early (an unfinished path, bracket, call or operator)"
+    if isinstance(error, jmespath.exceptions.LexerError):
+        return getattr(error, "message", None) or _first_line(error)
+    token = getattr(error, "token_value", None)
+    if token is not None:
+        return f"unexpected '{token}'"
+    return _first_line(error)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "msg", "") or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+_CHAINS = ("index_expression", "projection", "value_projection", "filter_projection", "flatten")
+
+
+def _leading(node: dict) -> tuple[str, ...] | None:
+    """The root path a node starts with (``a.b`` of ``a.b[0].c[*].d``), else None."""
+    kind = node["type"]
+    if kind == "field":
+        return (node["value"],)
+    if kind == "subexpression":
+        path: tuple[str, ...] = ()
+        for child in node["children"]:
+            step = _leading(child)
+            if step is None:
+                break
+            path += step
+            if child["type"] != "field":
+                break
+        return path or None
+    if kind in _CHAINS:
+        return _leading(node["children"][0])
+    return None
+
+
+def _root_references(node: dict):
+    """Yield the root paths an AST node (evaluated against the root) reads.
+
+    JMESPath has no root operator: the right side of a subexpression, a
+    projection, a filter or a pipe, and an ``&expref``, are evaluated
+    against an intermediate value and can never reach the root context.
+    """
+    path = _leading(node)
+    if path is not None:
+        yield path
+        return
+    kind = node["type"]
+    children = node.get("children", [])
+    if kind == "current":
+        yield ("@",)  # the whole context: validation refuses it by name
+    elif kind in ("subexpression", "index_expression", "projection", "value_projection",
+                "filter_projection", "pipe", "flatten"):
+        if children:
+            yield from _root_references(children[0])
+    elif kind == "function_expression":
+        for child in children:
+            if child["type"] != "expref":
+                yield from _root_references(child)
+    elif kind in ("and_expression", "or_expression", "not_expression", "comparator",
+                  "multi_select_list", "multi_select_dict", "key_val_pair"):
+        for child in children:
+            yield from _root_references(child)
+
+
+@dataclass(frozen=True)
+class TemplatePart:
+    text: str | None = None
+    expression: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    """A string value with ``{{ }}`` templates in it.
+
+    ``whole`` is set when the value is exactly one template: its result keeps
+    its type.  Otherwise ``parts`` interleave text and expressions and the
+    result is interpolated text.
+    """
+
+    source: str
+    parts: tuple[TemplatePart, ...]
+    whole: Expression | None
+
+    @staticmethod
+    def has_template(value: Any) -> bool:
+        return isinstance(value, str) and "{{" in value
+
+    @staticmethod
+    def parse(source: str) -> "Template":
+        whole = _WHOLE.match(source)
+        if whole and "{{" not in whole.group(1):
+            expression = Expression.parse(whole.group(1))
+            return Template(source, (TemplatePart(expression=expression),), expression)
+        parts: list[TemplatePart] = []
+        position = 0
+        for match in _TEMPLATE.finditer(source):
+            if match.start() > position:
+                parts.append(TemplatePart(text=source[position:match.start()]))
+            parts.append(TemplatePart(expression=Expression.parse(match.group(1))))
+            position = match.end()
+        tail = source[position:]
+        if "{{" in tail:
+            raise ExpressionError("a '{{' is never closed with '}}'")
+        if tail:
+            parts.append(TemplatePart(text=tail))
+        return Template(source, tuple(parts), None)
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        return tuple(p.expression for p in self.parts if p.expression is not None)
+
+    @property
+    def is_runtime(self) -> bool:
+        return any(e.is_runtime for e in self.expressions)
+
+    @property
+    def uses_secrets(self) -> bool:
+        return any(e.uses_secrets for e in self.expressions)
+
+    def render(self, context: dict[str, Any]) -> Any:
+        if self.whole is not None:
+            return self.whole.evaluate(context)
+        return "".join(
+            part.text if part.expression is None else render_text(part.expression.evaluate(context))
+            for part in self.parts
+        )
+
+
+def render_text(value: Any) -> str:
+    """How a value reads when interpolated into text (JSON for non-strings)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def is_truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, empty string, list and object are false."""
+    return not (value is None or value is False or value == "" or value == [] or value == {})

@@ -1,0 +1,287 @@
+"""Cross-reference checks over the raw manifest, reporting every problem at once.
+
+These run on the plain YAML data (not on the pydantic model) so that they
+still report when some other part of the pack is malformed: a pack with a
+typo *and* a duplicate id shows both.  Every check is defensive about types;
+type errors themselves are the models' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from core.errors import Problem
+from core.expressions import ExpressionError, Template
+from core.inputs import SchemaFileError, load_schema, value_problems
+from core.manifest.locate import step_context
+from core.manifest.models import STEP_KINDS, exactly_one_message
+from core.manifest.yaml_source import YamlSource
+
+
+@dataclass
+class Scope:
+    """What an expression at some place may read."""
+
+    steps_before: frozenset[str] | None = frozenset()  # None: every declared step
+    in_map: bool = False
+    secrets: bool = False
+
+
+@dataclass
+class CheckResult:
+    problems: list[Problem] = field(default_factory=list)
+    schemas: dict[str, Any] = field(default_factory=dict)
+
+
+def check_manifest(source: YamlSource, base_dir: str | None) -> CheckResult:
+    return _Checker(source, base_dir).run()
+
+
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+class _Checker:
+    def __init__(self, source: YamlSource, base_dir: str | None):
+        self.source = source
+        self.base_dir = base_dir
+        self.result = CheckResult()
+        spec = _mapping(_mapping(source.data).get("spec"))
+        self.spec = spec
+        self.inputs = self._unique_names("inputs", "name", "input")
+        self.secrets = self._unique_names("secrets", "name", "secret")
+        self.approvals = self._unique_names("approvals", "id", "approval")
+        self._unique_names("outputs", "name", "output")
+        self.step_ids: dict[str, int] = {}
+
+    def run(self) -> CheckResult:
+        self._collect_step_ids()
+        self._check_inputs()
+        self._check_approvals()
+        self._check_steps()
+        self._check_outputs()
+        for key in ("success", "failure"):
+            message = _mapping(self.spec.get(key)).get("message")
+            self._check_template(("spec", key, "message"), message, Scope(steps_before=None))
+        return self.result
+
+    # -- helpers -------------------------------------------------------
+    def _problem(self, path: tuple, message: str, *, key: bool = False) -> None:
+        step, field_name = step_context(self.source.data, path)
+        self.result.problems.append(self.source.problem(path, message, key=key, step=step, field=field_name))
+
+    def _unique_names(self, section: str, key: str, what: str) -> dict[str, tuple]:
+        seen: dict[str, tuple] = {}
+        for index, entry in enumerate(_items(self.spec.get(section))):
+            name = _mapping(entry).get(key)
+            if not isinstance(name, str):
+                continue
+            path = ("spec", section, index, key)
+            if name in seen:
+                first_line = self.source.mark_of(seen[name])[0]
+                self._problem(path, f"{what} {key} '{name}' is used twice (first at line {first_line})")
+            else:
+                seen[name] = path
+        return seen
+
+    # -- steps ---------------------------------------------------------
+    def _walk_steps(self) -> Iterator[tuple[tuple, dict]]:
+        """Every step mapping with its path, nested ones included, in document order."""
+        for index, step in enumerate(_items(self.spec.get("steps"))):
+            yield from _walk_from(("spec", "steps", index), step)
+
+    def _collect_step_ids(self) -> None:
+        for path, step in self._walk_steps():
+            kinds = [k for k in STEP_KINDS if k in step]
+            message = exactly_one_message(kinds, STEP_KINDS, "a step")
+            if message:
+                self._problem(path, message)
+            gate = step.get("gate")
+            if isinstance(gate, dict):
+                message = exactly_one_message([k for k in ("approval", "policy") if k in gate],
+                                              ("approval", "policy"), "a gate")
+                if message:
+                    self._problem(path + ("gate",), message)
+            step_id = step.get("id")
+            if not isinstance(step_id, str):
+                continue
+            if step_id in self.step_ids:
+                self._problem(path + ("id",), f"step id '{step_id}' is used twice "
+                                              f"(first at line {self.step_ids[step_id]})")
+            else:
+                self.step_ids[step_id] = self.source.mark_of(path + ("id",))[0]
+
+    def _check_steps(self) -> None:
+        done: set[str] = set()
+        for index, step in enumerate(_items(self.spec.get("steps"))):
+            path = ("spec", "steps", index)
+            self._check_step(path, step, Scope(steps_before=frozenset(done)))
+            if isinstance(step, dict):
+                done |= self._ids_within(path, step)
+
+    def _ids_within(self, path: tuple, step: dict) -> set[str]:
+        return {sub["id"] for _, sub in _walk_from(path, step) if isinstance(sub.get("id"), str)}
+
+    def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
+        if not isinstance(step, dict):
+            return
+        when = step.get("when")
+        if isinstance(when, str):
+            self._check_when(path + ("when",), when, scope)
+        run = _mapping(step.get("run"))
+        self._check_values(path + ("run", "with"), run.get("with"), _with_secrets(scope))
+        gate = _mapping(step.get("gate"))
+        approval = gate.get("approval")
+        if isinstance(approval, dict):
+            approval_id = approval.get("id")
+            if isinstance(approval_id, str) and approval_id not in self.approvals:
+                self._problem(path + ("gate", "approval", "id"),
+                              f"approval '{approval_id}' is not declared in spec.approvals")
+            self._check_template(path + ("gate", "approval", "message"), approval.get("message"), scope)
+        policy = gate.get("policy")
+        if isinstance(policy, dict):
+            self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"),
+                               _with_secrets(scope))
+            self._check_template(path + ("gate", "policy", "message"), policy.get("message"), scope)
+        parallel = _mapping(step.get("parallel"))
+        for i, child in enumerate(_items(parallel.get("steps"))):
+            self._check_step(path + ("parallel", "steps", i), child, scope)
+        map_spec = _mapping(step.get("map"))
+        items = map_spec.get("items")
+        if isinstance(items, str):
+            self._check_whole(path + ("map", "items"), items, scope, "'items' must be a single {{ expression }} "
+                              "giving a list, or a YAML list")
+        elif isinstance(items, list):
+            self._check_values(path + ("map", "items"), items, scope)
+        if "step" in map_spec:
+            inner = Scope(steps_before=scope.steps_before, in_map=True)
+            self._check_step(path + ("map", "step"), map_spec["step"], inner)
+
+    def _check_when(self, path: tuple, when: str, scope: Scope) -> None:
+        self._check_whole(path, when, scope, "'when' must be true, false or a single {{ expression }}")
+
+    def _check_whole(self, path: tuple, text: str, scope: Scope, requirement: str) -> None:
+        template = self._check_template(path, text, scope)
+        if template is not None and template.whole is None:
+            self._problem(path, requirement)
+
+    def _check_values(self, path: tuple, value: Any, scope: Scope) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._check_values(path + (key,), item, scope)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._check_values(path + (index,), item, scope)
+        else:
+            self._check_template(path, value, scope)
+
+    def _check_template(self, path: tuple, value: Any, scope: Scope) -> Template | None:
+        if not Template.has_template(value):
+            return None
+        try:
+            template = Template.parse(value)
+        except ExpressionError as error:
+            self._problem(path, str(error))
+            return None
+        for expression in template.expressions:
+            for reference in expression.references:
+                message = self._reference_problem(reference, scope)
+                if message:
+                    self._problem(path, message)
+        return template
+
+    def _reference_problem(self, ref: tuple[str, ...], scope: Scope) -> str | None:
+        root = ref[0]
+        dotted = ".".join(ref[:2])
+        if root == "@":
+            return "'@' at the top of an expression reads the whole context; name what you need (inputs.x, ...)"
+        if root == "inputs":
+            if len(ref) >= 2 and ref[1] not in self.inputs:
+                return f"'{dotted}' is not a declared input"
+        elif root == "secrets":
+            if not scope.secrets:
+                return f"'{dotted}': secrets can only be passed as step parameters (run 'with' or policy 'parameters')"
+            if len(ref) < 2:
+                return "name the secret: 'secrets.<name>'"
+            if ref[1] not in self.secrets:
+                return f"'{dotted}' is not a declared secret"
+        elif root == "steps":
+            if len(ref) < 2:
+                return "name the step: 'steps.<id>.outputs.<name>'"
+            step_id = ref[1]
+            if step_id not in self.step_ids:
+                return f"'{dotted}' is not a declared step"
+            if scope.steps_before is not None and step_id not in scope.steps_before:
+                return f"step '{step_id}' does not finish before this runs, so its outputs cannot be read here"
+            if len(ref) >= 3 and ref[2] != "outputs":
+                return f"only a step's outputs can be read: 'steps.{step_id}.outputs.<name>', not '{'.'.join(ref[:3])}'"
+        elif root in ("item", "index"):
+            if not scope.in_map:
+                return f"'{root}' is only defined inside a map's step template"
+        else:
+            return (f"'{root}' is not something an expression can read "
+                    "(use inputs, secrets, steps, item or index)")
+        return None
+
+    # -- inputs, approvals, outputs ---------------------------------------
+    def _check_inputs(self) -> None:
+        from core.manifest.models import INPUT_TYPES
+        for index, entry in enumerate(_items(self.spec.get("inputs"))):
+            entry = _mapping(entry)
+            name = entry.get("name")
+            path = ("spec", "inputs", index)
+            schema = None
+            schema_path = entry.get("schema")
+            if isinstance(schema_path, str) and schema_path:
+                try:
+                    schema = load_schema(self.base_dir, schema_path)
+                    if isinstance(name, str):
+                        self.result.schemas[name] = schema
+                except SchemaFileError as error:
+                    self._problem(path + ("schema",), f"input '{name}': {error}")
+                    continue
+            if "default" in entry and entry.get("type") in INPUT_TYPES and entry["default"] is not None:
+                spec = _InputView(entry["type"])
+                for reason in value_problems(spec, schema, entry["default"]):
+                    self._problem(path + ("default",), f"input '{name}': the default is invalid: {reason}")
+
+    def _check_approvals(self) -> None:
+        for index, entry in enumerate(_items(self.spec.get("approvals"))):
+            reason = _mapping(entry).get("reasonTemplate")
+            self._check_template(("spec", "approvals", index, "reasonTemplate"), reason,
+                                 Scope(steps_before=None))
+
+    def _check_outputs(self) -> None:
+        for index, entry in enumerate(_items(self.spec.get("outputs"))):
+            entry = _mapping(entry)
+            path = ("spec", "outputs", index)
+            for key in ("path", "expression"):
+                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None))
+            if entry.get("type") == "file" and not entry.get("path"):
+                self._problem(path, f"output '{entry.get('name')}' of type file needs a 'path'")
+
+
+def _walk_from(path: tuple, step: Any) -> Iterator[tuple[tuple, dict]]:
+    if not isinstance(step, dict):
+        return
+    yield path, step
+    for index, child in enumerate(_items(_mapping(step.get("parallel")).get("steps"))):
+        yield from _walk_from(path + ("parallel", "steps", index), child)
+    map_spec = _mapping(step.get("map"))
+    if "step" in map_spec:
+        yield from _walk_from(path + ("map", "step"), map_spec["step"])
+
+
+@dataclass
+class _InputView:
+    type: str
+
+
+def _with_secrets(scope: Scope) -> Scope:
+    return Scope(steps_before=scope.steps_before, in_map=scope.in_map, secrets=True)
+

@@ -1,0 +1,52 @@
+"""Name the step and field a path into the manifest points at."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STEP_KEYS = ("run", "gate", "parallel", "map")
+
+
+def is_step_path(path: tuple) -> bool:
+    """True for the path of a step mapping: ``spec.steps[i]``, ``...parallel.steps[i]``, ``...map.step``."""
+    if len(path) >= 2 and isinstance(path[-1], int) and path[-2] == "steps":
+        return len(path) == 3 and path[0] == "spec" or len(path) > 3 and path[-3] == "parallel"
+    return len(path) >= 2 and path[-1] == "step" and path[-2] == "map"
+
+
+def step_context(data: Any, path: tuple) -> tuple[str | None, str | None]:
+    """The innermost step around ``path`` (its id) and the field below it.
+
+    The field is written relative to the step, without the ``run`` level
+    (``when``, ``with.target``, ``gate.approval.id``, ``map.items``).
+    """
+    step_id: str | None = None
+    step_depth = -1
+    node = data
+    for depth, segment in enumerate(path):
+        if isinstance(node, dict) and segment in node:
+            node = node[segment]
+        elif isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+            node = node[segment]
+        else:
+            break
+        if is_step_path(path[:depth + 1]) and isinstance(node, dict):
+            raw_id = node.get("id")
+            step_id = raw_id if isinstance(raw_id, str) else f"#{segment}"
+            step_depth = depth
+    if step_depth < 0:
+        return None, None
+    rest = list(path[step_depth + 1:])
+    if rest and rest[0] == "run":
+        rest = rest[1:]
+    return step_id, format_field(rest) or None
+
+
+def format_field(path) -> str:
+    text = ""
+    for segment in path:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        else:
+            text += f".{segment}" if text else str(segment)
+    return text

@@ -1,0 +1,228 @@
+"""Pydantic models of a Task Pack manifest (format document sections 1-8).
+
+Models are strict (no "2" -> 2 coercion) and forbid unknown keys, except the
+free-form ``metadata.annotations``, ``with`` and ``parameters`` maps.  Field
+names are the manifest's camelCase names, so error locations and dumps read
+exactly like the YAML.  Cross-references (unique ids, declared approvals,
+expressions) are checked by :mod:`core.manifest.checks`, which reports all
+problems at once with their YAML marks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.durations import parse_duration
+
+API_VERSION = "stellaops.io/pack.v1"
+KIND = "TaskPack"
+
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+SEMVER = (r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+          r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+          r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+STEP_KINDS = ("run", "gate", "parallel", "map")
+INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+def exactly_one_message(present: list[str], names: tuple[str, ...], what: str) -> str | None:
+    """The problem with a mapping that must hold exactly one of ``names``, if any."""
+    if len(present) == 1:
+        return None
+    found = f" (found {', '.join(present)})" if present else ""
+    return f"{what} must define exactly one of {', '.join(names)}{found}"
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str):
+    message = exactly_one_message([n for n in names if getattr(model, n) is not None], names, what)
+    if message:
+        raise ValueError(message)
+    return model
+
+
+class Maintainer(_Model):
+    name: NonEmpty
+    email: str | None = None
+    url: str | None = None
+
+
+class Metadata(_Model):
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
+    version: Annotated[str, Field(pattern=SEMVER)]
+    description: str | None = None
+    tags: list[str] = []
+    tenantVisibility: list[str] = []
+    maintainers: list[Maintainer] = []
+    license: str | None = None
+    annotations: dict[str, str] = {}
+
+
+class InputSpec(_Model):
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    type: Literal["string", "number", "integer", "boolean", "object", "array"]
+    schema_path: str | None = Field(default=None, alias="schema", min_length=1)
+    required: bool = False
+    default: Any = None
+    description: str | None = None
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.model_fields_set
+
+
+class SecretSpec(_Model):
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    scope: str | None = None
+    description: str | None = None
+
+
+class ApprovalSpec(_Model):
+    id: Annotated[str, Field(pattern=STEP_ID)]
+    grants: list[str] = []
+    expiresAfter: str | None = None
+    reasonTemplate: str | None = None
+    description: str | None = None
+
+    @field_validator("expiresAfter")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @property
+    def expires_after_seconds(self) -> float | None:
+        return None if self.expiresAfter is None else parse_duration(self.expiresAfter)
+
+
+class RunSpec(_Model):
+    uses: NonEmpty
+    with_: dict[str, Any] = Field(default={}, alias="with")
+
+
+class ApprovalGate(_Model):
+    id: NonEmpty
+    message: str | None = None
+
+
+class PolicyGate(_Model):
+    policy: NonEmpty
+    parameters: dict[str, Any] = {}
+    message: str | None = None
+
+
+class GateSpec(_Model):
+    approval: ApprovalGate | None = None
+    policy: PolicyGate | None = None
+
+    @model_validator(mode="after")
+    def _one_gate(self) -> "GateSpec":
+        return _exactly_one(self, ("approval", "policy"), "a gate")
+
+
+class ParallelSpec(_Model):
+    maxParallel: PositiveInt | None = None
+    continueOnError: bool = False
+    steps: Annotated[list["Step"], Field(min_length=1)]
+
+
+class MapSpec(_Model):
+    items: str | list[Any]
+    step: "Step"
+    maxParallel: PositiveInt | None = None
+    continueOnError: bool = False
+
+
+class Step(_Model):
+    id: Annotated[str, Field(pattern=STEP_ID)]
+    name: str | None = None
+    description: str | None = None
+    when: str | bool | None = None
+    run: RunSpec | None = None
+    gate: GateSpec | None = None
+    parallel: ParallelSpec | None = None
+    map: MapSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Step":
+        return _exactly_one(self, STEP_KINDS, "a step")
+
+    @property
+    def kind(self) -> str:
+        if self.gate is not None:
+            return "gate.approval" if self.gate.approval is not None else "gate.policy"
+        for name in ("run", "parallel", "map"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("validated steps have a kind")
+
+    @property
+    def children(self) -> list["Step"]:
+        """Nested steps as written (a map's template counts as its one child)."""
+        if self.parallel is not None:
+            return self.parallel.steps
+        if self.map is not None:
+            return [self.map.step]
+        return []
+
+
+class OutputSpec(_Model):
+    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    type: NonEmpty
+    path: str | None = None
+    expression: str | None = None
+    description: str | None = None
+
+
+class Retries(_Model):
+    maxAttempts: Annotated[int, Field(ge=1)] = 1
+    backoffSeconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0
+
+
+class SuccessSpec(_Model):
+    message: str | None = None
+
+
+class FailureSpec(_Model):
+    retries: Retries | None = None
+    message: str | None = None
+
+
+class Spec(_Model):
+    inputs: list[InputSpec] = []
+    secrets: list[SecretSpec] = []
+    approvals: list[ApprovalSpec] = []
+    steps: Annotated[list[Step], Field(min_length=1)]
+    outputs: list[OutputSpec] = []
+    success: SuccessSpec | None = None
+    failure: FailureSpec | None = None
+
+
+class Manifest(_Model):
+    apiVersion: Literal["stellaops.io/pack.v1"]
+    kind: Literal["TaskPack"]
+    metadata: Metadata
+    spec: Spec
+
+    def walk_steps(self):
+        """Every step, nested ones included, in document (pre-)order."""
+        stack = list(reversed(self.spec.steps))
+        while stack:
+            step = stack.pop()
+            yield step
+            stack.extend(reversed(step.children))
+
+
+ParallelSpec.model_rebuild()
+MapSpec.model_rebuild()

@@ -1,0 +1,231 @@
+"""Read a YAML document safely, keeping where every key and value came from.
+
+PyYAML's safe loader forgets line numbers and silently keeps the last of two
+equal mapping keys.  We compose the node tree instead (libyaml when present)
+and build plain Python values from it ourselves, so that:
+
+* every value and every key has a ``(line, column)`` mark, addressed by its
+  path from the root (``("spec", "steps", 0, "id")``);
+* a duplicate mapping key is refused, naming both lines;
+* only the standard YAML tags are accepted (``!!python/object`` and custom
+  tags are refused, never constructed);
+* nesting depth and alias/anchor expansion are bounded, so a "billion
+  laughs" document is refused in milliseconds instead of eating memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from core.errors import PackInvalid, Problem
+from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_YAML_DEPTH
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_TIMESTAMP = _TAG + "timestamp"
+_MERGE = _TAG + "merge"
+
+Path = tuple  # of str | int
+
+
+@dataclass
+class YamlSource:
+    """A parsed YAML document: plain data plus marks for each path."""
+
+    file: str
+    data: Any
+    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def mark_of(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """The mark of ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        while path:
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), (1, 1))
+
+    def problem(self, path: Path, message: str, *, key: bool = False,
+                step: str | None = None, field: str | None = None) -> Problem:
+        line, column = self.mark_of(path, key=key)
+        return Problem(self.file, line, column, message, step=step, field=field)
+
+
+def read_text(path: str, display_name: str | None = None) -> str:
+    """Read a manifest file as UTF-8, refusing huge or undecodable files."""
+    name = display_name or path
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as error:
+        raise PackInvalid([Problem(name, 0, 0, f"cannot read the file: {error.strerror or error}")])
+    return decode_text(raw, name)
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    if len(raw) > MAX_MANIFEST_BYTES:
+        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+        raise PackInvalid([Problem(name, 0, 0, f"the file is larger than {limit} MiB; refusing to read it")])
+    if b"\x00" in raw:
+        line, column = _line_col(raw, raw.index(b"\x00"))
+        raise PackInvalid([Problem(name, line, column, "the file contains a NUL byte; it is not a YAML text file")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _line_col(raw, error.start)
+        raise PackInvalid([Problem(name, line, column, "the file is not valid UTF-8 text")])
+
+
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return line, column
+
+
+def parse_yaml(text: str, file: str) -> YamlSource:
+    """Parse one YAML document into a :class:`YamlSource` or raise PackInvalid."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        detail = error.problem or error.context or "malformed YAML"
+        if error.context and error.problem:
+            detail = f"{error.problem} ({error.context})"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise PackInvalid([Problem(file, line, column, f"the YAML is malformed: {detail}")])
+    except yaml.YAMLError as error:
+        raise PackInvalid([Problem(file, 0, 0, f"the YAML is malformed: {error}")])
+    except RecursionError:
+        raise PackInvalid([Problem(file, 0, 0, f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)")])
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        raise PackInvalid([Problem(file, 1, 1, "the file is empty; expected a Task Pack mapping")])
+    if len(nodes) > 1:
+        second = nodes[1].start_mark
+        raise PackInvalid([Problem(file, second.line + 1, second.column + 1,
+                                   "the file holds more than one YAML document; a pack is exactly one")])
+    builder = _Builder(file, _count_unique(nodes[0]))
+    data = builder.build(nodes[0], ())
+    if builder.problems:
+        raise PackInvalid(builder.problems)
+    return YamlSource(file, data, builder.marks, builder.key_marks)
+
+
+def _count_unique(root: yaml.Node) -> int:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+    return len(seen)
+
+
+class _AliasBomb(Exception):
+    pass
+
+
+class _Builder:
+    def __init__(self, file: str, unique_nodes: int):
+        self.file = file
+        self.marks: dict[Path, tuple[int, int]] = {}
+        self.key_marks: dict[Path, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.budget = unique_nodes + MAX_ALIAS_EXPANSION
+        self.built = 0
+
+    def _problem(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, message))
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        try:
+            return self._build(node, path, 0)
+        except _AliasBomb:
+            self.problems = [Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1,
+                                     "the YAML expands aliases/anchors to more than "
+                                     f"{MAX_ALIAS_EXPANSION:,} extra values; refusing an expansion bomb")]
+            return None
+
+    def _build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.built += 1
+        if self.built > self.budget:
+            raise _AliasBomb()
+        self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if depth > MAX_YAML_DEPTH:
+            self._problem(node, f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                self._problem(node, f"unsupported YAML tag '{node.tag}'")
+                return None
+            return [self._build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
+        if node.tag != _TAG + "map":
+            self._problem(node, f"unsupported YAML tag '{node.tag}'")
+            return None
+        return self._mapping(node, path, depth)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _TIMESTAMP:
+            return node.value  # keep dates as the text written; JSON has no date type
+        if node.tag not in _SCALAR_TAGS:
+            self._problem(node, f"unsupported YAML tag '{node.tag}'")
+            return None
+        return _constructor.construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+        result: dict = {}
+        first_seen: dict[str, int] = {}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self._merge_sources(value_node))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(key_node, "a mapping key must be a plain scalar, not a collection")
+                continue
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in first_seen:
+                self._problem(key_node, f"duplicate key '{key}' (first at line {first_seen[key]})")
+                continue
+            first_seen[key] = line
+            self.key_marks[path + (key,)] = (line, key_node.start_mark.column + 1)
+            result[key] = self._build(value_node, path + (key,), depth + 1)
+        for key_node, value_node in merged:  # merge keys never override explicit ones
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key not in result:
+                self.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self._build(value_node, path + (key,), depth + 1)
+        return result
+
+    def _merge_sources(self, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self._problem(source, "a merge key (<<) must name a mapping")
+                continue
+            self.built += len(source.value)
+            if self.built > self.budget:
+                raise _AliasBomb()
+            pairs.extend(source.value)
+        return pairs

@@ -1,0 +1,206 @@
+"""Build a :class:`Plan` from a validated pack and its resolved inputs.
+
+Plan time knows the inputs, and inside a map the ``item`` and ``index``.
+It never knows secrets (they stay :class:`SecretRef`) nor step outputs
+(values that need them stay :class:`RuntimeValue`).  A ``when`` that reads
+only inputs is decided here; a map whose items read only inputs is expanded
+here into ``map[i]::template`` children.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from core.errors import PackInvalid, Problem
+from core.expressions import ExpressionError, Template, is_truthy
+from core.inputs import json_type, resolve_inputs
+from core.limits import MAX_PLANNED_STEPS
+from core.manifest import Pack
+from core.manifest.locate import step_context
+from core.manifest.models import Step
+from core.plan.model import (
+    FailurePolicy, Plan, PlannedApproval, PlannedOutput, PlannedStep, RuntimeValue, SecretRef,
+    to_json_value,
+)
+
+
+def build_plan(pack: Pack, supplied_inputs: dict | None = None, inputs_label: str = "inputs") -> Plan:
+    """Resolve inputs and plan the pack; PackInvalid lists every problem."""
+    inputs = resolve_inputs(pack, supplied_inputs, inputs_label)
+    return _Planner(pack, inputs).plan()
+
+
+class _Planner:
+    def __init__(self, pack: Pack, inputs: dict):
+        self.pack = pack
+        self.inputs = inputs
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    # -- problems -----------------------------------------------------------
+    def _problem(self, path: tuple, message: str) -> None:
+        step, field = step_context(self.pack.source.data, path)
+        self.problems.append(self.pack.source.problem(path, message, step=step, field=field))
+
+    # -- values -------------------------------------------------------------
+    def resolve(self, value: Any, scope: dict, path: tuple) -> Any:
+        """Resolve the templates in a JSON value as far as plan time allows."""
+        if isinstance(value, dict):
+            return {key: self.resolve(item, scope, path + (key,)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item, scope, path + (index,)) for index, item in enumerate(value)]
+        if not Template.has_template(value):
+            return value
+        template = Template.parse(value)
+        if template.is_runtime:
+            return RuntimeValue(value)
+        if template.uses_secrets:
+            secret = template.whole.secret_path if template.whole is not None else None
+            return SecretRef(secret) if secret else RuntimeValue(value)
+        try:
+            return template.render({"inputs": self.inputs, **scope})
+        except ExpressionError as error:
+            self._problem(path, f"cannot evaluate '{value}': {error}")
+            return None
+
+    # -- steps --------------------------------------------------------------
+    def plan(self) -> Plan:
+        manifest = self.pack.manifest
+        steps = tuple(
+            self.plan_step(step, ("spec", "steps", index), prefix="", parent=None, scope={},
+                           parent_skip=None)
+            for index, step in enumerate(manifest.spec.steps)
+        )
+        approvals = {
+            spec.id: PlannedApproval(
+                spec.id, tuple(spec.grants), spec.expiresAfter, spec.expires_after_seconds,
+                self.resolve(spec.reasonTemplate, {}, ("spec", "approvals", index, "reasonTemplate")),
+            )
+            for index, spec in enumerate(manifest.spec.approvals)
+        }
+        outputs = tuple(
+            PlannedOutput(out.name, out.type, out.path, out.expression,
+                          any(Template.has_template(v) and Template.parse(v).is_runtime
+                              for v in (out.path, out.expression)))
+            for out in manifest.spec.outputs
+        )
+        retries = manifest.spec.failure.retries if manifest.spec.failure else None
+        policy = FailurePolicy(retries.maxAttempts, retries.backoffSeconds) if retries else FailurePolicy()
+        success = manifest.spec.success.message if manifest.spec.success else None
+        failure = manifest.spec.failure.message if manifest.spec.failure else None
+        messages = (self.resolve(success, {}, ("spec", "success", "message")),
+                    self.resolve(failure, {}, ("spec", "failure", "message")))
+        if self.problems:
+            raise PackInvalid(self.problems)
+        fields = dict(
+            pack_name=manifest.metadata.name, pack_version=manifest.metadata.version,
+            inputs=self.inputs, failure_policy=policy, steps=steps, outputs=outputs,
+            approvals=approvals, secrets=tuple(s.name for s in manifest.spec.secrets),
+            success_message=messages[0], failure_message=messages[1],
+        )
+        return Plan(plan_hash=self.hash(fields), **fields)
+
+    def hash(self, fields: dict) -> str:
+        document = {
+            "manifest": self.pack.manifest.model_dump(mode="json", by_alias=True),
+            "schemas": self.pack.schemas,
+            "inputs": fields["inputs"],
+            "failurePolicy": fields["failure_policy"].to_json(),
+            "steps": [step.to_json() for step in fields["steps"]],
+            "outputs": [output.to_json() for output in fields["outputs"]],
+            "approvals": {key: value.to_json() for key, value in fields["approvals"].items()},
+            "messages": to_json_value([fields["success_message"], fields["failure_message"]]),
+        }
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                               allow_nan=False)
+        return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+    def plan_step(self, step: Step, path: tuple, *, prefix: str, parent: str | None, scope: dict,
+                  parent_skip: str | None) -> PlannedStep:
+        self.count += 1
+        step_id = prefix + step.id
+        enabled, reason, when_runtime = self.decide_when(step, path, scope, parent_skip)
+        fields: dict[str, Any] = dict(
+            id=step_id, template_id=step.id, kind=step.kind, name=step.name, enabled=enabled,
+            disabled_reason=reason, when=step.when if isinstance(step.when, str) else None,
+            when_runtime=when_runtime, parent=parent, scope=dict(scope),
+        )
+        child_skip = None if enabled else (reason if parent_skip else f"parent '{step_id}' is skipped")
+        if step.run is not None:
+            fields.update(uses=step.run.uses,
+                          parameters=self.resolve(step.run.with_, scope, path + ("run", "with")))
+        elif step.gate is not None and step.gate.approval is not None:
+            gate = step.gate.approval
+            fields.update(approval_id=gate.id,
+                          gate_message=self.resolve(gate.message, scope, path + ("gate", "approval", "message")))
+        elif step.gate is not None and step.gate.policy is not None:
+            gate = step.gate.policy
+            gate_path = path + ("gate", "policy")
+            fields.update(policy=gate.policy,
+                          parameters=self.resolve(gate.parameters, scope, gate_path + ("parameters",)),
+                          gate_message=self.resolve(gate.message, scope, gate_path + ("message",)))
+        elif step.parallel is not None:
+            block = step.parallel
+            fields.update(max_parallel=block.maxParallel, continue_on_error=block.continueOnError)
+            fields["children"] = tuple(
+                self.plan_step(child, path + ("parallel", "steps", index), prefix=prefix, parent=step_id,
+                               scope=scope, parent_skip=child_skip)
+                for index, child in enumerate(block.steps)
+            )
+        elif step.map is not None:
+            fields.update(self.plan_map(step, path, step_id, scope, enabled, child_skip))
+        return PlannedStep(**fields)
+
+    def decide_when(self, step: Step, path: tuple, scope: dict,
+                    parent_skip: str | None) -> tuple[bool, str | None, bool]:
+        """(enabled, reason it is skipped, decided at run time)."""
+        if parent_skip is not None:
+            return False, parent_skip, False
+        when = step.when
+        if when is None or when is True:
+            return True, None, False
+        if when is False:
+            return False, "when is false", False
+        template = Template.parse(when)
+        if template.is_runtime:
+            return True, None, True
+        try:
+            value = template.render({"inputs": self.inputs, **scope})
+        except ExpressionError as error:
+            self._problem(path + ("when",), f"cannot evaluate '{when}': {error}")
+            return True, None, False
+        if is_truthy(value):
+            return True, None, False
+        return False, f"when is false: {when.strip()}", False
+
+    def plan_map(self, step: Step, path: tuple, step_id: str, scope: dict, enabled: bool,
+                 child_skip: str | None) -> dict:
+        spec = step.map
+        fields: dict[str, Any] = dict(max_parallel=spec.maxParallel or 1,
+                                      continue_on_error=spec.continueOnError)
+        items_path = path + ("map", "items")
+        items = self.resolve(spec.items, scope, items_path)
+        fields["items"] = items
+        if isinstance(items, RuntimeValue):
+            fields["items_runtime"] = True
+            return fields
+        if not enabled:
+            return fields
+        if items is None:
+            items = []
+            fields["items"] = []
+        if not isinstance(items, list):
+            self._problem(items_path, f"'items' must give a list, but gave {json_type(items)}")
+            return fields
+        if self.count + len(items) > MAX_PLANNED_STEPS:
+            self._problem(items_path, f"map '{step_id}' expands to {len(items):,} items; a plan may hold at "
+                                      f"most {MAX_PLANNED_STEPS:,} steps")
+            return fields
+        fields["children"] = tuple(
+            self.plan_step(spec.step, path + ("map", "step"), prefix=f"{step_id}[{index}]::", parent=step_id,
+                           scope={"item": item, "index": index}, parent_skip=child_skip)
+            for index, item in enumerate(items)
+        )
+        return fields

@@ -1,0 +1,129 @@
+"""The simulation preview (format document section 10): what a run would do.
+
+A simulation walks the execution graph and classifies every step without
+executing or writing anything.  The JSON form is the one contract shared by
+the CLI, the app's export and the API: :meth:`SimulationPreview.to_json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.graph import ExecutionGraph
+from core.plan import Plan, PlannedStep, to_json_value
+
+PENDING = "pending"
+SKIPPED = "skipped"
+REQUIRES_APPROVAL = "requires-approval"
+REQUIRES_POLICY = "requires-policy"
+STATUSES = (PENDING, SKIPPED, REQUIRES_APPROVAL, REQUIRES_POLICY)
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    step: PlannedStep
+    status: str
+    status_reason: str | None
+    children: tuple["StepPreview", ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def to_dict(self) -> dict:
+        step = self.step
+        return {
+            "id": step.id,
+            "templateId": step.template_id,
+            "name": step.name,
+            "kind": step.kind,
+            "enabled": step.enabled,
+            "status": self.status,
+            "statusReason": self.status_reason,
+            "uses": step.uses,
+            "parameters": to_json_value(step.parameters),
+            "approvalId": step.approval_id,
+            "policy": step.policy,
+            "gateMessage": to_json_value(step.gate_message),
+            "maxParallel": step.max_parallel,
+            "continueOnError": step.continue_on_error,
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+@dataclass(frozen=True)
+class SimulationPreview:
+    plan: Plan
+    steps: tuple[StepPreview, ...]
+    has_pending_approvals: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def walk(self):
+        for step in self.steps:
+            yield from step.walk()
+
+    def to_dict(self) -> dict:
+        plan = self.plan
+        return {
+            "pack": {"name": plan.pack_name, "version": plan.pack_version},
+            "planHash": plan.plan_hash,
+            "failurePolicy": plan.failure_policy.to_json(),
+            "hasPendingApprovals": self.has_pending_approvals,
+            "steps": [step.to_dict() for step in self.steps],
+            "outputs": [output.to_json() for output in plan.outputs],
+        }
+
+    def to_json(self) -> str:
+        """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def simulate(plan: Plan, graph: ExecutionGraph | None = None) -> SimulationPreview:
+    """Classify every step of ``plan``; pure, deterministic, never executes anything."""
+    graph = graph or ExecutionGraph.from_plan(plan)
+    decided: dict[str, tuple[str, str | None]] = {}
+    for step_id in graph.order():  # parents before children
+        decided[step_id] = _classify(graph.step(step_id))
+    counts = {status: 0 for status in STATUSES}
+    for status, _ in decided.values():
+        counts[status] += 1
+
+    def preview(step: PlannedStep) -> StepPreview:
+        status, reason = decided[step.id]
+        return StepPreview(step, status, reason, tuple(preview(child) for child in step.children))
+
+    steps = tuple(preview(graph.step(step_id)) for step_id in graph.top_level())
+    return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
+
+
+def _classify(step: PlannedStep) -> tuple[str, str | None]:
+    if not step.enabled:
+        return SKIPPED, step.disabled_reason
+    if step.kind == "gate.approval":
+        return REQUIRES_APPROVAL, "awaiting approval"
+    if step.kind == "gate.policy":
+        return REQUIRES_POLICY, "awaiting policy decision"
+    if step.when_runtime:
+        return PENDING, f"when is decided at run time: {step.when.strip()}"
+    if step.kind == "map" and step.items_runtime:
+        return PENDING, f"items are known only at run time: {_text(step.items)}; children appear when it runs"
+    if step.kind == "map" and not step.children:
+        return PENDING, "no items: the map has no children and succeeds at once"
+    return PENDING, None
+
+
+def _text(value: Any) -> str:
+    return str(to_json_value(value)).strip()
+
+
+def preview_pack(pack, inputs: dict | None = None, inputs_label: str = "inputs") -> SimulationPreview:
+    """Plan, graph and simulate a loaded pack in one call."""
+    from core.plan import build_plan
+    return simulate(build_plan(pack, inputs, inputs_label))

@@ -1,0 +1,59 @@
+"""``stella task-runner simulate``: validate, plan and preview a pack."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from core.errors import PackInvalid
+from core.inputs import read_inputs_file
+from core.manifest import load_pack
+from core.simulation import preview_pack
+from stella_desktop.cli import exit_codes
+from stella_desktop.cli.table import render_table, use_colour
+
+
+def run(args) -> int:
+    try:
+        pack = load_pack(args.manifest)
+        inputs = read_inputs_file(args.inputs) if args.inputs else {}
+        preview = preview_pack(pack, inputs, args.inputs or "inputs")
+    except PackInvalid as invalid:
+        for problem in invalid.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        count = len(invalid.problems)
+        print(f"{count} problem{'s' if count != 1 else ''}: nothing was simulated", file=sys.stderr)
+        return exit_codes.INVALID
+    document = preview.to_json()
+    if args.output:
+        try:
+            write_atomically(args.output, document)
+        except OSError as error:
+            print(f"stella: error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+            return exit_codes.USAGE
+    if args.format == "json" and not args.output:
+        sys.stdout.write(document)
+    elif args.format == "table":
+        sys.stdout.write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
+    if args.output:
+        print(f"wrote the JSON preview to {args.output}", file=sys.stderr)
+    return exit_codes.OK
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".stella-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
