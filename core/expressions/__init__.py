@@ -18,6 +18,7 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 from jmespath.parser import Parser
 
 from core.expressions.dialect import to_jmespath
@@ -90,7 +91,30 @@ def _parse_cached(source: str) -> Expression:
         raise ExpressionError(f"the expression '{source}' cannot be parsed: {_parse_reason(error)}") from None
     except RecursionError:
         raise ExpressionError(f"the expression '{source}' is nested too deeply") from None
+    _check_functions(parsed, source)
     return Expression(source, translated, tuple(dict.fromkeys(_root_references(parsed))))
+
+
+_FUNCTIONS = jmespath.functions.Functions().FUNCTION_TABLE
+
+
+def _check_functions(node: dict, source: str) -> None:
+    """Refuse unknown functions and wrong argument counts now, not mid-run."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("type") == "function_expression":
+            name = current["value"]
+            if name not in _FUNCTIONS:
+                raise ExpressionError(f"the expression '{source}' calls an unknown function '{name}'")
+            signature = _FUNCTIONS[name]["signature"]
+            variadic = bool(signature) and signature[-1].get("variadic", False)
+            given = len(current["children"])
+            if (given < len(signature)) if variadic else (given != len(signature)):
+                expected = f"at least {len(signature)}" if variadic else str(len(signature))
+                raise ExpressionError(f"the expression '{source}': {name}() takes {expected} "
+                                      f"argument{'s' if expected != '1' else ''}, not {given}")
+        stack.extend(current.get("children", []))
 
 
 @lru_cache(maxsize=4096)

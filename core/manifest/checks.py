@@ -166,6 +166,9 @@ class _Checker:
         self._check_whole(path, when, scope, "'when' must be true, false or a single {{ expression }}")
 
     def _check_whole(self, path: tuple, text: str, scope: Scope, requirement: str) -> None:
+        if not Template.has_template(text):
+            self._problem(path, requirement)
+            return
         template = self._check_template(path, text, scope)
         if template is not None and template.whole is None:
             self._problem(path, requirement)

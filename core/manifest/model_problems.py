@@ -110,6 +110,8 @@ def _problem(source: YamlSource, path: tuple, extra: str | None, items: list[dic
         expected = [_EXPECTED.get(i["type"], i["msg"]) for i in items]
         expected = list(dict.fromkeys(expected))
         message = f"'{key or 'the document'}' must be {' or '.join(expected)}, not {_describe(value)}"
+        if isinstance(value, (bool, int, float)) and "a string" in expected:
+            message += " (YAML reads unquoted yes/no/on/off/true and numbers that way: quote it for text)"
     return source.problem(path, message, key=at_key, step=step, field=field)
 
 

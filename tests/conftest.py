@@ -1,0 +1,55 @@
+"""Shared fixtures: where the sample packs are, and small pack builders."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RESOURCES_PACKS = REPO / "resources" / "packs"
+SBOM_PACK = RESOURCES_PACKS / "sbom-remediation" / "pack.yaml"
+FLAKY_PACK = RESOURCES_PACKS / "flaky-fanout.yaml"
+SHARED = Path(os.environ.get("STELLA_SHARED", REPO.parent / "shared"))
+INVALID_PACKS = SHARED / "packs" / "invalid"
+
+
+@pytest.fixture(scope="session")
+def invalid_dir() -> Path:
+    if not INVALID_PACKS.is_dir():
+        pytest.fail(f"the shared invalid packs are missing: expected {INVALID_PACKS} "
+                    "(set STELLA_SHARED to the shared/ folder)")
+    return INVALID_PACKS
+
+
+HEADER = """\
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: demo, version: 1.0.0}
+"""
+
+
+def pack_text(spec: str) -> str:
+    """A manifest with the standard header and ``spec`` (dedented) under ``spec:``."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    return HEADER + "spec:\n" + body + "\n"
+
+
+@pytest.fixture
+def write_pack(tmp_path):
+    """Write a manifest (and optional extra files) into a fresh pack folder."""
+
+    def write(spec: str, files: dict[str, str] | None = None, raw: bool = False) -> Path:
+        folder = tmp_path / "pack"
+        folder.mkdir(exist_ok=True)
+        for name, content in (files or {}).items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        manifest = folder / "pack.yaml"
+        manifest.write_text(spec if raw else pack_text(spec))
+        return manifest
+
+    return write

@@ -1,0 +1,109 @@
+import json
+import os
+
+import pytest
+
+from conftest import SBOM_PACK
+from core.errors import PackInvalid
+from core.inputs import read_inputs_file, resolve_inputs
+from core.manifest import load_pack
+
+SCHEMA = json.dumps({"type": "object", "required": ["image"], "properties": {"image": {"type": "string"}}})
+
+
+def messages(call) -> list[str]:
+    with pytest.raises(PackInvalid) as caught:
+        call()
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.fixture
+def pack(write_pack):
+    return load_pack(write_pack("""
+        inputs:
+          - {name: bundle, type: object, schema: schemas/bundle.json, required: true}
+          - {name: dryRun, type: boolean, default: false}
+          - {name: count, type: integer}
+          - {name: ratio, type: number, default: 0.5}
+          - {name: tags, type: array, default: [a]}
+          - {name: label, type: string}
+        steps: [{id: s, run: {uses: x}}]
+    """, files={"schemas/bundle.json": SCHEMA}))
+
+
+def test_defaults_applied_and_optional_inputs_null(pack):
+    assert resolve_inputs(pack, {"bundle": {"image": "i"}}) == {
+        "bundle": {"image": "i"}, "dryRun": False, "count": None, "ratio": 0.5, "tags": ["a"], "label": None,
+    }
+
+
+def test_every_bad_input_is_named(pack):
+    found = messages(lambda: resolve_inputs(pack, {"dryRun": "yes", "count": 1.5, "ratio": True,
+                                                  "tags": {}, "label": 3, "extra": 1}, "in.json"))
+    assert "in.json: input 'bundle' is required but was not supplied" in found
+    assert "in.json: input 'dryRun': expected a boolean, got a string" in found
+    assert "in.json: input 'count': expected an integer, got a number" in found
+    assert "in.json: input 'ratio': expected a number, got a boolean" in found
+    assert "in.json: input 'tags': expected an array, got an object" in found
+    assert "in.json: input 'label': expected a string, got an integer" in found
+    assert any(m.startswith("in.json: input 'extra' is not declared by the pack") for m in found)
+
+
+def test_schema_failures_name_the_input_and_the_place(pack):
+    found = messages(lambda: resolve_inputs(pack, {"bundle": {"image": 5}}))
+    assert found == ["inputs: input 'bundle': 5 is not of type 'string' (at /image)"]
+    found = messages(lambda: resolve_inputs(pack, {"bundle": {}}))
+    assert found == ["inputs: input 'bundle': 'image' is a required property"]
+
+
+def test_sample_schema_is_applied():
+    pack = load_pack(SBOM_PACK)
+    found = messages(lambda: resolve_inputs(pack, {"sbomBundle": {"metadata": {"image": ""}}}))
+    assert "'components' is a required property" in found[0] or "'components'" in " ".join(found)
+
+
+@pytest.mark.parametrize("schema_path, fragment", [
+    ("/etc/passwd", "is absolute"),
+    ("../outside.json", "leaves the pack's folder"),
+    ("schemas/../../outside.json", "leaves the pack's folder"),
+    ("missing.json", "does not exist"),
+    ("schemas", "is a folder"),
+    ("broken.json", "is not valid JSON (line 1"),
+    ("notschema.json", "is not a valid JSON Schema"),
+])
+def test_bad_schema_references(write_pack, schema_path, fragment):
+    manifest = write_pack(f"""
+        inputs: [{{name: x, type: object, schema: "{schema_path}"}}]
+        steps: [{{id: s, run: {{uses: x}}}}]
+    """, files={"schemas/a.json": "{}", "broken.json": "{nope", "notschema.json": '{"type": 12}'})
+    found = "\n".join(messages(lambda: load_pack(manifest)))
+    assert "input 'x': " in found and fragment in found, found
+
+
+def test_schema_symlink_out_of_the_pack_is_refused(write_pack, tmp_path):
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    manifest = write_pack("""
+        inputs: [{name: x, type: object, schema: link.json}]
+        steps: [{id: s, run: {uses: x}}]
+    """)
+    os.symlink(outside, manifest.parent / "link.json")
+    assert "leaves the pack's folder" in "\n".join(messages(lambda: load_pack(manifest)))
+
+
+def test_default_is_checked_against_the_schema(write_pack):
+    manifest = write_pack("""
+        inputs: [{name: x, type: object, schema: s.json, default: {}}]
+        steps: [{id: s, run: {uses: x}}]
+    """, files={"s.json": SCHEMA})
+    assert "input 'x': the default is invalid: 'image' is a required property" in \
+        "\n".join(messages(lambda: load_pack(manifest)))
+
+
+def test_inputs_file_errors(tmp_path):
+    broken = tmp_path / "in.json"
+    broken.write_text('{"a": 1,\n "b": }')
+    assert messages(lambda: read_inputs_file(str(broken))) == [f"{broken}:2:7: invalid JSON: Expecting value"]
+    broken.write_text("[1, 2]")
+    assert "must be a JSON object" in messages(lambda: read_inputs_file(str(broken)))[0]
+    assert "cannot read the inputs file" in messages(lambda: read_inputs_file(str(tmp_path / "none.json")))[0]

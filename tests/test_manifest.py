@@ -1,0 +1,158 @@
+import re
+
+import pytest
+
+from conftest import FLAKY_PACK, SBOM_PACK
+from core.errors import PackInvalid
+from core.manifest import load_pack, parse_pack
+
+# What ../shared/packs/invalid/README.md says each error must say, and where.
+INVALID = {
+    "duplicate-step-id.yaml": (10, ["step id 'a' is used twice", "first at line 8"]),
+    "unknown-approval.yaml": (10, ["approval 'nobody-declared-this' is not declared in spec.approvals"]),
+    "two-step-kinds.yaml": (8, ["step 'both'", "must define exactly one of run, gate, parallel, map"]),
+    "typo-key.yaml": (10, ["step 'fan'", "unknown key 'maxParalel'"]),
+    "zero-max-parallel.yaml": (10, ["step 'fan'", "'maxParallel' must be a positive integer"]),
+    "undeclared-input.yaml": (9, ["step 's'", "field 'when'", "'inputs.nope' is not a declared input"]),
+    "bad-expression.yaml": (11, ["step 's'", "cannot be parsed"]),
+    "bad-failure-policy.yaml": (8, ["'maxAttempts' must be >= 1", "'backoffSeconds' must be >= 0"]),
+    "wrong-api-version.yaml": (1, ["unsupported apiVersion 'stellaops.io/pack.v2'"]),
+    "not-yaml.yaml": (4, ["the YAML is malformed"]),
+    "schema-escape.yaml": (8, ["input 'x'", "the schema path '../../../../etc/passwd' leaves the pack's folder"]),
+}
+
+
+def refuse(path) -> list[str]:
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(path, path.name)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_every_shared_invalid_pack_is_covered(invalid_dir):
+    assert sorted(p.name for p in invalid_dir.glob("*.yaml")) == sorted(INVALID)
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_pack_is_refused_with_its_message(invalid_dir, name):
+    line, fragments = INVALID[name]
+    text = "\n".join(refuse(invalid_dir / name))
+    assert re.search(rf"^{re.escape(name)}:{line}:\d+: ", text, re.M), text
+    for fragment in fragments:
+        assert fragment in text
+
+
+def test_sample_packs_load():
+    assert load_pack(SBOM_PACK).manifest.metadata.name == "sbom-remediation"
+    assert load_pack(FLAKY_PACK).manifest.spec.failure.retries.maxAttempts == 3
+
+
+def test_all_problems_are_reported_at_once(write_pack):
+    manifest = write_pack("""
+        steps:
+          - id: a
+            run: {uses: builtin:noop, wiht: {}}
+          - id: a
+            when: "{{ inputs.nope }}"
+            run: {uses: builtin:noop}
+          - id: fan
+            parallel:
+              maxParalel: 2
+              steps: [{id: c, gate: {approval: {id: ghost}}}]
+    """)
+    text = "\n".join(refuse(manifest))
+    assert "pack.yaml:7:33: step 'a': unknown key 'wiht' (did you mean 'with'?)" in text
+    assert "step id 'a' is used twice (first at line 6)" in text
+    assert "'inputs.nope' is not a declared input" in text
+    assert "unknown key 'maxParalel' (did you mean 'maxParallel'?)" in text
+    assert "approval 'ghost' is not declared" in text
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("steps: []", "'steps' must list at least one step"),
+    ("steps: [{id: s}]", "must define exactly one of run, gate, parallel, map"),
+    ("steps: [{id: s, run: {}}]", "missing required key 'uses' under 'run'"),
+    ("steps: [{id: 'bad id', run: {uses: x}}]", "'id' must start with a letter or digit"),
+    ("steps: [{id: s, run: {uses: x}, when: 'yes please'}]", "'when' must be true, false or a single"),
+    ("steps: [{id: s, run: {uses: x}, when: 3}]", "'when' must be a string or true or false"),
+    ("steps: [{id: s, gate: {}}]", "a gate must define exactly one of approval, policy"),
+    ("steps: [{id: s, gate: {policy: {message: hi}}}]", "missing required key 'policy'"),
+    ("steps: [{id: m, map: {items: 3, step: {id: t, run: {uses: x}}}}]", "'items' must be a string or a list"),
+    ("steps: [{id: m, map: {items: 'a {{ inputs.x }}', step: {id: t, run: {uses: x}}}}]\ninputs: [{name: x, type: array}]",
+     "'items' must be a single {{ expression }}"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ item }}'}}}]", "'item' is only defined inside a map"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ steps.t.outputs.x }}'}}}, {id: t, run: {uses: x}}]",
+     "step 't' does not finish before this runs"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ steps.s.outputs.x }}'}}}]", "step 's' does not finish before"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ steps.ghost.outputs.x }}'}}}]", "'steps.ghost' is not a declared step"),
+    ("steps: [{id: t, run: {uses: x}}, {id: s, run: {uses: x, with: {v: '{{ steps.t.status }}'}}}]",
+     "only a step's outputs can be read"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ secrets.ghost }}'}}}]", "'secrets.ghost' is not a declared secret"),
+    ("secrets: [{name: tok}]\nsteps: [{id: s, when: '{{ secrets.tok }}', run: {uses: x}}]",
+     "secrets can only be passed as step parameters"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ environ.HOME }}'}}}]", "'environ' is not something an expression can read"),
+    ("steps: [{id: s, run: {uses: x, with: {v: '{{ nope(inputs) }}'}}}]", "unknown function 'nope'"),
+    ("inputs: [{name: a, type: string}, {name: a, type: string}]\nsteps: [{id: s, run: {uses: x}}]",
+     "input name 'a' is used twice"),
+    ("inputs: [{name: a, type: text}]\nsteps: [{id: s, run: {uses: x}}]", "'type' must be one of"),
+    ("inputs: [{name: a, type: integer, default: 'x'}]\nsteps: [{id: s, run: {uses: x}}]",
+     "input 'a': the default is invalid: expected an integer, got a string"),
+    ("approvals: [{id: r, expiresAfter: 4h}]\nsteps: [{id: s, run: {uses: x}}]", "not an ISO-8601 duration"),
+    ("approvals: [{id: r, expiresAfter: P1M}]\nsteps: [{id: s, run: {uses: x}}]", "years or months"),
+    ("outputs: [{name: o, type: file}]\nsteps: [{id: s, run: {uses: x}}]", "output 'o' of type file needs a 'path'"),
+    ("steps: [{id: s, run: {uses: x}}]\nfailure: {retries: {maxAttempts: '2'}}", "'maxAttempts' must be an integer, not the string '2'"),
+    ("steps: [{id: s, run: {uses: x}}]\nfailure: {retries: {maxAttempts: true}}", "'maxAttempts' must be an integer, not the boolean true"),
+    ("steps: [{id: s, run: {uses: x}}]\nunknown: 1", "unknown key 'unknown' under 'spec'"),
+])
+def test_validation_messages(write_pack, spec, fragment):
+    text = "\n".join(refuse(write_pack(spec)))
+    assert fragment in text, text
+    assert re.search(r"^pack\.yaml:\d+:\d+: ", text, re.M)
+
+
+def test_metadata_rules(write_pack):
+    manifest = write_pack("apiVersion: stellaops.io/pack.v1\nkind: Pack\nmetadata: {name: Bad_Name, version: '1.0'}\n"
+                          "spec: {steps: [{id: s, run: {uses: x}}]}\n", raw=True)
+    text = "\n".join(refuse(manifest))
+    assert "unsupported kind 'Pack' (expected 'TaskPack')" in text
+    assert "'name' must be a lowercase DNS label" in text
+    assert "'version' must be a semantic version" in text
+
+
+def test_free_form_maps_accept_any_keys(write_pack):
+    manifest = write_pack("""
+        steps:
+          - id: s
+            run: {uses: x, with: {anything: {goes: [1, {deep: true}]}}}
+          - id: p
+            gate: {policy: {policy: guard, parameters: {whatever: 1}}}
+    """)
+    load_pack(manifest)
+
+
+def test_annotations_are_free_but_must_be_strings(write_pack):
+    manifest = write_pack("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\n"
+                          "metadata: {name: a, version: 1.0.0, annotations: {any-key: v, n: 1}}\n"
+                          "spec: {steps: [{id: s, run: {uses: x}}]}\n", raw=True)
+    text = "\n".join(refuse(manifest))
+    assert "'n' must be a string, not the number 1" in text
+    assert "any-key" not in text
+
+
+def test_top_level_must_be_a_mapping():
+    with pytest.raises(PackInvalid, match="top level must be a mapping"):
+        parse_pack("- a\n- b\n")
+
+
+def test_schema_refused_without_a_pack_folder():
+    text = ("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: a, version: 1.0.0}\n"
+            "spec:\n  inputs: [{name: x, type: object, schema: s.json}]\n  steps: [{id: s, run: {uses: x}}]\n")
+    with pytest.raises(PackInvalid, match="this pack has no folder"):
+        parse_pack(text)
+
+
+def test_step_lines_for_jumping_to_source():
+    pack = load_pack(SBOM_PACK)
+    lines = pack.step_lines()
+    text = SBOM_PACK.read_text().splitlines()
+    for step_id in ("validate-input", "verify-policy", "sync", "notify"):
+        assert f"id: {step_id}" in text[lines[step_id] - 1]

@@ -1,0 +1,188 @@
+import json
+
+import pytest
+
+from conftest import FLAKY_PACK, SBOM_PACK
+from core.errors import PackInvalid
+from core.manifest import load_pack
+from core.plan import RuntimeValue, SecretRef, build_plan
+
+SBOM_INPUTS = json.loads((SBOM_PACK.parent / "inputs.json").read_text())
+
+
+def plan_of(write_pack, spec, inputs=None):
+    return build_plan(load_pack(write_pack(spec)), inputs)
+
+
+def steps_by_id(plan):
+    return {step.id: step for step in plan.walk()}
+
+
+def test_sample_plan_resolves_what_plan_time_knows():
+    plan = build_plan(load_pack(SBOM_PACK), SBOM_INPUTS)
+    steps = steps_by_id(plan)
+    assert steps["validate-input"].parameters == {"target": SBOM_INPUTS["sbomBundle"]}
+    assert steps["apply-remediation"].parameters["ticketToken"] == SecretRef("jiraToken")
+    assert steps["policy-gate"].parameters == {"image": "registry.example/app:1.4.2"}
+    assert steps["notify"].when_runtime and steps["notify"].enabled
+    assert steps["notify"].parameters == {"message": "Remediation applied to registry.example/app:1.4.2"}
+    assert [s.id for s in steps["mirror"].children] == ["mirror[0]::sync", "mirror[1]::sync", "mirror[2]::sync"]
+    assert steps["mirror[1]::sync"].parameters == {"target": "us-1", "position": 1}
+    assert steps["mirror[1]::sync"].template_id == "sync" and steps["mirror[1]::sync"].parent == "mirror"
+    assert plan.failure_policy.max_attempts == 2 and plan.failure_policy.backoff_seconds == 30
+    assert plan.approvals["security-review"].reason == "Approve remediation for registry.example/app:1.4.2"
+    assert plan.approvals["security-review"].expires_after_seconds == 4 * 3600
+    assert plan.plan_hash.startswith("sha256:") and len(plan.plan_hash) == 71
+
+
+def test_failure_policy_defaults():
+    plan = build_plan(load_pack(FLAKY_PACK))
+    assert plan.failure_policy.to_json() == {"maxAttempts": 3, "backoffSeconds": 1}
+    assert steps_by_id(plan)["shard"].max_parallel == 1
+
+
+def test_default_failure_policy(write_pack):
+    plan = plan_of(write_pack, "steps: [{id: s, run: {uses: x}}]")
+    assert plan.failure_policy.to_json() == {"maxAttempts": 1, "backoffSeconds": 0}
+
+
+def test_plan_time_when_disables_the_step_and_everything_inside(write_pack):
+    plan = plan_of(write_pack, """
+        inputs: [{name: enabled, type: boolean, default: false}]
+        steps:
+          - id: block
+            when: "{{ inputs.enabled }}"
+            parallel:
+              steps:
+                - {id: inner, run: {uses: x}}
+                - id: m
+                  map: {items: [1, 2], step: {id: t, run: {uses: x}}}
+          - {id: after, when: false, run: {uses: x}}
+    """)
+    steps = steps_by_id(plan)
+    assert not steps["block"].enabled and steps["block"].disabled_reason == "when is false: {{ inputs.enabled }}"
+    assert not steps["inner"].enabled and steps["inner"].disabled_reason == "parent 'block' is skipped"
+    assert not steps["m"].enabled and steps["m"].children == ()
+    assert steps["after"].disabled_reason == "when is false"
+
+
+def test_runtime_values_and_secrets_stay_references(write_pack):
+    plan = plan_of(write_pack, """
+        secrets: [{name: tok}]
+        steps:
+          - {id: a, run: {uses: x}}
+          - id: b
+            run:
+              uses: x
+              with:
+                out: "{{ steps.a.outputs.v }}"
+                mixed: "input={{ inputs.n }} out={{ steps.a.outputs.v }}"
+                auth: "Bearer {{ secrets.tok }}"
+                secret: "{{ secrets.tok }}"
+                text: "n is {{ inputs.n }}"
+                typed: "{{ inputs.n }}"
+                plain: [1, {deep: "{{ inputs.n }}"}]
+        inputs: [{name: n, type: integer, default: 7}]
+    """)
+    assert steps_by_id(plan)["b"].parameters == {
+        "out": RuntimeValue("{{ steps.a.outputs.v }}"),
+        "mixed": RuntimeValue("input={{ inputs.n }} out={{ steps.a.outputs.v }}"),
+        "auth": RuntimeValue("Bearer {{ secrets.tok }}"),
+        "secret": SecretRef("tok"),
+        "text": "n is 7",
+        "typed": 7,
+        "plain": [1, {"deep": 7}],
+    }
+
+
+def test_map_over_objects_and_nested_maps(write_pack):
+    plan = plan_of(write_pack, """
+        inputs:
+          - name: regions
+            type: array
+            default: [{name: eu, zones: [a, b]}, {name: us, zones: [c]}]
+        steps:
+          - id: outer
+            map:
+              items: "{{ inputs.regions }}"
+              maxParallel: 2
+              step:
+                id: inner
+                map:
+                  items: "{{ item.zones }}"
+                  step: {id: t, run: {uses: x, with: {zone: "{{ item }}", at: "{{ index }}"}}}
+    """)
+    steps = steps_by_id(plan)
+    assert [s.id for s in steps["outer"].children] == ["outer[0]::inner", "outer[1]::inner"]
+    assert [s.id for s in steps["outer[0]::inner"].children] == ["outer[0]::inner[0]::t", "outer[0]::inner[1]::t"]
+    assert steps["outer[0]::inner[1]::t"].parameters == {"zone": "b", "at": 1}
+    assert steps["outer[1]::inner[0]::t"].parameters == {"zone": "c", "at": 0}
+    assert steps["outer"].max_parallel == 2
+
+
+def test_map_over_a_parallel_template_prefixes_every_descendant(write_pack):
+    plan = plan_of(write_pack, """
+        steps:
+          - id: m
+            map:
+              items: [x, y]
+              step:
+                id: p
+                parallel: {steps: [{id: a, run: {uses: x, with: {v: "{{ item }}"}}}]}
+    """)
+    ids = [s.id for s in plan.walk()]
+    assert ids == ["m", "m[0]::p", "m[0]::a", "m[1]::p", "m[1]::a"]
+    assert steps_by_id(plan)["m[1]::a"].parameters == {"v": "y"}
+
+
+def test_map_items_known_only_at_run_time(write_pack):
+    plan = plan_of(write_pack, """
+        steps:
+          - {id: list, run: {uses: x}}
+          - id: m
+            map: {items: "{{ steps.list.outputs.names }}", step: {id: t, run: {uses: x}}}
+    """)
+    m = steps_by_id(plan)["m"]
+    assert m.items_runtime and m.children == () and m.items == RuntimeValue("{{ steps.list.outputs.names }}")
+
+
+def test_map_items_must_be_a_list(write_pack):
+    with pytest.raises(PackInvalid, match="'items' must give a list, but gave an object"):
+        plan_of(write_pack, """
+            inputs: [{name: o, type: object, default: {}}]
+            steps: [{id: m, map: {items: "{{ inputs.o }}", step: {id: t, run: {uses: x}}}}]
+        """)
+
+
+def test_map_that_would_explode_the_plan_is_refused(write_pack):
+    with pytest.raises(PackInvalid, match="a plan may hold at most 100,000 steps"):
+        plan_of(write_pack, """
+            inputs: [{name: n, type: array}]
+            steps: [{id: m, map: {items: "{{ inputs.n }}", step: {id: t, run: {uses: x}}}}]
+        """, {"n": list(range(100_001))})
+
+
+def test_evaluation_error_points_at_the_step_and_field(write_pack):
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, """
+            inputs: [{name: n, type: integer, default: 3}]
+            steps: [{id: s, run: {uses: x, with: {v: "{{ length(inputs.n) }}"}}}]
+        """)
+    (problem,) = caught.value.problems
+    assert problem.step == "s" and problem.field == "with.v" and problem.line == 6
+
+
+def test_hash_changes_with_inputs_and_content_but_not_layout(write_pack, tmp_path):
+    base = build_plan(load_pack(SBOM_PACK), SBOM_INPUTS).plan_hash
+    assert build_plan(load_pack(SBOM_PACK), SBOM_INPUTS).plan_hash == base
+    changed = dict(SBOM_INPUTS, dryRun=True)
+    assert build_plan(load_pack(SBOM_PACK), changed).plan_hash != base
+    text = SBOM_PACK.read_text()
+    edited = write_pack(text.replace("Remediation plan applied successfully.", "Done."), raw=True)
+    (edited.parent / "schemas").mkdir()
+    (edited.parent / "schemas" / "sbom-bundle.schema.json").write_text(
+        (SBOM_PACK.parent / "schemas" / "sbom-bundle.schema.json").read_text())
+    assert build_plan(load_pack(edited), SBOM_INPUTS).plan_hash != base
+    edited.write_text("# a comment\n" + text.replace("  license: AGPL-3.0-or-later\n", "")
+                      .replace("  version: 1.3.0\n", "  version: 1.3.0\n  license: 'AGPL-3.0-or-later'\n"))
+    assert build_plan(load_pack(edited), SBOM_INPUTS).plan_hash == base
