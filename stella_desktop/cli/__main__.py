@@ -1,0 +1,3 @@
+from stella_desktop.cli import entry_point
+
+entry_point()

@@ -1,0 +1,94 @@
+import json
+
+from conftest import FLAKY_PACK, SBOM_PACK
+from core.manifest import load_pack
+from core.simulation import preview_pack
+
+
+def preview(path, inputs_name=None):
+    inputs = json.loads((path.parent / inputs_name).read_text()) if inputs_name else None
+    return preview_pack(load_pack(path), inputs)
+
+
+def flat(steps):
+    for step in steps:
+        yield step
+        yield from flat(step["children"])
+
+
+def by_id(document):
+    return {step["id"]: step for step in flat(document["steps"])}
+
+
+def test_sample_preview_statuses_and_fields():
+    document = json.loads(preview(SBOM_PACK, "inputs-dry-run.json").to_json())
+    assert document["pack"] == {"name": "sbom-remediation", "version": "1.3.0"}
+    assert document["failurePolicy"] == {"maxAttempts": 2, "backoffSeconds": 30}
+    assert document["hasPendingApprovals"] is True
+    steps = by_id(document)
+    assert (steps["plan-remediation"]["status"], steps["plan-remediation"]["statusReason"]) == \
+        ("skipped", "when is false: {{ not inputs.dryRun }}")
+    assert steps["approval-gate"]["status"] == "requires-approval"
+    assert steps["approval-gate"]["gateMessage"] == "Security must approve remediation before changes apply."
+    assert steps["policy-gate"]["status"] == "requires-policy"
+    assert steps["policy-gate"]["policy"] == "remediation-guard"
+    assert steps["apply-remediation"]["parameters"]["ticketToken"] == {"secret": "jiraToken"}
+    assert steps["notify"]["status"] == "pending" and "run time" in steps["notify"]["statusReason"]
+    assert [c["id"] for c in steps["mirror"]["children"]] == ["mirror[0]::sync"]  # dry-run inputs: one mirror
+    assert steps["mirror[0]::sync"]["templateId"] == "sync"
+    assert steps["verify"]["maxParallel"] == 2 and steps["verify"]["continueOnError"] is False
+    assert document["outputs"] == [
+        {"name": "remediationReport", "type": "file", "path": "artifacts/remediation.json",
+         "expression": None, "requiresRuntimeValue": False},
+        {"name": "forensicsBundle", "type": "object", "path": None,
+         "expression": "{{ steps.apply-remediation.outputs.bundle }}", "requiresRuntimeValue": True},
+    ]
+    expected_keys = {"id", "templateId", "name", "kind", "enabled", "status", "statusReason", "uses",
+                     "parameters", "approvalId", "policy", "gateMessage", "maxParallel", "continueOnError",
+                     "children"}
+    assert all(set(step) == expected_keys for step in flat(document["steps"]))
+
+
+def test_preview_never_contains_a_secret_value(monkeypatch):
+    monkeypatch.setenv("STELLA_SECRET_JIRATOKEN", "hunter2-very-secret")
+    assert "hunter2" not in preview(SBOM_PACK, "inputs.json").to_json()
+
+
+def test_preview_json_is_byte_identical_across_runs():
+    assert preview(SBOM_PACK, "inputs.json").to_json() == preview(SBOM_PACK, "inputs.json").to_json()
+
+
+def test_no_pending_approvals_without_approval_gates():
+    result = preview(FLAKY_PACK)
+    assert result.has_pending_approvals is False
+    assert result.counts == {"pending": 14, "skipped": 0, "requires-approval": 0, "requires-policy": 0}
+
+
+def test_skipped_gate_is_not_pending(write_pack):
+    result = preview_pack(load_pack(write_pack("""
+        approvals: [{id: r}]
+        steps: [{id: g, when: false, gate: {approval: {id: r}}}]
+    """)))
+    assert result.has_pending_approvals is False
+    assert json.loads(result.to_json())["steps"][0]["status"] == "skipped"
+
+
+def test_empty_and_runtime_maps_say_why_they_have_no_children(write_pack):
+    result = preview_pack(load_pack(write_pack("""
+        steps:
+          - {id: src, run: {uses: x}}
+          - {id: empty, map: {items: [], step: {id: t, run: {uses: x}}}}
+          - {id: later, map: {items: "{{ steps.src.outputs.list }}", step: {id: u, run: {uses: x}}}}
+    """)))
+    steps = by_id(json.loads(result.to_json()))
+    assert steps["empty"]["children"] == [] and "no items" in steps["empty"]["statusReason"]
+    assert steps["later"]["children"] == []
+    assert steps["later"]["statusReason"].startswith("items are known only at run time: {{ steps.src.outputs.list }}")
+
+
+def test_simulation_writes_nothing(tmp_path, monkeypatch, write_pack):
+    manifest = write_pack("steps: [{id: w, run: {uses: 'builtin:write-file', with: {path: out.txt, content: x}}}]")
+    before = sorted(p.name for p in manifest.parent.rglob("*"))
+    monkeypatch.chdir(manifest.parent)
+    preview_pack(load_pack(manifest))
+    assert sorted(p.name for p in manifest.parent.rglob("*")) == before
