@@ -35,6 +35,7 @@ from typing import Iterator
 
 import networkx as nx
 
+from core.gc_pause import without_gc
 from core.plan import Plan, PlannedStep
 
 NODE_ATTRIBUTES = (
@@ -46,36 +47,41 @@ NODE_ATTRIBUTES = (
 class ExecutionGraph:
     """Steps of a plan as a DAG of execution order (see the module docstring)."""
 
-    def __init__(self, graph: nx.DiGraph, top_level: tuple[str, ...]):
+    def __init__(self, graph: nx.DiGraph, top_level: tuple[str, ...], steps: dict[str, PlannedStep]):
         self.nx = graph
         self._top_level = top_level
-        self._order: list[str] | None = None
+        self._steps = steps  # id -> PlannedStep, in document (and topological) order
 
     @classmethod
+    @without_gc
     def from_plan(cls, plan: Plan) -> "ExecutionGraph":
-        graph = nx.DiGraph(planHash=plan.plan_hash, pack=plan.pack_name)
-        position = 0
-        for top in plan.steps:
-            stack: list[tuple[PlannedStep, int]] = [(top, 0)]
-            while stack:
-                step, depth = stack.pop()
-                graph.add_node(
-                    step.id, step=step, kind=step.kind, enabled=step.enabled,
-                    maxParallel=step.max_parallel, continueOnError=step.continue_on_error,
-                    parameters=step.parameters, approvalId=step.approval_id, parent=step.parent,
-                    depth=depth, position=position,
-                )
-                position += 1
-                stack.extend((child, depth + 1) for child in reversed(step.children))
+        steps: dict[str, PlannedStep] = {}
+        nodes: list[tuple[str, dict]] = []
         edges: list[tuple[str, str]] = []
         previous_exits: list[str] = []
         for top in plan.steps:
             edges.extend((exit_id, top.id) for exit_id in previous_exits)
-            for step in top.walk():
-                edges.extend((step.id, child.id) for child in step.children)
-            previous_exits = list(_exits(top))
+            previous_exits = []
+            stack: list[tuple[PlannedStep, int]] = [(top, 0)]
+            while stack:
+                step, depth = stack.pop()
+                steps[step.id] = step
+                nodes.append((step.id, {
+                    "step": step, "kind": step.kind, "enabled": step.enabled,
+                    "maxParallel": step.max_parallel, "continueOnError": step.continue_on_error,
+                    "parameters": step.parameters, "approvalId": step.approval_id, "parent": step.parent,
+                    "depth": depth, "position": len(nodes),
+                }))
+                children = step.children
+                if children:
+                    edges.extend((step.id, child.id) for child in children)
+                    stack.extend((child, depth + 1) for child in reversed(children))
+                else:
+                    previous_exits.append(step.id)  # leaves, in document order, are the exits
+        graph = nx.DiGraph(planHash=plan.plan_hash, pack=plan.pack_name)
+        graph.add_nodes_from(nodes)
         graph.add_edges_from(edges)
-        return cls(graph, tuple(step.id for step in plan.steps))
+        return cls(graph, tuple(step.id for step in plan.steps), steps)
 
     def __len__(self) -> int:
         return self.nx.number_of_nodes()
@@ -87,7 +93,7 @@ class ExecutionGraph:
         return iter(self.nx)
 
     def step(self, step_id: str) -> PlannedStep:
-        return self.nx.nodes[step_id]["step"]
+        return self._steps[step_id]
 
     def attributes(self, step_id: str) -> dict:
         return self.nx.nodes[step_id]
@@ -99,7 +105,7 @@ class ExecutionGraph:
         return tuple(child.id for child in self.step(step_id).children)
 
     def parent(self, step_id: str) -> str | None:
-        return self.nx.nodes[step_id]["parent"]
+        return self._steps[step_id].parent
 
     def predecessors(self, step_id: str) -> tuple[str, ...]:
         return tuple(self.nx.predecessors(step_id))
@@ -117,9 +123,7 @@ class ExecutionGraph:
         topological (parents before children, earlier top-level steps first),
         so this is the node insertion order; :meth:`check` proves it.
         """
-        if self._order is None:
-            self._order = list(self.nx.nodes)
-        return list(self._order)
+        return list(self._steps)
 
     def check(self) -> None:
         """Assert the graph's invariants (acyclic, order is topological)."""

@@ -7,10 +7,10 @@ the CLI, the app's export and the API: :meth:`SimulationPreview.to_json`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import json_text
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, to_json_value
 
@@ -21,8 +21,10 @@ REQUIRES_POLICY = "requires-policy"
 STATUSES = (PENDING, SKIPPED, REQUIRES_APPROVAL, REQUIRES_POLICY)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepPreview:
+    """A step's simulated status (treat as read-only)."""
+
     step: PlannedStep
     status: str
     status_reason: str | None
@@ -82,7 +84,7 @@ class SimulationPreview:
 
     def to_json(self) -> str:
         """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json_text.pretty(self.to_dict())
 
 
 def simulate(plan: Plan, graph: ExecutionGraph | None = None) -> SimulationPreview:

@@ -85,7 +85,8 @@ def shuffled(value, random):
 
 
 def render(pack, random, flow) -> str:
-    text = yaml.safe_dump(shuffled(pack, random), sort_keys=False, default_flow_style=flow, allow_unicode=True,
+    # allow_unicode stays off: PyYAML would then write U+0085 raw, which YAML reads as a line break
+    text = yaml.safe_dump(shuffled(pack, random), sort_keys=False, default_flow_style=flow,
                           width=random.choice([40, 80, 1000]))
     return "# generated\n" + text
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -41,35 +41,45 @@ class ExpressionError(Exception):
 
 @dataclass(frozen=True)
 class Expression:
-    """One parsed expression (the text between ``{{`` and ``}}``)."""
+    """One parsed expression (the text between ``{{`` and ``}}``).
+
+    ``is_runtime`` (reads step outputs), ``uses_secrets`` and ``secret_path``
+    are decided once, when parsed.  ``plain_path`` is set for a bare dotted
+    path (``item``, ``inputs.targets``): evaluating it is a dict walk with
+    JMESPath's semantics (a missing key or a non-object gives null).
+    """
 
     source: str
     jmespath_source: str
     references: tuple[tuple[str, ...], ...]
+    plain_path: tuple[str, ...] | None = None
+    is_runtime: bool = field(init=False)
+    uses_secrets: bool = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "is_runtime", any(ref[0] == "steps" for ref in self.references))
+        object.__setattr__(self, "uses_secrets", any(ref[0] == "secrets" for ref in self.references))
 
     @staticmethod
     def parse(source: str) -> "Expression":
         return _parse_cached(source.strip())
 
     @property
-    def is_runtime(self) -> bool:
-        """True when the value depends on step outputs (known only while running)."""
-        return any(ref[0] == "steps" for ref in self.references)
-
-    @property
-    def uses_secrets(self) -> bool:
-        return any(ref[0] == "secrets" for ref in self.references)
-
-    @property
     def secret_path(self) -> str | None:
         """The secret name when the expression is exactly ``secrets.<name>``."""
-        ref = self.references
-        if len(ref) == 1 and len(ref[0]) == 2 and ref[0][0] == "secrets" \
-                and self.jmespath_source in (f"secrets.{ref[0][1]}", f'secrets."{ref[0][1]}"'):
-            return ref[0][1]
+        path = self.plain_path
+        if path is not None and len(path) == 2 and path[0] == "secrets":
+            return path[1]
         return None
 
     def evaluate(self, context: dict[str, Any]) -> Any:
+        if self.plain_path is not None:
+            value: Any = context
+            for name in self.plain_path:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(name)
+            return value
         try:
             return _compiled(self.jmespath_source).search(context)
         except jmespath.exceptions.JMESPathError as error:
@@ -92,7 +102,16 @@ def _parse_cached(source: str) -> Expression:
     except RecursionError:
         raise ExpressionError(f"the expression '{source}' is nested too deeply") from None
     _check_functions(parsed, source)
-    return Expression(source, translated, tuple(dict.fromkeys(_root_references(parsed))))
+    references = tuple(dict.fromkeys(_root_references(parsed)))
+    return Expression(source, translated, references, _plain_path(parsed))
+
+
+def _plain_path(node: dict) -> tuple[str, ...] | None:
+    if node["type"] == "field":
+        return (node["value"],)
+    if node["type"] == "subexpression" and all(c["type"] == "field" for c in node["children"]):
+        return tuple(c["value"] for c in node["children"])
+    return None
 
 
 _FUNCTIONS = jmespath.functions.Functions().FUNCTION_TABLE
@@ -208,6 +227,15 @@ class Template:
     source: str
     parts: tuple[TemplatePart, ...]
     whole: Expression | None
+    expressions: tuple[Expression, ...] = field(init=False)
+    is_runtime: bool = field(init=False)
+    uses_secrets: bool = field(init=False)
+
+    def __post_init__(self):
+        expressions = tuple(p.expression for p in self.parts if p.expression is not None)
+        object.__setattr__(self, "expressions", expressions)
+        object.__setattr__(self, "is_runtime", any(e.is_runtime for e in expressions))
+        object.__setattr__(self, "uses_secrets", any(e.uses_secrets for e in expressions))
 
     @staticmethod
     def has_template(value: Any) -> bool:
@@ -215,6 +243,10 @@ class Template:
 
     @staticmethod
     def parse(source: str) -> "Template":
+        return _parse_template(source)
+
+    @staticmethod
+    def _parse_uncached(source: str) -> "Template":
         whole = _WHOLE.match(source)
         if whole and "{{" not in whole.group(1):
             expression = Expression.parse(whole.group(1))
@@ -233,18 +265,6 @@ class Template:
             parts.append(TemplatePart(text=tail))
         return Template(source, tuple(parts), None)
 
-    @property
-    def expressions(self) -> tuple[Expression, ...]:
-        return tuple(p.expression for p in self.parts if p.expression is not None)
-
-    @property
-    def is_runtime(self) -> bool:
-        return any(e.is_runtime for e in self.expressions)
-
-    @property
-    def uses_secrets(self) -> bool:
-        return any(e.uses_secrets for e in self.expressions)
-
     def render(self, context: dict[str, Any]) -> Any:
         if self.whole is not None:
             return self.whole.evaluate(context)
@@ -252,6 +272,9 @@ class Template:
             part.text if part.expression is None else render_text(part.expression.evaluate(context))
             for part in self.parts
         )
+
+
+_parse_template = lru_cache(maxsize=16384)(Template._parse_uncached)
 
 
 def render_text(value: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.errors import PackInvalid, Problem
+from core.gc_pause import without_gc
 from core.manifest.checks import check_manifest
 from core.manifest.model_problems import problems_from_validation
 from core.manifest.models import Manifest, Step
@@ -60,6 +61,7 @@ def load_pack(path: str | os.PathLike, display_name: str | None = None) -> Pack:
     return parse_pack(text, name, os.path.dirname(os.path.abspath(path)))
 
 
+@without_gc
 def parse_pack(text: str, file: str = "pack.yaml", base_dir: str | None = None) -> Pack:
     """Validate manifest text.  ``base_dir`` None: schema files are refused."""
     source = parse_yaml(text, file)

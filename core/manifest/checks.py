@@ -57,7 +57,7 @@ class _Checker:
         self.secrets = self._unique_names("secrets", "name", "secret")
         self.approvals = self._unique_names("approvals", "id", "approval")
         self._unique_names("outputs", "name", "output")
-        self.step_ids: dict[str, int] = {}
+        self.step_ids: dict[str, tuple] = {}  # id -> path of its first declaration
 
     def run(self) -> CheckResult:
         self._collect_step_ids()
@@ -111,10 +111,10 @@ class _Checker:
             if not isinstance(step_id, str):
                 continue
             if step_id in self.step_ids:
-                self._problem(path + ("id",), f"step id '{step_id}' is used twice "
-                                              f"(first at line {self.step_ids[step_id]})")
+                first_line = self.source.mark_of(self.step_ids[step_id])[0]
+                self._problem(path + ("id",), f"step id '{step_id}' is used twice (first at line {first_line})")
             else:
-                self.step_ids[step_id] = self.source.mark_of(path + ("id",))[0]
+                self.step_ids[step_id] = path + ("id",)
 
     def _check_steps(self) -> None:
         done: set[str] = set()

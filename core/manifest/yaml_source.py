@@ -5,7 +5,7 @@ equal mapping keys.  We compose the node tree instead (libyaml when present)
 and build plain Python values from it ourselves, so that:
 
 * every value and every key has a ``(line, column)`` mark, addressed by its
-  path from the root (``("spec", "steps", 0, "id")``);
+  path from the root (``("spec", "steps", 0, "id")``) and found on demand;
 * a duplicate mapping key is refused, naming both lines;
 * only the standard YAML tags are accepted (``!!python/object`` and custom
   tags are refused, never constructed);
@@ -15,7 +15,6 @@ and build plain Python values from it ourselves, so that:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -28,36 +27,71 @@ _constructor = yaml.constructor.SafeConstructor()
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _TIMESTAMP = _TAG + "timestamp"
 _MERGE = _TAG + "merge"
 
 Path = tuple  # of str | int
 
 
-@dataclass
 class YamlSource:
-    """A parsed YAML document: plain data plus marks for each path."""
+    """A parsed YAML document: plain data, plus the node tree for marks.
 
-    file: str
-    data: Any
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    Marks are looked up on demand by walking the composed node tree along a
+    path, so that a valid pack (the common case) pays nothing for them.
+    """
+
+    def __init__(self, file: str, data: Any, root: yaml.Node | None = None):
+        self.file = file
+        self.data = data
+        self.root = root
+
+    def node_at(self, path: Path) -> tuple[yaml.Node | None, yaml.Node | None, int]:
+        """(node, its key node if any, how many path segments were found)."""
+        node, key_node, found = self.root, None, 0
+        for segment in path:
+            if isinstance(node, yaml.MappingNode):
+                pair = _find_key(node, segment)
+                if pair is None:
+                    break
+                key_node, node = pair
+            elif isinstance(node, yaml.SequenceNode) and isinstance(segment, int) \
+                    and 0 <= segment < len(node.value):
+                key_node, node = None, node.value[segment]
+            else:
+                break
+            found += 1
+        return node, key_node, found
 
     def mark_of(self, path: Path, *, key: bool = False) -> tuple[int, int]:
-        """The mark of ``path``, or of its nearest ancestor that has one."""
-        path = tuple(path)
-        if key and path in self.key_marks:
-            return self.key_marks[path]
-        while path:
-            if path in self.marks:
-                return self.marks[path]
-            path = path[:-1]
-        return self.marks.get((), (1, 1))
+        """The (line, column) of ``path``, or of its nearest ancestor that exists."""
+        if self.root is None:
+            return (1, 1)
+        node, key_node, found = self.node_at(path)
+        if key and key_node is not None and found == len(path):
+            node = key_node
+        return (node.start_mark.line + 1, node.start_mark.column + 1)
 
     def problem(self, path: Path, message: str, *, key: bool = False,
                 step: str | None = None, field: str | None = None) -> Problem:
         line, column = self.mark_of(path, key=key)
         return Problem(self.file, line, column, message, step=step, field=field)
+
+
+def _find_key(node: yaml.MappingNode, key: Any) -> tuple[yaml.Node, yaml.Node] | None:
+    merged = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            merged.append(value_node)
+        elif isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    for source in merged:  # explicit keys win over merged ones, as when building
+        for candidate in (source.value if isinstance(source, yaml.SequenceNode) else [source]):
+            if isinstance(candidate, yaml.MappingNode):
+                pair = _find_key(candidate, key)
+                if pair is not None:
+                    return pair
+    return None
 
 
 def read_text(path: str, display_name: str | None = None) -> str:
@@ -114,28 +148,11 @@ def parse_yaml(text: str, file: str) -> YamlSource:
         second = nodes[1].start_mark
         raise PackInvalid([Problem(file, second.line + 1, second.column + 1,
                                    "the file holds more than one YAML document; a pack is exactly one")])
-    builder = _Builder(file, _count_unique(nodes[0]))
-    data = builder.build(nodes[0], ())
+    builder = _Builder(file)
+    data = builder.build(nodes[0])
     if builder.problems:
         raise PackInvalid(builder.problems)
-    return YamlSource(file, data, builder.marks, builder.key_marks)
-
-
-def _count_unique(root: yaml.Node) -> int:
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append(key)
-                stack.append(value)
-    return len(seen)
+    return YamlSource(file, data, nodes[0])
 
 
 class _AliasBomb(Exception):
@@ -143,45 +160,57 @@ class _AliasBomb(Exception):
 
 
 class _Builder:
-    def __init__(self, file: str, unique_nodes: int):
+    """Plain values from nodes; aliases are followed under an expansion budget."""
+
+    def __init__(self, file: str):
         self.file = file
-        self.marks: dict[Path, tuple[int, int]] = {}
-        self.key_marks: dict[Path, tuple[int, int]] = {}
         self.problems: list[Problem] = []
-        self.budget = unique_nodes + MAX_ALIAS_EXPANSION
-        self.built = 0
+        self.seen: set[int] = set()
+        self.alias_depth = 0
+        self.expanded = 0
 
     def _problem(self, node: yaml.Node, message: str) -> None:
         self.problems.append(Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1, message))
 
-    def build(self, node: yaml.Node, path: Path) -> Any:
+    def build(self, node: yaml.Node) -> Any:
         try:
-            return self._build(node, path, 0)
+            return self._build(node, 0)
         except _AliasBomb:
             self.problems = [Problem(self.file, node.start_mark.line + 1, node.start_mark.column + 1,
                                      "the YAML expands aliases/anchors to more than "
                                      f"{MAX_ALIAS_EXPANSION:,} extra values; refusing an expansion bomb")]
             return None
 
-    def _build(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.built += 1
-        if self.built > self.budget:
-            raise _AliasBomb()
-        self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if depth > MAX_YAML_DEPTH:
+    def _build(self, node: yaml.Node, depth: int) -> Any:
+        if self.alias_depth:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise _AliasBomb()
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                return node.value
+            return self._scalar(node)
+        if depth >= MAX_YAML_DEPTH:
             self._problem(node, f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)")
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _TAG + "seq":
+        alias = id(node) in self.seen
+        if alias:
+            self.alias_depth += 1
+        else:
+            self.seen.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if node.tag != _SEQ:
+                    self._problem(node, f"unsupported YAML tag '{node.tag}'")
+                    return None
+                return [self._build(item, depth + 1) for item in node.value]
+            if node.tag != _MAP:
                 self._problem(node, f"unsupported YAML tag '{node.tag}'")
                 return None
-            return [self._build(item, path + (index,), depth + 1) for index, item in enumerate(node.value)]
-        if node.tag != _TAG + "map":
-            self._problem(node, f"unsupported YAML tag '{node.tag}'")
-            return None
-        return self._mapping(node, path, depth)
+            return self._mapping(node, depth)
+        finally:
+            if alias:
+                self.alias_depth -= 1
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == _TIMESTAMP:
@@ -191,9 +220,8 @@ class _Builder:
             return None
         return _constructor.construct_object(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         result: dict = {}
-        first_seen: dict[str, int] = {}
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
@@ -203,18 +231,14 @@ class _Builder:
                 self._problem(key_node, "a mapping key must be a plain scalar, not a collection")
                 continue
             key = key_node.value
-            line = key_node.start_mark.line + 1
-            if key in first_seen:
-                self._problem(key_node, f"duplicate key '{key}' (first at line {first_seen[key]})")
+            if key in result:
+                first = next(k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == key)
+                self._problem(key_node, f"duplicate key '{key}' (first at line {first.start_mark.line + 1})")
                 continue
-            first_seen[key] = line
-            self.key_marks[path + (key,)] = (line, key_node.start_mark.column + 1)
-            result[key] = self._build(value_node, path + (key,), depth + 1)
+            result[key] = self._build(value_node, depth + 1)
         for key_node, value_node in merged:  # merge keys never override explicit ones
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is not None and key not in result:
-                self.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                result[key] = self._build(value_node, path + (key,), depth + 1)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value not in result:
+                result[key_node.value] = self._build(value_node, depth + 1)
         return result
 
     def _merge_sources(self, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -224,8 +248,5 @@ class _Builder:
             if not isinstance(source, yaml.MappingNode):
                 self._problem(source, "a merge key (<<) must name a mapping")
                 continue
-            self.built += len(source.value)
-            if self.built > self.budget:
-                raise _AliasBomb()
             pairs.extend(source.value)
         return pairs

@@ -10,11 +10,12 @@ here into ``map[i]::template`` children.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from core import json_text
 from core.errors import PackInvalid, Problem
 from core.expressions import ExpressionError, Template, is_truthy
+from core.gc_pause import without_gc
 from core.inputs import json_type, resolve_inputs
 from core.limits import MAX_PLANNED_STEPS
 from core.manifest import Pack
@@ -22,10 +23,10 @@ from core.manifest.locate import step_context
 from core.manifest.models import Step
 from core.plan.model import (
     FailurePolicy, Plan, PlannedApproval, PlannedOutput, PlannedStep, RuntimeValue, SecretRef,
-    to_json_value,
 )
 
 
+@without_gc
 def build_plan(pack: Pack, supplied_inputs: dict | None = None, inputs_label: str = "inputs") -> Plan:
     """Resolve inputs and plan the pack; PackInvalid lists every problem."""
     inputs = resolve_inputs(pack, supplied_inputs, inputs_label)
@@ -103,19 +104,18 @@ class _Planner:
         return Plan(plan_hash=self.hash(fields), **fields)
 
     def hash(self, fields: dict) -> str:
+        """sha256 of the canonical JSON of the plan and what it was made from.
+
+        The manifest (as validated), schemas and inputs make the hash change
+        with any content or input change and stay put under YAML layout;
+        the plan's own fields make it change when planning itself changes.
+        """
         document = {
             "manifest": self.pack.manifest.model_dump(mode="json", by_alias=True),
             "schemas": self.pack.schemas,
-            "inputs": fields["inputs"],
-            "failurePolicy": fields["failure_policy"].to_json(),
-            "steps": [step.to_json() for step in fields["steps"]],
-            "outputs": [output.to_json() for output in fields["outputs"]],
-            "approvals": {key: value.to_json() for key, value in fields["approvals"].items()},
-            "messages": to_json_value([fields["success_message"], fields["failure_message"]]),
+            "plan": fields,
         }
-        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                               allow_nan=False)
-        return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+        return "sha256:" + hashlib.sha256(json_text.canonical(document)).hexdigest()
 
     def plan_step(self, step: Step, path: tuple, *, prefix: str, parent: str | None, scope: dict,
                   parent_skip: str | None) -> PlannedStep:
@@ -204,3 +204,4 @@ class _Planner:
             for index, item in enumerate(items)
         )
         return fields
+
