@@ -186,3 +186,15 @@ def test_hash_changes_with_inputs_and_content_but_not_layout(write_pack, tmp_pat
     edited.write_text("# a comment\n" + text.replace("  license: AGPL-3.0-or-later\n", "")
                       .replace("  version: 1.3.0\n", "  version: 1.3.0\n  license: 'AGPL-3.0-or-later'\n"))
     assert build_plan(load_pack(edited), SBOM_INPUTS).plan_hash == base
+
+
+def test_secrets_in_when_and_items_are_decided_at_run_time(write_pack):
+    plan = plan_of(write_pack, """
+        secrets: [{name: tok}, {name: list}]
+        steps:
+          - {id: s, when: "{{ secrets.tok }}", run: {uses: x}}
+          - {id: m, map: {items: "{{ secrets.list }}", step: {id: t, run: {uses: x}}}}
+    """)
+    steps = steps_by_id(plan)
+    assert steps["s"].when_runtime and steps["s"].enabled
+    assert steps["m"].items_runtime and steps["m"].items == RuntimeValue("{{ secrets.list }}")

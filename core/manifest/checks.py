@@ -25,7 +25,7 @@ class Scope:
 
     steps_before: frozenset[str] | None = frozenset()  # None: every declared step
     in_map: bool = False
-    secrets: bool = False
+    secrets: bool = True  # False where the value is shown to people: messages, reasons, outputs
 
 
 @dataclass
@@ -67,7 +67,7 @@ class _Checker:
         self._check_outputs()
         for key in ("success", "failure"):
             message = _mapping(self.spec.get(key)).get("message")
-            self._check_template(("spec", key, "message"), message, Scope(steps_before=None))
+            self._check_template(("spec", key, "message"), message, Scope(steps_before=None, secrets=False))
         return self.result
 
     # -- helpers -------------------------------------------------------
@@ -134,7 +134,8 @@ class _Checker:
         if isinstance(when, str):
             self._check_when(path + ("when",), when, scope)
         run = _mapping(step.get("run"))
-        self._check_values(path + ("run", "with"), run.get("with"), _with_secrets(scope))
+        self._check_values(path + ("run", "with"), run.get("with"), scope)
+        shown = Scope(steps_before=scope.steps_before, in_map=scope.in_map, secrets=False)
         gate = _mapping(step.get("gate"))
         approval = gate.get("approval")
         if isinstance(approval, dict):
@@ -142,12 +143,11 @@ class _Checker:
             if isinstance(approval_id, str) and approval_id not in self.approvals:
                 self._problem(path + ("gate", "approval", "id"),
                               f"approval '{approval_id}' is not declared in spec.approvals")
-            self._check_template(path + ("gate", "approval", "message"), approval.get("message"), scope)
+            self._check_template(path + ("gate", "approval", "message"), approval.get("message"), shown)
         policy = gate.get("policy")
         if isinstance(policy, dict):
-            self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"),
-                               _with_secrets(scope))
-            self._check_template(path + ("gate", "policy", "message"), policy.get("message"), scope)
+            self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"), scope)
+            self._check_template(path + ("gate", "policy", "message"), policy.get("message"), shown)
         parallel = _mapping(step.get("parallel"))
         for i, child in enumerate(_items(parallel.get("steps"))):
             self._check_step(path + ("parallel", "steps", i), child, scope)
@@ -208,7 +208,8 @@ class _Checker:
                 return f"'{dotted}' is not a declared input"
         elif root == "secrets":
             if not scope.secrets:
-                return f"'{dotted}': secrets can only be passed as step parameters (run 'with' or policy 'parameters')"
+                return (f"'{dotted}': a secret cannot be used in text shown to people (messages, approval "
+                        "reasons, outputs); pass it to a step as a parameter")
             if len(ref) < 2:
                 return "name the secret: 'secrets.<name>'"
             if ref[1] not in self.secrets:
@@ -257,14 +258,14 @@ class _Checker:
         for index, entry in enumerate(_items(self.spec.get("approvals"))):
             reason = _mapping(entry).get("reasonTemplate")
             self._check_template(("spec", "approvals", index, "reasonTemplate"), reason,
-                                 Scope(steps_before=None))
+                                 Scope(steps_before=None, secrets=False))
 
     def _check_outputs(self) -> None:
         for index, entry in enumerate(_items(self.spec.get("outputs"))):
             entry = _mapping(entry)
             path = ("spec", "outputs", index)
             for key in ("path", "expression"):
-                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None))
+                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None, secrets=False))
             if entry.get("type") == "file" and not entry.get("path"):
                 self._problem(path, f"output '{entry.get('name')}' of type file needs a 'path'")
 
@@ -283,8 +284,3 @@ def _walk_from(path: tuple, step: Any) -> Iterator[tuple[tuple, dict]]:
 @dataclass
 class _InputView:
     type: str
-
-
-def _with_secrets(scope: Scope) -> Scope:
-    return Scope(steps_before=scope.steps_before, in_map=scope.in_map, secrets=True)
-

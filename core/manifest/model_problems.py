@@ -31,7 +31,8 @@ _PATTERNS = {
     ("metadata", "version"): "must be a semantic version such as 1.2.3",
     ("step", "id"): "must start with a letter or digit and use only letters, digits, '_', '.' and '-'",
     ("approval", "id"): "must start with a letter or digit and use only letters, digits, '_', '.' and '-'",
-    ("", "name"): "must be an identifier: a letter or '_' followed by letters, digits or '_'",
+    ("inputs", "name"): "must be an identifier: a letter or '_' followed by letters, digits or '_'",
+    ("", "name"): "must use only letters, digits, '_', '.' and '-'",
 }
 
 _POSITIVE = {"maxParallel"}
@@ -122,6 +123,8 @@ def _pattern_message(path: tuple, key: str) -> str:
         return _PATTERNS[("approval", "id")]
     if key == "id":
         return _PATTERNS[("step", "id")]
+    if len(path) >= 2 and path[1] == "inputs":
+        return _PATTERNS[("inputs", "name")]
     return _PATTERNS[("", "name")]
 
 

@@ -25,6 +25,7 @@ SEMVER = (r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
           r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 STEP_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"  # secrets and outputs: the format sets no rule; keep them sane
 STEP_KINDS = ("run", "gate", "parallel", "map")
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 
@@ -54,7 +55,6 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str):
 class Maintainer(_Model):
     name: NonEmpty
     email: str | None = None
-    url: str | None = None
 
 
 class Metadata(_Model):
@@ -82,7 +82,7 @@ class InputSpec(_Model):
 
 
 class SecretSpec(_Model):
-    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    name: Annotated[str, Field(pattern=NAME)]
     scope: str | None = None
     description: str | None = None
 
@@ -92,7 +92,6 @@ class ApprovalSpec(_Model):
     grants: list[str] = []
     expiresAfter: str | None = None
     reasonTemplate: str | None = None
-    description: str | None = None
 
     @field_validator("expiresAfter")
     @classmethod
@@ -147,7 +146,6 @@ class MapSpec(_Model):
 class Step(_Model):
     id: Annotated[str, Field(pattern=STEP_ID)]
     name: str | None = None
-    description: str | None = None
     when: str | bool | None = None
     run: RunSpec | None = None
     gate: GateSpec | None = None
@@ -178,11 +176,10 @@ class Step(_Model):
 
 
 class OutputSpec(_Model):
-    name: Annotated[str, Field(pattern=IDENTIFIER)]
+    name: Annotated[str, Field(pattern=NAME)]
     type: NonEmpty
     path: str | None = None
     expression: str | None = None
-    description: str | None = None
 
 
 class Retries(_Model):

@@ -164,7 +164,7 @@ class _Planner:
         if when is False:
             return False, "when is false", False
         template = Template.parse(when)
-        if template.is_runtime:
+        if template.is_runtime or template.uses_secrets:
             return True, None, True
         try:
             value = template.render({"inputs": self.inputs, **scope})
@@ -183,6 +183,8 @@ class _Planner:
         items_path = path + ("map", "items")
         items = self.resolve(spec.items, scope, items_path)
         fields["items"] = items
+        if isinstance(items, SecretRef):
+            items = fields["items"] = RuntimeValue(spec.items)
         if isinstance(items, RuntimeValue):
             fields["items_runtime"] = True
             return fields
