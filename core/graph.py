@@ -83,6 +83,35 @@ class ExecutionGraph:
         graph.add_edges_from(edges)
         return cls(graph, tuple(step.id for step in plan.steps), steps)
 
+    def expand(self, map_id: str, children: tuple[PlannedStep, ...]) -> None:
+        """Add the children of a map whose items became known at run time.
+
+        The map forks to its new children and the steps that followed the map
+        now join on the children's exits instead of on the map itself.
+        """
+        block = self._steps[map_id]
+        block.children = tuple(children)
+        followers = [s for s in self.nx.successors(map_id)]
+        depth = self.nx.nodes[map_id]["depth"]
+        position = self.nx.number_of_nodes()
+        stack = [(child, depth + 1) for child in reversed(children)]
+        while stack:
+            step, node_depth = stack.pop()
+            self._steps[step.id] = step
+            self.nx.add_node(step.id, step=step, kind=step.kind, enabled=step.enabled,
+                             maxParallel=step.max_parallel, continueOnError=step.continue_on_error,
+                             parameters=step.parameters, approvalId=step.approval_id, parent=step.parent,
+                             depth=node_depth, position=position)
+            position += 1
+            self.nx.add_edges_from((step.id, child.id) for child in step.children)
+            stack.extend((child, node_depth + 1) for child in reversed(step.children))
+        self.nx.add_edges_from((map_id, child.id) for child in children)
+        if children:
+            for follower in followers:
+                self.nx.remove_edge(map_id, follower)
+                self.nx.add_edges_from((exit_id, follower) for exit_id in self.exits(map_id))
+        self._steps = {node: self._steps[node] for node in _document_order(self._top_level, self._steps)}
+
     def __len__(self) -> int:
         return self.nx.number_of_nodes()
 
@@ -131,6 +160,12 @@ class ExecutionGraph:
         index = {node: i for i, node in enumerate(self.order())}
         for source, target in self.nx.edges:
             assert index[source] < index[target], f"edge {source} -> {target} goes backwards"
+
+
+def _document_order(top_level: tuple[str, ...], steps: dict[str, PlannedStep]) -> Iterator[str]:
+    for top in top_level:
+        for step in steps[top].walk():
+            yield step.id
 
 
 def _exits(step: PlannedStep) -> Iterator[str]:

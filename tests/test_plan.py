@@ -188,13 +188,18 @@ def test_hash_changes_with_inputs_and_content_but_not_layout(write_pack, tmp_pat
     assert build_plan(load_pack(edited), SBOM_INPUTS).plan_hash == base
 
 
-def test_secrets_in_when_and_items_are_decided_at_run_time(write_pack):
+def test_secrets_in_when_are_decided_at_run_time(write_pack):
     plan = plan_of(write_pack, """
-        secrets: [{name: tok}, {name: list}]
+        secrets: [{name: tok}]
         steps:
           - {id: s, when: "{{ secrets.tok }}", run: {uses: x}}
-          - {id: m, map: {items: "{{ secrets.list }}", step: {id: t, run: {uses: x}}}}
     """)
-    steps = steps_by_id(plan)
-    assert steps["s"].when_runtime and steps["s"].enabled
-    assert steps["m"].items_runtime and steps["m"].items == RuntimeValue("{{ secrets.list }}")
+    assert steps_by_id(plan)["s"].when_runtime and steps_by_id(plan)["s"].enabled
+
+
+def test_map_items_cannot_come_from_secrets(write_pack):
+    with pytest.raises(PackInvalid, match="items are recorded in the run store"):
+        plan_of(write_pack, """
+            secrets: [{name: list}]
+            steps: [{id: m, map: {items: "{{ secrets.list }}", step: {id: t, run: {uses: x}}}}]
+        """)

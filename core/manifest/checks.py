@@ -19,13 +19,18 @@ from core.manifest.models import STEP_KINDS, exactly_one_message
 from core.manifest.yaml_source import YamlSource
 
 
+SHOWN = ("a secret cannot be used in text shown to people (messages, approval reasons, outputs); "
+         "pass it to a step as a parameter")
+RECORDED = "a map's items are recorded in the run store, so they cannot come from a secret"
+
+
 @dataclass
 class Scope:
     """What an expression at some place may read."""
 
     steps_before: frozenset[str] | None = frozenset()  # None: every declared step
     in_map: bool = False
-    secrets: bool = True  # False where the value is shown to people: messages, reasons, outputs
+    no_secrets: str | None = None  # why secrets cannot be read here, where they cannot
 
 
 @dataclass
@@ -67,7 +72,7 @@ class _Checker:
         self._check_outputs()
         for key in ("success", "failure"):
             message = _mapping(self.spec.get(key)).get("message")
-            self._check_template(("spec", key, "message"), message, Scope(steps_before=None, secrets=False))
+            self._check_template(("spec", key, "message"), message, Scope(steps_before=None, no_secrets=SHOWN))
         return self.result
 
     # -- helpers -------------------------------------------------------
@@ -135,7 +140,7 @@ class _Checker:
             self._check_when(path + ("when",), when, scope)
         run = _mapping(step.get("run"))
         self._check_values(path + ("run", "with"), run.get("with"), scope)
-        shown = Scope(steps_before=scope.steps_before, in_map=scope.in_map, secrets=False)
+        shown = Scope(steps_before=scope.steps_before, in_map=scope.in_map, no_secrets=SHOWN)
         gate = _mapping(step.get("gate"))
         approval = gate.get("approval")
         if isinstance(approval, dict):
@@ -153,11 +158,12 @@ class _Checker:
             self._check_step(path + ("parallel", "steps", i), child, scope)
         map_spec = _mapping(step.get("map"))
         items = map_spec.get("items")
+        recorded = Scope(steps_before=scope.steps_before, in_map=scope.in_map, no_secrets=RECORDED)
         if isinstance(items, str):
-            self._check_whole(path + ("map", "items"), items, scope, "'items' must be a single {{ expression }} "
+            self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single {{ expression }} "
                               "giving a list, or a YAML list")
         elif isinstance(items, list):
-            self._check_values(path + ("map", "items"), items, scope)
+            self._check_values(path + ("map", "items"), items, recorded)
         if "step" in map_spec:
             inner = Scope(steps_before=scope.steps_before, in_map=True)
             self._check_step(path + ("map", "step"), map_spec["step"], inner)
@@ -207,9 +213,8 @@ class _Checker:
             if len(ref) >= 2 and ref[1] not in self.inputs:
                 return f"'{dotted}' is not a declared input"
         elif root == "secrets":
-            if not scope.secrets:
-                return (f"'{dotted}': a secret cannot be used in text shown to people (messages, approval "
-                        "reasons, outputs); pass it to a step as a parameter")
+            if scope.no_secrets:
+                return f"'{dotted}': {scope.no_secrets}"
             if len(ref) < 2:
                 return "name the secret: 'secrets.<name>'"
             if ref[1] not in self.secrets:
@@ -258,14 +263,14 @@ class _Checker:
         for index, entry in enumerate(_items(self.spec.get("approvals"))):
             reason = _mapping(entry).get("reasonTemplate")
             self._check_template(("spec", "approvals", index, "reasonTemplate"), reason,
-                                 Scope(steps_before=None, secrets=False))
+                                 Scope(steps_before=None, no_secrets=SHOWN))
 
     def _check_outputs(self) -> None:
         for index, entry in enumerate(_items(self.spec.get("outputs"))):
             entry = _mapping(entry)
             path = ("spec", "outputs", index)
             for key in ("path", "expression"):
-                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None, secrets=False))
+                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None, no_secrets=SHOWN))
             if entry.get("type") == "file" and not entry.get("path"):
                 self._problem(path, f"output '{entry.get('name')}' of type file needs a 'path'")
 

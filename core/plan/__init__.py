@@ -4,9 +4,9 @@ from core.plan.model import (
     BLOCK_KINDS, STEP_KINDS, FailurePolicy, Plan, PlannedApproval, PlannedOutput, PlannedStep,
     RuntimeValue, SecretRef, to_json_value,
 )
-from core.plan.planner import build_plan
+from core.plan.planner import build_plan, expand_map
 
 __all__ = [
     "BLOCK_KINDS", "STEP_KINDS", "FailurePolicy", "Plan", "PlannedApproval", "PlannedOutput",
-    "PlannedStep", "RuntimeValue", "SecretRef", "build_plan", "to_json_value",
+    "PlannedStep", "RuntimeValue", "SecretRef", "build_plan", "expand_map", "to_json_value",
 ]

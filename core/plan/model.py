@@ -91,6 +91,8 @@ class PlannedStep:
     parent: str | None = None
     scope: dict = field(default_factory=dict)
     """``item`` and ``index`` for steps inside a map child (empty elsewhere)."""
+    source_path: tuple = ()
+    """Where the step's template is in the manifest (``("spec", "steps", 3, "map", "step")``)."""
 
     @property
     def is_block(self) -> bool:

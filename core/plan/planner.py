@@ -125,7 +125,7 @@ class _Planner:
         fields: dict[str, Any] = dict(
             id=step_id, template_id=step.id, kind=step.kind, name=step.name, enabled=enabled,
             disabled_reason=reason, when=step.when if isinstance(step.when, str) else None,
-            when_runtime=when_runtime, parent=parent, scope=dict(scope),
+            when_runtime=when_runtime, parent=parent, scope=dict(scope), source_path=path,
         )
         child_skip = None if enabled else (reason if parent_skip else f"parent '{step_id}' is skipped")
         if step.run is not None:
@@ -183,8 +183,6 @@ class _Planner:
         items_path = path + ("map", "items")
         items = self.resolve(spec.items, scope, items_path)
         fields["items"] = items
-        if isinstance(items, SecretRef):
-            items = fields["items"] = RuntimeValue(spec.items)
         if isinstance(items, RuntimeValue):
             fields["items_runtime"] = True
             return fields
@@ -200,10 +198,40 @@ class _Planner:
             self._problem(items_path, f"map '{step_id}' expands to {len(items):,} items; a plan may hold at "
                                       f"most {MAX_PLANNED_STEPS:,} steps")
             return fields
-        fields["children"] = tuple(
-            self.plan_step(spec.step, path + ("map", "step"), prefix=f"{step_id}[{index}]::", parent=step_id,
-                           scope={"item": item, "index": index}, parent_skip=child_skip)
+        fields["children"] = self.map_children(step, path, step_id, items, child_skip)
+        return fields
+
+    def map_children(self, step: Step, path: tuple, step_id: str, items: list,
+                     child_skip: str | None) -> tuple[PlannedStep, ...]:
+        return tuple(
+            self.plan_step(step.map.step, path + ("map", "step"), prefix=f"{step_id}[{index}]::",
+                           parent=step_id, scope={"item": item, "index": index}, parent_skip=child_skip)
             for index, item in enumerate(items)
         )
-        return fields
+
+
+def expand_map(pack: Pack, inputs: dict, map_step: PlannedStep, items: list,
+               already_planned: int = 0) -> tuple[PlannedStep, ...]:
+    """Plan the children of a map whose items became known at run time.
+
+    Raises PackInvalid (located at the map's ``items``) when ``items`` is not
+    a list or would take the plan past its size limit.
+    """
+    planner = _Planner(pack, inputs)
+    planner.count = already_planned
+    step = pack.manifest
+    for segment in map_step.source_path:
+        step = step[segment] if isinstance(segment, int) else getattr(step, segment)
+    items_path = map_step.source_path + ("map", "items")
+    if not isinstance(items, list):
+        raise PackInvalid([planner.pack.source.problem(items_path, f"'items' must give a list, but gave "
+                                                                   f"{json_type(items)}")])
+    if already_planned + len(items) > MAX_PLANNED_STEPS:
+        raise PackInvalid([planner.pack.source.problem(items_path, f"map '{map_step.id}' expands to "
+                                                                   f"{len(items):,} items, past the limit of "
+                                                                   f"{MAX_PLANNED_STEPS:,} steps")])
+    children = planner.map_children(step, map_step.source_path, map_step.id, items, None)
+    if planner.problems:
+        raise PackInvalid(planner.problems)
+    return children
 

@@ -1,0 +1,1 @@
+"""Executing a plan: state machine, scheduler, executors, run store (pure Python, no Qt)."""
