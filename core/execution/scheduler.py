@@ -447,6 +447,9 @@ class Scheduler:
             raise DecisionError(f"approval '{approval_id}' was already decided: {current['status']}")
         if not any(self.graph.step(s).approval_id == approval_id for s in self.waiting):
             raise DecisionError(f"no gate is waiting for approval '{approval_id}' yet")
+        expires_at = parse_iso(current["expiresAt"])
+        if expires_at is not None and self.clock.now() >= expires_at:
+            raise DecisionError(f"approval '{approval_id}' expired at {current['expiresAt']}")
         self._emit({"type": "approval", "at": iso(self.clock.now()), "approvalId": approval_id,
                     "status": "approved" if approved else "rejected", "decidedBy": by, "reason": reason})
 

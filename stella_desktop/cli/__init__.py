@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stella",
-        description="Stella Desktop command line: preview (simulate) Task Packs before they run.",
+        description="Stella Desktop command line: preview (simulate) Task Packs, then run them locally.",
         epilog=exit_codes.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,7 +51,73 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                           help="colour the table's statuses (auto: on a terminal, unless NO_COLOR is set)")
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
+    _add_run_commands(runner_commands)
     return parser
+
+
+def _command(commands, name: str, handler: str, help_text: str, description: str | None = None):
+    command = commands.add_parser(name, help=help_text, description=description or help_text,
+                                  epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    command.set_defaults(handler=f"stella_desktop.cli.runs:{handler}")
+    command.add_argument("--store", metavar="DIR",
+                         help="the run store folder (default: $STELLA_RUN_STORE, else the user data folder)")
+    return command
+
+
+def _driving(command) -> None:
+    command.add_argument("--workers", type=_positive, default=4, metavar="N",
+                         help="worker threads executing steps (default 4)")
+    command.add_argument("--allow-commands", action="store_true",
+                         help="let builtin:command steps run programs (off by default)")
+    command.add_argument("--format", choices=("table", "json"), default="table",
+                         help="table: a live status tree on a terminal; json: the run snapshot at the end")
+    command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_run_commands(commands) -> None:
+    run = _command(commands, "run", "run", "run a pack on this machine",
+                   "Validate, plan and run a pack locally.  Every state change is saved in the run store, "
+                   "so an interrupted run can be resumed.  Exit 0 succeeded, 1 failed, 4 paused at a gate.")
+    run.add_argument("--manifest", required=True, metavar="PATH", help="the pack's YAML manifest")
+    run.add_argument("--inputs", metavar="PATH", help="a JSON object of input values")
+    _driving(run)
+    resume = _command(commands, "resume", "resume", "continue an interrupted, cancelled or paused run",
+                      "Reload a run, re-plan its manifest with its inputs (refused if the plan changed), "
+                      "and continue: steps that were running start again without using up an attempt.")
+    resume.add_argument("run_id", metavar="RUN_ID")
+    _driving(resume)
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        decide = _command(commands, name, name, f"{verb} an approval a paused run is waiting for")
+        decide.add_argument("run_id", metavar="RUN_ID")
+        decide.add_argument("approval_id", metavar="APPROVAL_ID")
+        decide.add_argument("--by", required=True, metavar="NAME", help="who decides (recorded in the run)")
+        decide.add_argument("--reason", metavar="TEXT", help="why (recorded in the run)")
+    policy = _command(commands, "decide", "decide", "allow or deny a policy gate a paused run is waiting at")
+    policy.add_argument("run_id", metavar="RUN_ID")
+    policy.add_argument("step_id", metavar="STEP_ID")
+    policy.add_argument("decision", choices=("allow", "deny"))
+    policy.add_argument("--by", required=True, metavar="NAME")
+    policy.add_argument("--reason", metavar="TEXT")
+    cancel = _command(commands, "cancel", "cancel", "cancel a run (it stays resumable)")
+    cancel.add_argument("run_id", metavar="RUN_ID")
+    runs = commands.add_parser("runs", help="list and show runs in the store")
+    runs_commands = runs.add_subparsers(dest="runs_action", metavar="ACTION", parser_class=_Parser)
+    runs_commands.required = True
+    listing = _command(runs_commands, "list", "runs_list", "every run in the store, newest first")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    show = _command(runs_commands, "show", "runs_show", "one run's snapshot: steps, approvals and events")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def main(argv: list[str] | None = None) -> int:

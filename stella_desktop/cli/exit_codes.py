@@ -15,4 +15,5 @@ HELP = """exit codes:
   3   invalid manifest or inputs (every problem is listed as FILE:LINE:COL: ...)
   4   a run is waiting for a gate decision (approval or policy)
   5   run-store problem
-  70  internal error (a short message; the traceback only with --debug)"""
+  70  internal error (a short message; the traceback only with --debug)
+  130 a run was cancelled (Ctrl+C); it stays resumable"""

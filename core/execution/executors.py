@@ -1,0 +1,206 @@
+"""What a ``run`` step's ``uses`` does: the built-in executors and plug-ins.
+
+An executor is a callable ``(StepContext) -> dict`` returning the step's
+outputs; it raises :class:`StepFailed` for a failure and
+:class:`StepCancelled` when it stopped because the run was cancelled.
+Executors run on worker threads and decide nothing about the run.
+
+Built-ins: ``builtin:noop``, ``builtin:echo``, ``builtin:sleep``,
+``builtin:fail``, ``builtin:write-file`` and ``builtin:command`` (refused
+unless command execution is enabled).  More come from the entry-point group
+``stella.executors`` (name: the ``uses`` value, object: the callable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable
+
+ENTRY_POINT_GROUP = "stella.executors"
+MAX_CAPTURE = 64 * 1024
+
+
+class StepFailed(Exception):
+    """The step ran and failed; the message is what the run records."""
+
+
+class StepCancelled(Exception):
+    """The step stopped because the run was cancelled."""
+
+
+@dataclass
+class StepContext:
+    run_id: str
+    step_id: str
+    attempt: int
+    parameters: dict
+    workspace: Path
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+Executor = Callable[[StepContext], dict]
+
+
+def noop(context: StepContext) -> dict:
+    return {}
+
+
+def echo(context: StepContext) -> dict:
+    return dict(context.parameters)
+
+
+def sleep(context: StepContext) -> dict:
+    seconds = _number(context.parameters.get("seconds", 0), "seconds")
+    if context.cancel.wait(max(seconds, 0)):
+        raise StepCancelled("cancelled while sleeping")
+    return {"sleptSeconds": seconds}
+
+
+def fail(context: StepContext) -> dict:
+    """Fails the first ``failTimes`` attempts of the step (default 1), then succeeds."""
+    times = context.parameters.get("failTimes", 1)
+    if not isinstance(times, int) or isinstance(times, bool) or times < 0:
+        raise StepFailed("'failTimes' must be a whole number >= 0")
+    if context.attempt <= times:
+        raise StepFailed(str(context.parameters.get("message", "injected failure")))
+    return {"failedAttempts": times}
+
+
+def write_file(context: StepContext) -> dict:
+    relative = context.parameters.get("path")
+    if not isinstance(relative, str) or not relative:
+        raise StepFailed("'path' must be a non-empty string")
+    content = context.parameters.get("content", "")
+    text = content if isinstance(content, str) else json.dumps(content, indent=2, sort_keys=True)
+    target = confined_path(context.workspace, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    confined_path(context.workspace, relative)  # again: a folder made above may not be a link out
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temporary, target)
+    return {"path": relative, "bytes": len(text.encode("utf-8"))}
+
+
+def confined_path(root: Path, relative: str) -> Path:
+    """``root / relative`` if it stays inside ``root`` (links resolved), else StepFailed."""
+    if os.path.isabs(relative):
+        raise StepFailed(f"path '{relative}' is absolute; it must be relative to the run's workspace")
+    base = os.path.realpath(root)
+    target = os.path.realpath(os.path.join(base, relative))
+    if os.path.commonpath([base, target]) != base or target == base:
+        raise StepFailed(f"path '{relative}' leaves the run's workspace")
+    return Path(target)
+
+
+def command(context: StepContext) -> dict:
+    """Run an argv list (no shell) in the workspace, with a timeout; output captured."""
+    argv = context.parameters.get("argv", context.parameters.get("command"))
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, (str, int, float)) for a in argv):
+        raise StepFailed("'argv' must be a non-empty list of strings")
+    argv = [str(a) for a in argv]
+    timeout = _number(context.parameters.get("timeout", 300), "timeout")
+    cwd = context.workspace
+    if context.parameters.get("cwd"):
+        cwd = confined_path(context.workspace, str(context.parameters["cwd"]))
+    cwd.mkdir(parents=True, exist_ok=True)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STELLA_SECRET_")}
+    try:
+        process = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as error:
+        raise StepFailed(f"cannot start '{argv[0]}': {error.strerror or error}") from None
+    output: dict[str, bytes] = {}
+    readers = [threading.Thread(target=_drain, args=(process.stdout, output, "stdout"), daemon=True),
+               threading.Thread(target=_drain, args=(process.stderr, output, "stderr"), daemon=True)]
+    for reader in readers:
+        reader.start()
+    waited = 0.0
+    while process.poll() is None:
+        if context.cancel.wait(0.05):
+            _stop(process)
+            raise StepCancelled("cancelled while the command ran")
+        waited += 0.05
+        if waited >= timeout:
+            _stop(process)
+            raise StepFailed(f"'{argv[0]}' did not finish within {timeout:g} s")
+    for reader in readers:
+        reader.join(5)
+    stdout = output.get("stdout", b"").decode("utf-8", "replace")
+    stderr = output.get("stderr", b"").decode("utf-8", "replace")
+    if process.returncode != 0:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        raise StepFailed(f"'{argv[0]}' exited with {process.returncode}" + (f": {last}" if last else ""))
+    return {"exitCode": process.returncode, "stdout": stdout, "stderr": stderr}
+
+
+def _drain(stream, output: dict, name: str) -> None:
+    data = b""
+    for chunk in iter(lambda: stream.read(8192), b""):
+        if len(data) < MAX_CAPTURE:
+            data += chunk[:MAX_CAPTURE - len(data)]
+    output[name] = data
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(2)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise StepFailed(f"'{name}' must be a number")
+    return float(value)
+
+
+BUILTINS: dict[str, Executor] = {
+    "builtin:noop": noop,
+    "builtin:echo": echo,
+    "builtin:sleep": sleep,
+    "builtin:fail": fail,
+    "builtin:write-file": write_file,
+    "builtin:command": command,
+}
+
+COMMANDS_OFF = "command execution is off (enable it with --allow-commands or in the app's preferences)"
+
+
+class ExecutorRegistry:
+    """Which ``uses`` values this run can execute, and why the others cannot."""
+
+    def __init__(self, executors: dict[str, Executor], refused: dict[str, str] | None = None):
+        self.executors = dict(executors)
+        self.refused = dict(refused or {})
+
+    @classmethod
+    def default(cls, allow_commands: bool = False, plugins: bool = True) -> "ExecutorRegistry":
+        executors = dict(BUILTINS)
+        refused = {}
+        if plugins:
+            for point in entry_points(group=ENTRY_POINT_GROUP):
+                if point.name not in executors:
+                    try:
+                        executors[point.name] = point.load()
+                    except Exception as error:  # a broken plug-in must not break the app
+                        refused[point.name] = f"its plug-in failed to load: {error}"
+        if not allow_commands:
+            del executors["builtin:command"]
+            refused["builtin:command"] = COMMANDS_OFF
+        return cls(executors, refused)
+
+    def get(self, uses: str) -> Executor | None:
+        return self.executors.get(uses)
+
+    def why_missing(self, uses: str) -> str:
+        return self.refused.get(uses, "no executor is installed for it")

@@ -1,0 +1,131 @@
+"""A run: a pack's plan, its scheduler and its folder in the store, tied together.
+
+:class:`ActiveRun` is what the CLI, the desktop runner and (later) the API
+use to create, reopen, decide and snapshot runs, so they all agree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from core.errors import PackInvalid
+from core.execution.clock import Clock, SystemClock, iso
+from core.execution.executors import ExecutorRegistry
+from core.execution.preflight import preflight, secrets_from_environment
+from core.execution.scheduler import Scheduler
+from core.execution.snapshot import build_snapshot
+from core.execution.store import RunHandle, RunStore, new_run_id
+from core.graph import ExecutionGraph
+from core.manifest import Pack, load_pack
+from core.plan import Plan, build_plan, expand_map
+
+SNAPSHOT_EVERY = 2000
+"""Records between two compacted snapshots while a run is driven (and at every pause and end)."""
+
+
+class PlanDrift(Exception):
+    """The manifest or its inputs changed since the run was created: resuming is refused."""
+
+
+class ActiveRun:
+    def __init__(self, pack: Pack, plan: Plan, handle: RunHandle, clock: Clock, secrets: dict[str, str]):
+        self.pack = pack
+        self.plan = plan
+        self.handle = handle
+        self.graph = ExecutionGraph.from_plan(plan)
+        self._since_snapshot = 0
+        self.listeners: list = []  # called with each record after it is stored
+        self.scheduler = Scheduler(
+            plan, self.graph, clock, sink=self._record, secrets=secrets,
+            expand=lambda step, items, count: expand_map(pack, plan.inputs, step, items, count),
+        )
+
+    @property
+    def run_id(self) -> str:
+        return self.handle.run_id
+
+    @property
+    def header(self) -> dict:
+        return self.handle.header
+
+    def _record(self, record: dict) -> None:
+        self.handle.append(record)
+        self._since_snapshot += 1
+        if self._since_snapshot >= SNAPSHOT_EVERY:
+            self.save_snapshot()
+        for listener in self.listeners:
+            listener(record)
+
+    # -- creating and reopening --------------------------------------------------------
+    @classmethod
+    def create(cls, store: RunStore, manifest_path: str | os.PathLike, inputs: dict | None = None, *,
+               inputs_label: str = "inputs", clock: Clock | None = None,
+               registry: ExecutorRegistry | None = None, environ=None) -> "ActiveRun":
+        """Validate, plan and preflight a pack, then create its run (locked by this process)."""
+        clock = clock or SystemClock()
+        pack = load_pack(manifest_path)
+        plan = build_plan(pack, inputs, inputs_label)
+        secrets = secrets_from_environment(plan.secrets, environ)
+        preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
+        now = clock.now()
+        header = {
+            "pack": {"name": plan.pack_name, "version": plan.pack_version},
+            "manifestPath": str(Path(manifest_path).resolve()),
+            "planHash": plan.plan_hash,
+            "inputs": plan.inputs,
+            "failurePolicy": plan.failure_policy.to_json(),
+            "createdAt": iso(now),
+        }
+        handle = store.create(header, new_run_id(plan.pack_name, now))
+        return cls(pack, plan, handle, clock, secrets)
+
+    @classmethod
+    def open(cls, store: RunStore, run_id: str, *, clock: Clock | None = None, lock: bool = True,
+             registry: ExecutorRegistry | None = None, environ=None, check_executors: bool = False) -> "ActiveRun":
+        """Reopen a run: re-plan its manifest with its inputs and replay its journal.
+
+        Raises PlanDrift if the plan hash is not the one the run was created
+        with, PackInvalid if the manifest no longer loads, RunStoreError for
+        store problems.
+        """
+        handle = store.open(run_id, lock=lock)
+        try:
+            header = handle.header
+            manifest_path = header["manifestPath"]
+            try:
+                pack = load_pack(manifest_path)
+                plan = build_plan(pack, header["inputs"])
+            except PackInvalid as invalid:
+                raise PlanDrift(f"run '{run_id}' cannot be resumed: its manifest {manifest_path} no longer "
+                                f"plans ({invalid.problems[0]})") from None
+            if plan.plan_hash != header["planHash"]:
+                raise PlanDrift(f"run '{run_id}' cannot be resumed: the plan changed since it was created "
+                                f"(run: {header['planHash']}, manifest now: {plan.plan_hash}); "
+                                f"start a new run of {manifest_path}")
+            secrets = secrets_from_environment(plan.secrets, environ)
+            if check_executors:
+                preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
+            run = cls(pack, plan, handle, clock or SystemClock(), secrets)
+            run.scheduler.replay(handle.records)
+            return run
+        except BaseException:
+            handle.close()
+            raise
+
+    # -- views and persistence ------------------------------------------------------------
+    def snapshot(self) -> dict:
+        return build_snapshot(self.header, self.scheduler)
+
+    def save_snapshot(self) -> None:
+        if self.handle.locked:
+            self.handle.write_snapshot(self.snapshot())
+        self._since_snapshot = 0
+
+    def close(self) -> None:
+        try:
+            if self.handle.locked:
+                self.save_snapshot()
+        finally:
+            self.handle.close()
+

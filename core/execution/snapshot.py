@@ -1,0 +1,38 @@
+"""The run snapshot JSON: one serialisation for ``runs show``, ``run --format json`` and the API."""
+
+from __future__ import annotations
+
+from core.execution.scheduler import Scheduler
+from core.plan import PlannedStep
+
+
+def build_snapshot(header: dict, scheduler: Scheduler) -> dict:
+    records = scheduler.records
+    updated = next((r["at"] for r in reversed(records) if r.get("at")), header.get("createdAt"))
+
+    def step_json(step: PlannedStep) -> dict:
+        state = scheduler.states[step.id].to_json()
+        return {
+            "stepId": step.id, "kind": step.kind, "status": state["status"], "attempts": state["attempts"],
+            "lastTransitionAt": state["lastTransitionAt"], "nextAttemptAt": state["nextAttemptAt"],
+            "statusReason": state["statusReason"], "startedAt": state["startedAt"],
+            "finishedAt": state["finishedAt"], "outputs": state["outputs"],
+            "children": [step_json(child) for child in step.children],
+        }
+
+    return {
+        "runId": header["runId"],
+        "pack": header["pack"],
+        "manifestPath": header["manifestPath"],
+        "planHash": header["planHash"],
+        "inputs": header["inputs"],
+        "status": scheduler.status,
+        "failurePolicy": header["failurePolicy"],
+        "createdAt": header["createdAt"],
+        "updatedAt": updated,
+        "steps": [step_json(scheduler.graph.step(step_id)) for step_id in scheduler.graph.top_level()],
+        "approvals": list(scheduler.approvals.values()),
+        "policyDecisions": list(scheduler.policy_decisions.values()),
+        "events": [{k: v for k, v in r.items() if k not in ("type", "outputs")}
+                   for r in records if r["type"] == "transition"],
+    }

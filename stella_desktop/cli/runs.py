@@ -1,0 +1,250 @@
+"""``stella task-runner run|resume|approve|reject|decide|cancel|runs``: local execution."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from core import json_text
+from core.errors import PackInvalid
+from core.execution.executors import ExecutorRegistry
+from core.execution.run import ActiveRun, PlanDrift
+from core.execution.scheduler import DecisionError
+from core.execution.store import RunLocked, RunStore, RunStoreError
+from core.inputs import read_inputs_file
+from stella_desktop.cli import exit_codes
+from stella_desktop.cli.run_table import render_run, render_run_list
+from stella_desktop.cli.table import use_colour
+
+CANCELLED = 130  # the shell's code for Ctrl+C; the run stays resumable
+_STATUS_CODES = {"succeeded": exit_codes.OK, "failed": exit_codes.RUN_FAILED,
+                 "waiting": exit_codes.WAITING_FOR_GATE, "cancelled": CANCELLED}
+
+
+def _store(args) -> RunStore:
+    return RunStore(args.store) if getattr(args, "store", None) else RunStore()
+
+
+def _error(message: str) -> None:
+    print(f"stella: error: {message}", file=sys.stderr)
+
+
+def _invalid(invalid: PackInvalid) -> int:
+    for problem in invalid.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    count = len(invalid.problems)
+    print(f"{count} problem{'s' if count != 1 else ''}: nothing was run", file=sys.stderr)
+    return exit_codes.INVALID
+
+
+def run(args) -> int:
+    registry = ExecutorRegistry.default(allow_commands=args.allow_commands)
+    try:
+        inputs = read_inputs_file(args.inputs) if args.inputs else {}
+        active = ActiveRun.create(_store(args), args.manifest, inputs, inputs_label=args.inputs or "inputs",
+                                  registry=registry)
+    except PackInvalid as invalid:
+        return _invalid(invalid)
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    print(f"run {active.run_id} created in {active.handle.folder}", file=sys.stderr)
+    return _drive(active, registry, args)
+
+
+def resume(args) -> int:
+    registry = ExecutorRegistry.default(allow_commands=args.allow_commands)
+    try:
+        active = ActiveRun.open(_store(args), args.run_id, registry=registry, check_executors=True)
+    except PlanDrift as drift:
+        _error(str(drift))
+        return exit_codes.INVALID
+    except PackInvalid as invalid:
+        return _invalid(invalid)
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    if active.scheduler.status in ("succeeded", "failed"):
+        print(f"run {active.run_id} already {active.scheduler.status}; nothing to resume", file=sys.stderr)
+        _print_result(active, args)
+        active.close()
+        return _STATUS_CODES[active.scheduler.status]
+    return _drive(active, registry, args)
+
+
+def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
+    from PySide6.QtCore import QCoreApplication, QTimer
+
+    from stella_desktop.runner import Runner, describe
+
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    runner = Runner(active, registry, workers=args.workers)
+    outcome = {"status": None, "error": None}
+    live = args.format == "table" and sys.stdout.isatty()
+    colour = use_colour(getattr(args, "color", "auto"), sys.stdout)
+    drawn = {"lines": 0}
+
+    def redraw() -> None:
+        text = render_run(active.snapshot(), colour=colour)
+        if drawn["lines"]:
+            sys.stdout.write(f"\x1b[{drawn['lines']}F\x1b[J")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        drawn["lines"] = text.count("\n")
+
+    def stopped(status: str) -> None:
+        outcome["status"] = status
+        app.quit()
+
+    def broken(message: str) -> None:
+        outcome["error"] = message
+        app.quit()
+
+    runner.finished.connect(stopped)
+    runner.failed_internally.connect(broken)
+    if not live:
+        runner.record.connect(lambda record: print(describe(record), file=sys.stderr))
+    timer = QTimer()
+    if live:
+        timer.timeout.connect(redraw)
+        timer.start(200)
+    previous = signal.signal(signal.SIGINT, lambda *_: runner.cancel())
+    try:
+        QTimer.singleShot(0, runner.start)
+        app.exec()
+        runner.wait_for_workers()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        timer.stop()
+        active.close()
+    if live:
+        redraw()
+    if outcome["error"]:
+        _error(outcome["error"] + f" (the run stays resumable: stella task-runner resume {active.run_id})")
+        return exit_codes.RUN_STORE
+    status = outcome["status"] or active.scheduler.status
+    if not live:
+        _print_result(active, args)
+    _hint(active, status)
+    return _STATUS_CODES.get(status, exit_codes.RUN_FAILED)
+
+
+def _print_result(active: ActiveRun, args) -> None:
+    snapshot = active.snapshot()
+    if args.format == "json":
+        sys.stdout.write(json_text.pretty(snapshot))
+    else:
+        sys.stdout.write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"), sys.stdout)))
+
+
+def _hint(active: ActiveRun, status: str) -> None:
+    run_id = active.run_id
+    if status == "waiting":
+        for step_id in sorted(active.scheduler.waiting):
+            step = active.graph.step(step_id)
+            if step.kind == "gate.approval":
+                print(f"waiting for approval '{step.approval_id}' (step {step_id}): "
+                      f"stella task-runner approve {run_id} {step.approval_id} --by NAME, then "
+                      f"stella task-runner resume {run_id}", file=sys.stderr)
+            else:
+                print(f"waiting for a policy decision on step {step_id}: "
+                      f"stella task-runner decide {run_id} {step_id} allow|deny --by NAME, then "
+                      f"stella task-runner resume {run_id}", file=sys.stderr)
+    elif status == "cancelled":
+        print(f"run cancelled; resume it with: stella task-runner resume {run_id}", file=sys.stderr)
+
+
+def _decide(args, action) -> int:
+    try:
+        active = ActiveRun.open(_store(args), args.run_id)
+    except PlanDrift as drift:
+        _error(str(drift))
+        return exit_codes.INVALID
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    try:
+        action(active.scheduler)
+    except DecisionError as error:
+        _error(str(error))
+        return exit_codes.USAGE
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    finally:
+        active.close()
+    print(f"recorded; continue the run with: stella task-runner resume {args.run_id}", file=sys.stderr)
+    return exit_codes.OK
+
+
+def approve(args) -> int:
+    return _decide(args, lambda s: s.approve(args.approval_id, args.by, args.reason, approved=True))
+
+
+def reject(args) -> int:
+    return _decide(args, lambda s: s.approve(args.approval_id, args.by, args.reason, approved=False))
+
+
+def decide(args) -> int:
+    return _decide(args, lambda s: s.decide_policy(args.step_id, args.decision == "allow", args.by, args.reason))
+
+
+def cancel(args) -> int:
+    store = _store(args)
+    try:
+        active = ActiveRun.open(store, args.run_id)
+    except RunLocked as locked:
+        store.open(args.run_id, lock=False).request_cancel()
+        print(f"asked the process driving it to cancel: {locked}", file=sys.stderr)
+        return exit_codes.OK
+    except PlanDrift as drift:
+        _error(str(drift))
+        return exit_codes.INVALID
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    try:
+        if active.scheduler.status in ("succeeded", "failed"):
+            _error(f"run {args.run_id} already {active.scheduler.status}")
+            return exit_codes.USAGE
+        active.scheduler.cancel()
+    finally:
+        active.close()
+    print(f"run {args.run_id} cancelled; resume it with: stella task-runner resume {args.run_id}",
+          file=sys.stderr)
+    return exit_codes.OK
+
+
+def runs_list(args) -> int:
+    try:
+        summaries = [summary.to_json() for summary in _store(args).list()]
+    except OSError as error:
+        _error(f"cannot read the run store: {error.strerror or error}")
+        return exit_codes.RUN_STORE
+    if args.format == "json":
+        sys.stdout.write(json_text.pretty(summaries))
+    else:
+        sys.stdout.write(render_run_list(summaries))
+    return exit_codes.OK
+
+
+def runs_show(args) -> int:
+    store = _store(args)
+    try:
+        handle = store.open(args.run_id, lock=False)
+        snapshot = handle.read_snapshot()
+        if snapshot is None:
+            active = ActiveRun.open(store, args.run_id, lock=False)
+            snapshot = active.snapshot()
+            active.close()
+    except PlanDrift as drift:
+        _error(f"{drift}; and its stored snapshot is older than its journal")
+        return exit_codes.RUN_STORE
+    except RunStoreError as error:
+        _error(str(error))
+        return exit_codes.RUN_STORE
+    if args.format == "json":
+        sys.stdout.write(json_text.pretty(snapshot))
+    else:
+        sys.stdout.write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
+    return exit_codes.OK
