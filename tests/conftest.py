@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # tests need no display
+
 REPO = Path(__file__).resolve().parent.parent
 RESOURCES_PACKS = REPO / "resources" / "packs"
 SBOM_PACK = RESOURCES_PACKS / "sbom-remediation" / "pack.yaml"

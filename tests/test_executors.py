@@ -1,0 +1,83 @@
+import os
+import sys
+import threading
+
+import pytest
+
+from core.errors import PackInvalid
+from core.execution.executors import (
+    COMMANDS_OFF, ExecutorRegistry, StepCancelled, StepContext, StepFailed, command, echo, fail, sleep,
+    write_file,
+)
+from core.execution.preflight import preflight, secrets_from_environment
+from core.manifest import parse_pack
+from core.plan import build_plan
+from conftest import pack_text
+
+
+def context(tmp_path, parameters, attempt=1):
+    return StepContext("run", "step", attempt, parameters, tmp_path / "workspace")
+
+
+def test_echo_and_fail_are_deterministic(tmp_path):
+    assert echo(context(tmp_path, {"a": [1]})) == {"a": [1]}
+    with pytest.raises(StepFailed, match="nope"):
+        fail(context(tmp_path, {"failTimes": 2, "message": "nope"}, attempt=2))
+    assert fail(context(tmp_path, {"failTimes": 2}, attempt=3)) == {"failedAttempts": 2}
+
+
+def test_sleep_stops_when_cancelled(tmp_path):
+    ctx = context(tmp_path, {"seconds": 30})
+    threading.Timer(0.05, ctx.cancel.set).start()
+    with pytest.raises(StepCancelled):
+        sleep(ctx)
+
+
+def test_write_file_stays_in_the_workspace(tmp_path):
+    (tmp_path / "workspace").mkdir()
+    assert write_file(context(tmp_path, {"path": "out/a.txt", "content": "hi"})) == {"path": "out/a.txt", "bytes": 2}
+    assert (tmp_path / "workspace" / "out" / "a.txt").read_text() == "hi"
+    for bad in ("../escape.txt", "/etc/passwd", "out/../../escape.txt"):
+        with pytest.raises(StepFailed, match="absolute|leaves the run's workspace"):
+            write_file(context(tmp_path, {"path": bad, "content": "x"}))
+    os.symlink(tmp_path, tmp_path / "workspace" / "link")
+    with pytest.raises(StepFailed, match="leaves the run's workspace"):
+        write_file(context(tmp_path, {"path": "link/escape.txt", "content": "x"}))
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_command_runs_without_a_shell_and_captures_output(tmp_path):
+    result = command(context(tmp_path, {"argv": [sys.executable, "-c", "print('hi $HOME')"]}))
+    assert result["exitCode"] == 0 and result["stdout"] == "hi $HOME\n"
+    with pytest.raises(StepFailed, match="exited with 3: bad"):
+        command(context(tmp_path, {"argv": [sys.executable, "-c", "import sys; print('bad', file=sys.stderr); sys.exit(3)"]}))
+    with pytest.raises(StepFailed, match="did not finish within 0.2 s"):
+        command(context(tmp_path, {"argv": [sys.executable, "-c", "import time; time.sleep(10)"], "timeout": 0.2}))
+
+
+def test_commands_are_refused_unless_enabled():
+    assert ExecutorRegistry.default().get("builtin:command") is None
+    assert ExecutorRegistry.default().why_missing("builtin:command") == COMMANDS_OFF
+    assert ExecutorRegistry.default(allow_commands=True).get("builtin:command") is command
+
+
+def test_preflight_lists_every_missing_executor_and_secret():
+    pack = parse_pack(pack_text("""
+        secrets: [{name: token}]
+        steps:
+          - {id: a, run: {uses: builtin:noop}}
+          - {id: b, run: {uses: vendor:thing}}
+          - {id: c, run: {uses: builtin:command, with: {argv: [ls], auth: "{{ secrets.token }}"}}}
+          - {id: d, when: false, run: {uses: vendor:other}}
+    """))
+    plan = build_plan(pack)
+    with pytest.raises(PackInvalid) as caught:
+        preflight(plan, ExecutorRegistry.default(), {}, pack)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "step 'b': 'vendor:thing' cannot run: no executor is installed for it" in text
+    assert "step 'c': 'builtin:command' cannot run: command execution is off" in text
+    assert "secret 'token' is needed but not set: export STELLA_SECRET_token=..." in text
+    assert "vendor:other" not in text  # disabled steps never run
+    secrets = secrets_from_environment(["token"], {"STELLA_SECRET_TOKEN": "v"})
+    preflight(plan, ExecutorRegistry({"builtin:noop": echo, "vendor:thing": echo, "builtin:command": echo}),
+              secrets, pack)
