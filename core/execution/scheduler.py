@@ -82,6 +82,7 @@ class Scheduler:
         self.policy_decisions: dict[str, dict] = {}
         self.waiting: dict[str, datetime | None] = {}  # gate id -> when its approval expires
         self.outputs: dict[str, dict] = {}
+        self._steps_context: dict[str, dict] = {}  # what templates read as steps.<id>.outputs
         self.aborted = False
         self._queues: dict[str | None, deque[str]] = {None: deque(graph.top_level()[:1])}
         self._running_children: dict[str | None, int] = {}
@@ -93,8 +94,8 @@ class Scheduler:
         self._expansions: dict[str, tuple] = {}
 
     # -- records: the only way state changes ------------------------------------
-    def _emit(self, record: dict) -> None:
-        self._apply(record)
+    def _emit(self, record: dict, event: Transition | None = None) -> None:
+        self._apply(record, event)
         if self.sink is not None:
             self.sink(record)
 
@@ -103,11 +104,11 @@ class Scheduler:
         for record in records:
             self._apply(record)
 
-    def _apply(self, record: dict) -> None:
+    def _apply(self, record: dict, event: Transition | None = None) -> None:
         kind = record["type"]
         self.records.append(record)
         if kind == "transition":
-            self._apply_transition(Transition.from_json(record))
+            self._apply_transition(event or Transition.from_json(record))
         elif kind == "run":
             self.status = record["status"]
         elif kind == "gate":
@@ -169,6 +170,7 @@ class Scheduler:
             self._queues.setdefault(parent, deque()).appendleft(step.id)
         if event.to_status == SUCCEEDED and event.outputs is not None:
             self.outputs[step.id] = event.outputs
+            self._steps_context[step.id] = {"outputs": event.outputs}
         if event.to_status in TERMINAL:
             self.waiting.pop(step.id, None)
             self._on_terminal(step, event.to_status)
@@ -204,8 +206,7 @@ class Scheduler:
             attempt = state.attempts + 1
         event = Transition(at or self.clock.now(), step_id, state.status, to_status,
                            state.attempts if attempt is None else attempt, reason, next_attempt_at, outputs)
-        record = {"type": "transition", **event.to_json()}
-        self._emit(record)
+        self._emit({"type": "transition", **event.to_json()}, event)
 
     def _set_run_status(self, status: str, reason: str | None = None) -> None:
         if status != self.status:
@@ -490,8 +491,7 @@ class Scheduler:
 
     def context(self, step: PlannedStep, secret_values: bool = True) -> dict[str, Any]:
         """What a run-time template of ``step`` may read."""
-        context: dict[str, Any] = {"inputs": self.plan.inputs,
-                                   "steps": {sid: {"outputs": out} for sid, out in self.outputs.items()}}
+        context: dict[str, Any] = {"inputs": self.plan.inputs, "steps": self._steps_context}
         if secret_values:
             context["secrets"] = self.secrets
         context.update(step.scope)
@@ -499,6 +499,8 @@ class Scheduler:
 
     def resolve_parameters(self, step: PlannedStep) -> dict:
         """The step's parameters with secrets and step outputs filled in (never persisted)."""
+        if not _has_placeholders(step.parameters):
+            return step.parameters
         return _resolve(step.parameters, self.context(step))
 
     def check(self) -> None:
@@ -519,6 +521,16 @@ class Scheduler:
 def _decided(verb: str, decision: dict) -> str:
     text = f"{verb} by {decision.get('decidedBy') or 'unknown'}"
     return f"{text}: {decision['reason']}" if decision.get("reason") else text
+
+
+def _has_placeholders(value: Any) -> bool:
+    if isinstance(value, (SecretRef, RuntimeValue)):
+        return True
+    if isinstance(value, dict):
+        return any(_has_placeholders(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_placeholders(item) for item in value)
+    return False
 
 
 def _resolve(value: Any, context: dict) -> Any:
