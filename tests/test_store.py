@@ -141,3 +141,22 @@ def test_journal_lines_carry_a_checksum():
     line = encode_record(record(1))
     assert decode_journal(line, "x") == ([record(1)], len(line))
     assert decode_journal(line + line[:10], "x") == ([record(1)], len(line))
+
+
+def test_fsync_happens_within_the_interval_and_at_close(store, monkeypatch):
+    import core.execution.store as store_module
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
+    handle = store.create(HEADER, "run-1")
+    synced.clear()
+    handle.append(record(1))
+    assert synced == []  # written and flushed, fsync not due yet
+    clock[0] += 0.1
+    handle.append(record(2))
+    assert len(synced) == 1  # 100 ms since the last fsync: this append syncs
+    handle.append(record(3))
+    handle.close()
+    assert len(synced) == 2  # the end of driving a run syncs what is left
