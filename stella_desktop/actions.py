@@ -1,0 +1,50 @@
+"""Every action of the main window, built in one place.
+
+Each action has ``objectName="action-<name>"``, a tooltip naming its shortcut,
+and a standard key sequence where Qt has one; tests trigger them by name.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+
+SPECS = [
+    # name, text, shortcut (QKeySequence.StandardKey or text), tooltip
+    ("open", "&Open Pack…", QKeySequence.StandardKey.Open, "Open a Task Pack manifest"),
+    ("reload", "&Reload", QKeySequence.StandardKey.Refresh, "Read the pack again from disk"),
+    ("simulate", "&Simulate", "Ctrl+Shift+S", "Preview what a run would do, without running anything"),
+    ("run", "&Run", "Ctrl+R", "Run the pack on this machine"),
+    ("cancel", "&Cancel Run", "Ctrl+.", "Stop the running steps; the run stays resumable"),
+    ("approve", "&Approve…", "Ctrl+Shift+A", "Approve the approval the run is waiting for"),
+    ("reject", "Re&ject…", "", "Reject the approval the run is waiting for"),
+    ("allow", "A&llow Policy…", "", "Allow the policy gate the run is waiting at"),
+    ("deny", "&Deny Policy…", "", "Deny the policy gate the run is waiting at"),
+    ("export-preview", "&Export Preview JSON…", "Ctrl+E", "Save the simulation preview as JSON (same as the CLI)"),
+    ("export-graph", "Export &Graph Image…", "Ctrl+Shift+E", "Save the graph as PNG or SVG"),
+    ("fit", "&Fit Graph", "F", "Fit the whole graph in the view"),
+    ("zoom-in", "Zoom &In", QKeySequence.StandardKey.ZoomIn, "Zoom in"),
+    ("zoom-out", "Zoom &Out", QKeySequence.StandardKey.ZoomOut, "Zoom out"),
+    ("runs", "R&uns…", "Ctrl+Shift+R", "Browse the runs in the store; open or resume one"),
+    ("preferences", "&Preferences…", QKeySequence.StandardKey.Preferences, "Run store, workers, commands, theme"),
+    ("quit", "&Quit", QKeySequence.StandardKey.Quit, "Quit Stella Desktop"),
+]
+
+
+def build_actions(parent) -> dict[str, QAction]:
+    actions = {}
+    for name, text, shortcut, tooltip in SPECS:
+        action = QAction(text, parent)
+        action.setObjectName(f"action-{name}")
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(QKeySequence.keyBindings(shortcut))
+        elif shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if name == "preferences" and not action.shortcuts():
+            action.setShortcut(QKeySequence("Ctrl+,"))
+        if name == "zoom-in":
+            action.setShortcuts(list(action.shortcuts()) + [QKeySequence("Ctrl+=")])
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tooltip} ({keys})" if keys else tooltip)
+        action.setStatusTip(tooltip)
+        actions[name] = action
+    return actions

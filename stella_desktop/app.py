@@ -1,0 +1,52 @@
+"""``stella-desktop [PACK] [--inputs JSON]``: the desktop application."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stella_desktop import __version__
+from stella_desktop.bundled import DEFAULT_INPUTS, DEFAULT_PACK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stella-desktop",
+                                     description="See what a Task Pack will do before it does it, then run it.")
+    parser.add_argument("pack", nargs="?", help="a Task Pack manifest to open (default: the bundled sample)")
+    parser.add_argument("--inputs", metavar="JSON", help="input values for the pack")
+    parser.add_argument("--version", action="version", version=f"stella-desktop {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from stella_desktop.bundled import RESOURCES_DIR
+    from stella_desktop.dialogs import apply_theme
+    from stella_desktop.main_window import MainWindow
+    from stella_desktop.settings import AppSettings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Stella Desktop")
+    app.setOrganizationName("Stella")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.stellaops.StellaDesktop")
+    icon = RESOURCES_DIR / "icons" / "stella-desktop.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    settings = AppSettings()
+    apply_theme(app, settings.theme)
+    window = MainWindow(settings)
+    pack = args.pack or str(DEFAULT_PACK)
+    inputs = args.inputs or (str(DEFAULT_INPUTS) if args.pack is None else None)
+    window.show()
+    QTimer.singleShot(0, lambda: window.open_pack(pack, inputs))
+    QTimer.singleShot(0, window.offer_resume)
+    return app.exec()
+
+
+def entry_point() -> None:
+    sys.exit(main())

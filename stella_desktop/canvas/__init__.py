@@ -1,0 +1,1 @@
+"""The graph canvas: a QGraphicsScene that mirrors the execution graph, one module per item kind."""

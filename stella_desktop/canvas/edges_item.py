@@ -1,0 +1,32 @@
+"""All execution-order arrows between top-level steps, drawn as one cached path."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem
+
+
+class EdgesItem(QGraphicsItem):
+    def __init__(self, segments: list[tuple[QPointF, QPointF]]):
+        super().__init__()
+        self._path = QPainterPath()
+        self._heads = []
+        for start, end in segments:
+            self._path.moveTo(start)
+            self._path.lineTo(end)
+            self._heads.append(QPolygonF([end, QPointF(end.x() - 6, end.y() - 10), QPointF(end.x() + 6, end.y() - 10)]))
+        self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(0)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        colour = QColor("#627d98")
+        painter.setPen(QPen(colour, 1.6))
+        painter.drawPath(self._path)
+        painter.setBrush(colour)
+        for head in self._heads:
+            painter.drawPolygon(head)

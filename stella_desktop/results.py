@@ -1,0 +1,185 @@
+"""The results view: every step in a sortable, filterable tree (Qt model/view)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+from core.execution.clock import iso
+from core.graph import ExecutionGraph
+from stella_desktop.status_style import STYLES, fill
+from stella_desktop.step_status import StepView
+
+COLUMNS = ("Step", "Kind", "Status", "Reason", "Uses", "Attempts", "Next attempt")
+
+
+class StepTreeModel(QAbstractItemModel):
+    """Rows are steps (children under their block); columns as in :data:`COLUMNS`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.graph: ExecutionGraph | None = None
+        self.views: dict[str, StepView] = {}
+        self._row: dict[str, int] = {}  # step id -> row under its parent
+
+    def set_graph(self, graph: ExecutionGraph | None, views: dict[str, StepView]) -> None:
+        self.beginResetModel()
+        self.graph = graph
+        self.views = dict(views)
+        self._row = {}
+        if graph is not None:
+            for row, step_id in enumerate(graph.top_level()):
+                self._row[step_id] = row
+            for step_id in graph.order():
+                for row, child in enumerate(graph.children(step_id)):
+                    self._row[child] = row
+        self.endResetModel()
+
+    def set_views(self, views: dict[str, StepView], changed: set[str] | None = None) -> None:
+        self.views.update(views)
+        if self.graph is None:
+            return
+        ids = changed if changed is not None else views.keys()
+        for step_id in ids:
+            index = self.index_of(step_id, 2)
+            if index.isValid():
+                self.dataChanged.emit(index.siblingAtColumn(2), index.siblingAtColumn(len(COLUMNS) - 1))
+
+    def _siblings(self, parent_id: str | None) -> tuple[str, ...]:
+        return self.graph.children(parent_id) if parent_id else self.graph.top_level()
+
+    def index_of(self, step_id: str, column: int = 0) -> QModelIndex:
+        if self.graph is None or step_id not in self._row:
+            return QModelIndex()
+        return self.createIndex(self._row[step_id], column, step_id)
+
+    def step_id(self, index: QModelIndex) -> str | None:
+        return index.internalPointer() if index.isValid() else None
+
+    # -- Qt model API -----------------------------------------------------------------------------
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
+        if self.graph is None:
+            return QModelIndex()
+        siblings = self._siblings(self.step_id(parent))
+        if 0 <= row < len(siblings):
+            return self.createIndex(row, column, siblings[row])
+        return QModelIndex()
+
+    def parent(self, index: QModelIndex = QModelIndex()) -> QModelIndex:
+        step_id = self.step_id(index)
+        if step_id is None or self.graph is None:
+            return QModelIndex()
+        parent_id = self.graph.parent(step_id)
+        return self.index_of(parent_id) if parent_id else QModelIndex()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        if self.graph is None or parent.column() > 0:
+            return 0
+        return len(self._siblings(self.step_id(parent)))
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        step_id = self.step_id(index)
+        if step_id is None:
+            return None
+        view = self.views.get(step_id, StepView("pending"))
+        column = index.column()
+        if role == Qt.ItemDataRole.BackgroundRole and column == 2:
+            return QBrush(fill(view.status))
+        if role == Qt.ItemDataRole.UserRole:
+            return step_id
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
+            return view.reason
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        step = self.graph.step(step_id)
+        if column == 0:
+            return step_id
+        if column == 1:
+            return step.kind
+        if column == 2:
+            return STYLES.get(view.status, STYLES["pending"]).label
+        if column == 3:
+            return _with_countdown(view)
+        if column == 4:
+            return step.uses or ""
+        if column == 5:
+            return view.attempts or None
+        if column == 6:
+            return iso(view.next_attempt_at) if view.next_attempt_at else ""
+        return None
+
+
+def _with_countdown(view: StepView) -> str:
+    reason = view.reason or ""
+    if view.status == "retry-waiting" and view.next_attempt_at is not None:
+        seconds = (view.next_attempt_at - datetime.now(timezone.utc)).total_seconds()
+        countdown = f"retry in {seconds:.0f} s" if seconds > 0 else "retrying now"
+        return f"{countdown}; {reason}" if reason else countdown
+    return reason
+
+
+class ResultsPanel(QWidget):
+    """Filter box + tree; selecting a row reports the step id."""
+
+    step_selected = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = StepTreeModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.filter = QLineEdit()
+        self.filter.setObjectName("results-filter")
+        self.filter.setPlaceholderText("Filter steps by id, kind, status, reason or uses…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.tree = QTreeView()
+        self.tree.setObjectName("results-tree")
+        self.tree.setModel(self.proxy)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.tree.selectionModel().currentRowChanged.connect(self._row_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree)
+        self._quiet = False
+
+    def show_graph(self, graph: ExecutionGraph | None, views: dict[str, StepView]) -> None:
+        self.model.set_graph(graph, views)
+        if graph is not None and len(graph) <= 500:
+            self.tree.expandAll()
+        for column, width in enumerate((220, 110, 130, 320, 170, 70, 190)):
+            self.tree.setColumnWidth(column, width)
+
+    def select(self, step_id: str) -> None:
+        index = self.proxy.mapFromSource(self.model.index_of(step_id))
+        if index.isValid():
+            self._quiet = True
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+            self._quiet = False
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._quiet:
+            return
+        step_id = self.proxy.data(current.siblingAtColumn(0), Qt.ItemDataRole.UserRole)
+        if step_id:
+            self.step_selected.emit(step_id)

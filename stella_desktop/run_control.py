@@ -1,0 +1,107 @@
+"""The app's side of a run: create or reopen it, drive it with the Runner, decide its gates.
+
+Keeps the window free of store and scheduler details; everything it reports
+is plain data through signals.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+
+from core.execution.executors import ExecutorRegistry
+from core.execution.run import ActiveRun
+from core.execution.store import RunStore
+from stella_desktop.runner import Runner
+from stella_desktop.step_status import StepView, from_run, step_view
+
+
+class RunControl(QObject):
+    record = Signal(object)           # each journal record of the driven run
+    views_changed = Signal(object)    # dict[str, StepView] of the steps that changed
+    stopped = Signal(str)             # succeeded / failed / waiting / cancelled
+    store_failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run: ActiveRun | None = None
+        self.runner: Runner | None = None
+
+    @property
+    def driving(self) -> bool:
+        return self.runner is not None and not self.runner._done
+
+    @property
+    def scheduler(self):
+        return self.run.scheduler if self.run else None
+
+    def views(self) -> dict[str, StepView]:
+        return from_run(self.run.scheduler) if self.run else {}
+
+    # -- starting --------------------------------------------------------------------------------
+    def start_new(self, store: RunStore, manifest_path: str, inputs: dict, registry: ExecutorRegistry,
+                  workers: int) -> ActiveRun:
+        """Create a run (PackInvalid / RunStoreError propagate) and start driving it."""
+        self.release()
+        self.run = ActiveRun.create(store, manifest_path, inputs, registry=registry)
+        self._drive(registry, workers)
+        return self.run
+
+    def resume(self, store: RunStore, run_id: str, registry: ExecutorRegistry, workers: int) -> ActiveRun:
+        """Reopen and continue a run (PlanDrift / RunLocked / PackInvalid propagate)."""
+        self.release()
+        self.run = ActiveRun.open(store, run_id, registry=registry, check_executors=True)
+        self._drive(registry, workers)
+        return self.run
+
+    def view_only(self, store: RunStore, run_id: str) -> ActiveRun:
+        """Open a run to look at it, without locking or driving it."""
+        self.release()
+        self.run = ActiveRun.open(store, run_id, lock=False)
+        return self.run
+
+    def _drive(self, registry: ExecutorRegistry, workers: int) -> None:
+        self.runner = Runner(self.run, registry, workers=workers, parent=self)
+        self.runner.record.connect(self._on_record)
+        self.runner.finished.connect(self.stopped.emit)
+        self.runner.failed_internally.connect(self.store_failed.emit)
+        QTimer.singleShot(0, self.runner.start)
+
+    def _on_record(self, record: dict) -> None:
+        self.record.emit(record)
+        step_id = record.get("stepId")
+        if step_id and self.run is not None and step_id in self.run.scheduler.states:
+            changed = {step_id: step_view(self.run.scheduler, step_id)}
+            if record["type"] == "expand":
+                changed = from_run(self.run.scheduler)
+            self.views_changed.emit(changed)
+
+    # -- control ---------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        if self.runner is not None:
+            self.runner.cancel()
+
+    def approve(self, approval_id: str, by: str, reason: str | None, approved: bool) -> None:
+        self.runner.approve(approval_id, by, reason, approved=approved)
+
+    def decide_policy(self, step_id: str, allow: bool, by: str, reason: str | None) -> None:
+        self.runner.decide_policy(step_id, allow, by, reason)
+
+    def stop_for_close(self, timeout_ms: int = 15_000) -> None:
+        """Cancel a driven run and wait until its running steps have reported back."""
+        if self.driving:
+            loop = QEventLoop()
+            self.runner.finished.connect(loop.quit)
+            QTimer.singleShot(timeout_ms, loop.quit)
+            self.runner.cancel()
+            if self.driving:
+                loop.exec()
+        self.release()
+
+    def release(self) -> None:
+        if self.runner is not None:
+            self.runner.wait_for_workers(15_000)
+            self.runner.deleteLater()
+            self.runner = None
+        if self.run is not None:
+            self.run.close()
+            self.run = None

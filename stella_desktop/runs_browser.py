@@ -1,0 +1,92 @@
+"""The runs browser: every run in the store; open one to see it, or resume it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
+)
+
+from core.execution.store import RunStore
+
+COLUMNS = ("Run", "Pack", "Status", "Created", "Updated")
+
+
+class RunsBrowser(QWidget):
+    open_run = Signal(str)
+    resume_run = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("runs-browser")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("runs-table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _: self._emit(self.open_run))
+        self.summary = QLabel()
+        refresh = QPushButton("Refresh")
+        refresh.setObjectName("runs-refresh")
+        self.open_button = QPushButton("Open")
+        self.open_button.setObjectName("runs-open")
+        self.open_button.setToolTip("Show the run's steps, statuses and events")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setObjectName("runs-resume")
+        self.resume_button.setToolTip("Continue an interrupted, cancelled or paused run")
+        refresh.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(lambda: self._emit(self.open_run))
+        self.resume_button.clicked.connect(lambda: self._emit(self.resume_run))
+        buttons = QHBoxLayout()
+        for widget in (refresh, self.open_button, self.resume_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table)
+        self.store: RunStore | None = None
+
+    def set_store(self, store: RunStore) -> None:
+        self.store = store
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(0)
+        summaries = self.store.list() if self.store is not None else []
+        for row, summary in enumerate(summaries):
+            self.table.insertRow(row)
+            pack = summary.pack or {}
+            cells = (summary.run_id, f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?",
+                     summary.status or "?", summary.created_at or "", summary.updated_at or "")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, summary.run_id)
+                if summary.problem:
+                    item.setToolTip(summary.problem)
+                    item.setForeground(QColor("#c92a2a"))
+                self.table.setItem(row, column, item)
+        self.table.setSortingEnabled(True)
+        self.summary.setText(f"{len(summaries)} runs in {self.store.root}" if self.store else "")
+
+    def selected_run(self) -> str | None:
+        items = self.table.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def select_run(self, run_id: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id:
+                self.table.selectRow(row)
+                return
+
+    def _emit(self, signal) -> None:
+        run_id = self.selected_run()
+        if run_id:
+            signal.emit(run_id)

@@ -1,0 +1,43 @@
+"""What the app shows for each step: from a simulation preview or from a live run.
+
+Plain data (no Qt), so workers can build it and widgets only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, Scheduler
+from core.simulation import SimulationPreview
+
+
+@dataclass(frozen=True)
+class StepView:
+    status: str
+    reason: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+
+
+def from_preview(preview: SimulationPreview) -> dict[str, StepView]:
+    return {step.id: StepView(step.status, step.status_reason) for step in preview.walk()}
+
+
+def from_run(scheduler: Scheduler) -> dict[str, StepView]:
+    views = {}
+    for step_id, state in scheduler.states.items():
+        views[step_id] = step_view(scheduler, step_id)
+    return views
+
+
+def step_view(scheduler: Scheduler, step_id: str) -> StepView:
+    state = scheduler.states[step_id]
+    status = state.status
+    if status == "pending" and state.next_attempt_at is not None:
+        status = "retry-waiting"
+    elif status == "pending" and step_id in scheduler.waiting:
+        status = "requires-approval" if state.reason == AWAITING_APPROVAL else "requires-policy"
+    elif status == "pending" and state.reason == AWAITING_POLICY:
+        status = "requires-policy"
+    return StepView(status, state.reason, state.attempts, state.next_attempt_at)
