@@ -508,6 +508,8 @@ class MainWindow(QMainWindow):
 
     def _decide(self, kind: str, yes: bool, step, by: str, reason: str | None) -> None:
         self.settings.decided_by = by
+        self.banner.hide()  # deciding may pause the run again at once, showing the next banner
+        self._countdown.start()
         try:
             if kind == "approval":
                 self.run_control.approve(step.approval_id, by, reason, yes)
@@ -519,8 +521,6 @@ class MainWindow(QMainWindow):
         except RunStoreError as error:
             self.notify("The run store failed", str(error), error=True)
             return
-        self.banner.hide()
-        self._countdown.start()
         self._update_actions()
 
     # -- runs browser -------------------------------------------------------------------------------
@@ -569,7 +569,7 @@ class MainWindow(QMainWindow):
                 pack = (summary.pack or {}).get("name", "?")
                 self.banner.show_message(
                     f"Run {summary.run_id} of {pack} was interrupted ({summary.status}). Resume it?",
-                    [("Resume", lambda r=summary.run_id: self.resume_run(r)), ("Dismiss", self.banner.hide)])
+                    [("Resume", lambda _=False, r=summary.run_id: self.resume_run(r)), ("Dismiss", self.banner.hide)])
                 return
 
     # -- export -------------------------------------------------------------------------------------
@@ -595,6 +595,7 @@ class MainWindow(QMainWindow):
         rect = self.scene.sceneRect()
         detailed = self.scene.overview is None or not self.scene.overview.isVisible()
         self.scene.set_detail(True)
+        self.scene.set_caching(False)  # render vectors and text, not cached bitmaps
         if path.lower().endswith(".svg"):
             from PySide6.QtSvg import QSvgGenerator
             generator = QSvgGenerator()
@@ -615,6 +616,7 @@ class MainWindow(QMainWindow):
             self.scene.render(painter, QRectF(image.rect()), rect)
             painter.end()
             image.save(path)
+        self.scene.set_caching(True)
         self.scene.set_detail(detailed)
         self.statusBar().showMessage(f"Graph written to {path}", 5000)
 
@@ -690,6 +692,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._countdown.stop()
+        for notice in self.findChildren(QMessageBox):
+            notice.close()
         self.run_control.stop_for_close()
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.qt.setValue("window/geometry", self.saveGeometry())

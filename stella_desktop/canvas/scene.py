@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from core.graph import ExecutionGraph
 from core.layout import Layout
@@ -110,6 +110,12 @@ class GraphScene(QGraphicsScene):
         self.overview.setVisible(not detailed)
         for item in self.items_by_id.values():
             item.setVisible(detailed)
+
+    def set_caching(self, cached: bool) -> None:
+        mode = QGraphicsItem.CacheMode.DeviceCoordinateCache if cached else QGraphicsItem.CacheMode.NoCache
+        for item in self.items():
+            if not isinstance(item, OverviewItem):
+                item.setCacheMode(mode)
 
     def select_step(self, step_id: str | None) -> None:
         self.blockSignals(True)
