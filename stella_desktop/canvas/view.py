@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QGraphicsView
 from stella_desktop.canvas.scene import GraphScene
 
 DETAIL_FROM = 0.3  # zoom under which large graphs show their overview picture
+MIN_FIT_ZOOM = 0.05  # fitting a whole graph smaller than this fits its width instead
 
 
 class GraphView(QGraphicsView):
@@ -46,6 +47,11 @@ class GraphView(QGraphicsView):
         if self.zoom() > 1.0:  # a small graph is shown at its natural size, not blown up
             self.resetTransform()
             self.centerOn(rect.center())
+        elif self.zoom() < MIN_FIT_ZOOM:  # a very long pack: fit its width, start at the top
+            self.resetTransform()
+            factor = min(1.0, self.viewport().width() / rect.width())
+            self.scale(factor, factor)
+            self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / (2 * factor))
         self._update_detail()
 
     def center_on_step(self, step_id: str) -> None:
