@@ -16,9 +16,10 @@ from stella_desktop.step_status import StepView
 
 def _value_html(value) -> str:
     if isinstance(value, SecretRef):
-        return f'<span style="color:#9c2f6b">🔒 secret <b>{html.escape(value.name)}</b> (never shown)</span>'
+        return (f'<span style="color:#9c2f6b"><b>secret</b> <code>{html.escape(value.name)}</code> '
+                f'(a reference: never shown, never stored)</span>')
     if isinstance(value, RuntimeValue):
-        return (f'<span style="color:#1f5fbf"><i>⏱ at run time:</i> '
+        return (f'<span style="color:#1f5fbf"><i>at run time:</i> '
                 f'<code>{html.escape(value.template)}</code></span>')
     if isinstance(value, dict):
         if not value:

@@ -142,7 +142,7 @@ class InputsPanel(QWidget):
             self._form.removeRow(0)
         self.fields = {}
         if not specs:
-            self._form.addRow(QLabel("This pack declares no inputs."))
+            self._form.addRow(QLabel("No inputs: this pack declares none, or could not be read."))
         for spec in specs:
             value = values.get(spec.name, spec.default if spec.has_default else _UNSET)
             field = _Field(spec, value)

@@ -134,13 +134,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        for name in ("problems", "run-log", "runs"):
-            self.tabifyDockWidget(self.docks["results"], self.docks[name])
         self.docks["inputs"].setMinimumWidth(300)
         self.docks["details"].setMinimumWidth(320)
-        self.tabifyDockWidget(self.docks["details"], self.docks["source"])
-        self.docks["results"].raise_()
-        self.docks["details"].raise_()
         self.pack_label = QLabel("No pack")
         self.pack_label.setObjectName("status-pack")
         self.hash_label = QLabel()
@@ -286,7 +281,10 @@ class MainWindow(QMainWindow):
         if result.error:
             self.notify("Simulation failed", result.error, error=True)
             return
-        if result.pack is not None:
+        if result.pack is None:  # unreadable pack: no form of a previous pack may stay on screen
+            self.inputs.set_specs([], {})
+            self._specs_key = None
+        else:
             specs = result.pack.manifest.spec.inputs
             key = (result.manifest_path, tuple(s.model_dump_json() for s in specs))
             if key != self._specs_key:
@@ -467,13 +465,13 @@ class MainWindow(QMainWindow):
         for step_id in sorted(scheduler.waiting):
             step = scheduler.graph.step(step_id)
             if step.kind == "gate.approval":
-                text = f"⏸ The run is waiting for approval '{step.approval_id}' at step '{step_id}'."
+                text = f"Paused: the run is waiting for approval '{step.approval_id}' at step '{step_id}'."
                 if step.gate_message:
                     text += f"  {step.gate_message}"
                 self.banner.show_message(text, [("Approve…", lambda: self._ask_decision("approval", True)),
                                                 ("Reject…", lambda: self._ask_decision("approval", False))])
             else:
-                self.banner.show_message(f"⏸ The run is waiting for a decision on policy '{step.policy}' "
+                self.banner.show_message(f"Paused: the run is waiting for a decision on policy '{step.policy}' "
                                          f"at step '{step_id}'.",
                                          [("Allow…", lambda: self._ask_decision("policy", True)),
                                           ("Deny…", lambda: self._ask_decision("policy", False))])
@@ -674,12 +672,19 @@ class MainWindow(QMainWindow):
                 return
 
     def _restore_layout(self) -> None:
+        """The saved geometry and docks, else the default layout (never both: tabifying and then
+        restoring leaves a stray tab bar on screen)."""
         geometry = self.settings.qt.value("window/geometry")
         state = self.settings.qt.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        if isinstance(state, QByteArray) and self.restoreState(state):
+            return
+        for name in ("problems", "run-log", "runs"):
+            self.tabifyDockWidget(self.docks["results"], self.docks[name])
+        self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+        self.docks["results"].raise_()
+        self.docks["details"].raise_()
 
     def confirm_close(self) -> bool:
         answer = QMessageBox.question(

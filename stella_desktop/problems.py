@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from PySide6.QtCore import QRect, QRegularExpression, QSize, Qt, Signal
@@ -30,7 +31,9 @@ class ProblemsPanel(QTreeWidget):
     def show_problems(self, problems: list[Problem]) -> None:
         self.clear()
         for problem in problems:
-            item = QTreeWidgetItem([problem.location(), problem.step or "", problem.field or "", problem.message])
+            short = Problem(os.path.basename(problem.file), problem.line, problem.column, "").location()
+            item = QTreeWidgetItem([short, problem.step or "", problem.field or "", problem.message])
+            item.setToolTip(0, problem.location())
             item.setData(0, Qt.ItemDataRole.UserRole, (problem.file, problem.line, problem.column))
             item.setToolTip(3, str(problem))
             self.addTopLevelItem(item)
@@ -136,6 +139,8 @@ class SourceView(QPlainTextEdit):
         cursor.movePosition(QTextCursor.MoveOperation.Right, n=max(0, column - 1))
         self.setTextCursor(cursor)
         self.centerCursor()
+        if column < 60:
+            self.horizontalScrollBar().setValue(0)
         mark = QTextEdit.ExtraSelection()
         mark.format.setBackground(QColor("#ffe3e3"))
         mark.format.setProperty(QTextFormat.Property.FullWidthSelection, True)

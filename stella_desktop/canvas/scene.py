@@ -31,7 +31,9 @@ def _rect(box) -> QRectF:
 
 def _caption(step) -> str:
     limit = "unlimited" if step.max_parallel is None else f"max {step.max_parallel}"
-    text = f"{len(step.children)} {'items' if step.kind == 'map' else 'steps'}, {limit} at once"
+    count = len(step.children)
+    noun = ("item" if step.kind == "map" else "step") + ("" if count == 1 else "s")
+    text = f"{count} {noun}, {limit} at once"
     if step.continue_on_error:
         text += ", continue on error"
     if step.kind == "map" and step.items_runtime and not step.children:
