@@ -234,3 +234,26 @@ def test_actions_are_named_with_shortcuts_and_tooltips(window):
     assert window.actions["simulate"].shortcut().toString() == "Ctrl+Shift+S"
     assert window.actions["fit"].shortcut().toString() == "F"
     assert window.actions["open"].shortcut().toString() == "Ctrl+O"
+
+
+def test_filter_recent_files_and_drag_and_drop(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+    open_and_wait(qtbot, window, SBOM_PACK, SBOM_INPUTS)
+    window.results.filter.setText("mirror")
+    proxy = window.results.proxy
+    assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["mirror"]
+    window.results.filter.clear()
+    gone = tmp_path / "gone.yaml"
+    gone.write_text("x: 1\n")
+    window.settings.add_recent(str(gone))
+    gone.unlink()
+    assert window.settings.recent_files() == [str(SBOM_PACK.resolve())]  # missing files are dropped
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(RELEASE))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.result is not None and window.result.plan is not None
+                    and window.result.plan.pack_name == "release-approval" and not window._tasks, timeout=10_000)
+    assert window.settings.recent_files()[0] == str(RELEASE.resolve())
