@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPlainTextEdit,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QVBoxLayout,
+    QWidget,
 )
 
 from core.errors import PackInvalid
@@ -32,40 +31,12 @@ from stella_desktop.run_control import RunControl
 from stella_desktop.runner import describe
 from stella_desktop.runs_browser import RunsBrowser
 from stella_desktop.settings import AppSettings
-from stella_desktop.step_status import StepView, from_preview
+from stella_desktop.banner import Banner
+from stella_desktop.export import export_graph_image
+from stella_desktop.step_status import StepView, countdown_notes, from_preview
 from stella_desktop.workers import SimulationRequest, SimulationResult, SimulationTask
 
 BUSY_AFTER_MS = 150
-
-
-class Banner(QFrame):
-    """A coloured strip above the graph with a message and action buttons."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setStyleSheet("#banner{background:#fff3bf;border-bottom:1px solid #f0b429}")
-        self.label = QLabel()
-        self.label.setObjectName("banner-text")
-        self.label.setWordWrap(True)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(10, 6, 10, 6)
-        self._layout.addWidget(self.label, 1)
-        self.buttons: list[QPushButton] = []
-        self.hide()
-
-    def show_message(self, text: str, buttons: list[tuple[str, object]] = ()) -> None:
-        for button in self.buttons:
-            button.deleteLater()
-        self.buttons = []
-        for label, callback in buttons:
-            button = QPushButton(label)
-            button.setObjectName(f"banner-{label.strip('.…').lower().replace(' ', '-')}")
-            button.clicked.connect(callback)
-            self._layout.addWidget(button)
-            self.buttons.append(button)
-        self.label.setText(text)
-        self.show()
 
 
 class MainWindow(QMainWindow):
@@ -425,16 +396,7 @@ class MainWindow(QMainWindow):
             self.select_step(self.selected)
 
     def _notes(self, views: dict) -> dict[str, str]:
-        from datetime import datetime, timezone
-        now = datetime.now(timezone.utc)
-        notes = {}
-        for step_id, view in views.items():
-            if view.status == "retry-waiting" and view.next_attempt_at is not None:
-                seconds = (view.next_attempt_at - now).total_seconds()
-                notes[step_id] = f"retry in {max(0.0, seconds):.0f} s"
-            elif view.attempts > 1:
-                notes[step_id] = f"attempt {view.attempts}"
-        return notes
+        return countdown_notes(views)
 
     def _refresh_countdowns(self) -> None:
         waiting = {k: v for k, v in self.views.items() if v.status == "retry-waiting"}
@@ -581,7 +543,11 @@ class MainWindow(QMainWindow):
             self.export_preview(path)
 
     def export_preview(self, path: str) -> None:
-        Path(path).write_text(self.result.preview.to_json(), encoding="utf-8")
+        try:
+            Path(path).write_text(self.result.preview.to_json(), encoding="utf-8")
+        except OSError as error:
+            self.notify("Preview not exported", f"Cannot write {path}: {error.strerror or error}", error=True)
+            return
         self.statusBar().showMessage(f"Preview written to {path}", 5000)
 
     def _export_graph_dialog(self) -> None:
@@ -590,32 +556,11 @@ class MainWindow(QMainWindow):
             self.export_graph(path)
 
     def export_graph(self, path: str) -> None:
-        rect = self.scene.sceneRect()
-        detailed = self.scene.overview is None or not self.scene.overview.isVisible()
-        self.scene.set_detail(True)
-        self.scene.set_caching(False)  # render vectors and text, not cached bitmaps
-        if path.lower().endswith(".svg"):
-            from PySide6.QtSvg import QSvgGenerator
-            generator = QSvgGenerator()
-            generator.setFileName(path)
-            generator.setSize(QSize(int(rect.width()), int(rect.height())))
-            generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-            generator.setTitle("Stella Desktop execution graph")
-            painter = QPainter(generator)
-            self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-            painter.end()
-        else:
-            scale = min(2.0, 16000 / max(rect.width(), rect.height(), 1))
-            image = QImage(max(1, int(rect.width() * scale)), max(1, int(rect.height() * scale)),
-                           QImage.Format.Format_ARGB32)
-            image.fill(0xFFFFFFFF)
-            painter = QPainter(image)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            self.scene.render(painter, QRectF(image.rect()), rect)
-            painter.end()
-            image.save(path)
-        self.scene.set_caching(True)
-        self.scene.set_detail(detailed)
+        try:
+            export_graph_image(self.scene, path)
+        except OSError as error:
+            self.notify("Graph not exported", str(error), error=True)
+            return
         self.statusBar().showMessage(f"Graph written to {path}", 5000)
 
     # -- misc ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Plain data (no Qt), so workers can build it and widgets only read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, Scheduler
 from core.simulation import SimulationPreview
@@ -41,3 +41,16 @@ def step_view(scheduler: Scheduler, step_id: str) -> StepView:
     elif status == "pending" and state.reason == AWAITING_POLICY:
         status = "requires-policy"
     return StepView(status, state.reason, state.attempts, state.next_attempt_at)
+
+
+def countdown_notes(views: dict[str, StepView], now: datetime | None = None) -> dict[str, str]:
+    """Short notes drawn under a step: the retry countdown, or which attempt is running."""
+    now = now or datetime.now(timezone.utc)
+    notes = {}
+    for step_id, view in views.items():
+        if view.status == "retry-waiting" and view.next_attempt_at is not None:
+            seconds = (view.next_attempt_at - now).total_seconds()
+            notes[step_id] = f"retry in {max(0.0, seconds):.0f} s"
+        elif view.attempts > 1:
+            notes[step_id] = f"attempt {view.attempts}"
+    return notes

@@ -4,36 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from stella_desktop.canvas.node_item import LABELS_BELOW
+from stella_desktop.canvas.step_item import StepItem
 from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill
 
 
-class BlockFrameItem(QGraphicsItem):
+class BlockFrameItem(StepItem):
     def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str):
-        super().__init__()
-        self.step_id = step_id
-        self.kind = kind
+        super().__init__(step_id, kind, rect)
         self.caption = caption
-        self._rect = QRectF(0, 0, rect.width(), rect.height())
-        self.setPos(rect.x(), rect.y())
-        self._status = "pending"
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setZValue(1)
         self.setToolTip(f"{step_id}: {caption}")
-
-    def set_status(self, status: str, note: str = "") -> None:
-        if status != self._status:
-            self._status = status
-            self.update()
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         detail = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -64,9 +47,7 @@ class BlockFrameItem(QGraphicsItem):
 
     def mousePressEvent(self, event) -> None:
         if event.pos().y() <= 30:  # the header selects the block; the inside belongs to the children
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "report_click"):
-                scene.report_click(self.step_id)
+            self.report_click()
             super().mousePressEvent(event)
         else:
             event.ignore()

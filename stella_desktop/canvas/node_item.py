@@ -6,40 +6,22 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
+from stella_desktop.canvas.step_item import StepItem
 from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill, text_colour
 
 LABELS_BELOW = 0.35  # level of detail under which labels are not drawn
 
 
-class StepNodeItem(QGraphicsItem):
+class StepNodeItem(StepItem):
     def __init__(self, step_id: str, kind: str, rect: QRectF):
-        super().__init__()
-        self.step_id = step_id
-        self.kind = kind
-        self._rect = QRectF(0, 0, rect.width(), rect.height())
-        self.setPos(rect.x(), rect.y())
-        self._status = "pending"
-        self._note = ""
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        super().__init__(step_id, kind, rect)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setToolTip(step_id)
         self.setZValue(2)
 
-    # -- state pushed in by the scene ------------------------------------------------------
-    def set_status(self, status: str, note: str = "") -> None:
-        if (status, note) != (self._status, self._note):
-            self._status, self._note = status, note
-            self.setToolTip(f"{self.step_id}\n{STYLES.get(status, STYLES['pending']).label}"
-                            + (f": {note}" if note else ""))
-            self.update()
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    # -- Qt overrides ---------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)
+    def status_changed(self) -> None:
+        label = STYLES.get(self._status, STYLES["pending"]).label
+        self.setToolTip(f"{self.step_id}\n{label}" + (f": {self._note}" if self._note else ""))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         detail = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -69,7 +51,5 @@ class StepNodeItem(QGraphicsItem):
                          painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, int(self._rect.width()) - 16))
 
     def mousePressEvent(self, event) -> None:
-        scene = self.scene()
-        if scene is not None and hasattr(scene, "report_click"):
-            scene.report_click(self.step_id)
+        self.report_click()
         super().mousePressEvent(event)

@@ -52,10 +52,10 @@ def run(args) -> int:
     return _drive(active, registry, args)
 
 
-def resume(args) -> int:
-    registry = ExecutorRegistry.default(allow_commands=args.allow_commands)
+def _open(store: RunStore, run_id: str, **options) -> ActiveRun | int:
+    """The reopened run, or the exit code (after saying why) when it cannot be reopened."""
     try:
-        active = ActiveRun.open(_store(args), args.run_id, registry=registry, check_executors=True)
+        return ActiveRun.open(store, run_id, **options)
     except PlanDrift as drift:
         _error(str(drift))
         return exit_codes.INVALID
@@ -64,6 +64,13 @@ def resume(args) -> int:
     except RunStoreError as error:
         _error(str(error))
         return exit_codes.RUN_STORE
+
+
+def resume(args) -> int:
+    registry = ExecutorRegistry.default(allow_commands=args.allow_commands)
+    active = _open(_store(args), args.run_id, registry=registry, check_executors=True)
+    if isinstance(active, int):
+        return active
     if active.scheduler.status in ("succeeded", "failed"):
         print(f"run {active.run_id} already {active.scheduler.status}; nothing to resume", file=sys.stderr)
         _print_result(active, args)
@@ -155,14 +162,9 @@ def _hint(active: ActiveRun, status: str) -> None:
 
 
 def _decide(args, action) -> int:
-    try:
-        active = ActiveRun.open(_store(args), args.run_id)
-    except PlanDrift as drift:
-        _error(str(drift))
-        return exit_codes.INVALID
-    except RunStoreError as error:
-        _error(str(error))
-        return exit_codes.RUN_STORE
+    active = _open(_store(args), args.run_id)
+    if isinstance(active, int):
+        return active
     try:
         action(active.scheduler)
     except DecisionError as error:
@@ -192,17 +194,16 @@ def decide(args) -> int:
 def cancel(args) -> int:
     store = _store(args)
     try:
-        active = ActiveRun.open(store, args.run_id)
+        store.open(args.run_id).close()  # can this process drive it?
     except RunLocked as locked:
         store.open(args.run_id, lock=False).request_cancel()
         print(f"asked the process driving it to cancel: {locked}", file=sys.stderr)
         return exit_codes.OK
-    except PlanDrift as drift:
-        _error(str(drift))
-        return exit_codes.INVALID
-    except RunStoreError as error:
-        _error(str(error))
-        return exit_codes.RUN_STORE
+    except RunStoreError:
+        pass  # _open below says what is wrong
+    active = _open(store, args.run_id)
+    if isinstance(active, int):
+        return active
     try:
         if active.scheduler.status in ("succeeded", "failed"):
             _error(f"run {args.run_id} already {active.scheduler.status}")
@@ -231,18 +232,16 @@ def runs_list(args) -> int:
 def runs_show(args) -> int:
     store = _store(args)
     try:
-        handle = store.open(args.run_id, lock=False)
-        snapshot = handle.read_snapshot()
-        if snapshot is None:
-            active = ActiveRun.open(store, args.run_id, lock=False)
-            snapshot = active.snapshot()
-            active.close()
-    except PlanDrift as drift:
-        _error(f"{drift}; and its stored snapshot is older than its journal")
-        return exit_codes.RUN_STORE
+        snapshot = store.open(args.run_id, lock=False).read_snapshot()
     except RunStoreError as error:
         _error(str(error))
         return exit_codes.RUN_STORE
+    if snapshot is None:  # older than the journal (the run was interrupted): rebuild it
+        active = _open(store, args.run_id, lock=False)
+        if isinstance(active, int):
+            return exit_codes.RUN_STORE
+        snapshot = active.snapshot()
+        active.close()
     if args.format == "json":
         sys.stdout.write(json_text.pretty(snapshot))
     else:
