@@ -52,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="colour the table's statuses (auto: on a terminal, unless NO_COLOR is set)")
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
     _add_run_commands(runner_commands)
+    serve = commands.add_parser("serve", help="serve the local HTTP API (simulations and runs)",
+                                description="Serve POST /v1/task-runner/simulations and GET /v1/task-runner/runs"
+                                            " on this machine (needs the 'api' extra).",
+                                epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--store", metavar="DIR", help="the run store folder")
+    serve.add_argument("--packs", metavar="DIR",
+                       help="a folder that input schema references may be read from (default: none)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow listening on an address other machines can reach (no authentication!)")
+    serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
+    serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser
 
 

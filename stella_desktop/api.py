@@ -1,0 +1,205 @@
+"""The local HTTP API (``stella serve``): simulations and run state, as the Task Runner serves them.
+
+Same core, same serialisations: a simulation answers with exactly the bytes
+``stella task-runner simulate --format json`` prints, and a run with exactly
+``stella task-runner runs show --format json``.  FastAPI and uvicorn come from
+the optional ``api`` extra and are imported only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from core import json_text
+from core.errors import PackInvalid, Problem
+from core.execution.run import ActiveRun, PlanDrift
+from core.execution.scheduler import DecisionError
+from core.execution.store import RunCorrupt, RunLocked, RunNotFound, RunStore, RunStoreError
+from core.manifest import parse_pack
+from core.simulation import preview_pack
+from stella_desktop import __version__
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+JSON = "application/json"
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manifest: str = Field(description="The pack's YAML text")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Input values")
+
+
+class ProblemOut(BaseModel):
+    file: str
+    line: int
+    column: int
+    step: str | None
+    field: str | None
+    message: str
+
+
+class ProblemsOut(BaseModel):
+    errors: list[ProblemOut]
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: str = Field(pattern="^(approve|reject)$")
+    decidedBy: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+def _problems(problems: list[Problem]) -> JSONResponse:
+    return JSONResponse({"errors": [p.to_dict() for p in problems]}, status_code=422)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over ``limit`` bytes with 413, counting as they stream in."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _send_413(send, self.limit)
+        received = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge()
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if not started:
+                await _send_413(send, self.limit)
+
+
+async def _send_413(send, limit: int) -> None:
+    body = json_text.canonical({"detail": f"the request body is larger than {limit // (1024 * 1024)} MiB"})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(store: RunStore, packs_dir: str | None = None) -> FastAPI:
+    """The API over ``store``; schema files resolve only inside ``packs_dir`` when given."""
+    app = FastAPI(title="Stella Desktop local API", version=__version__,
+                  description="Simulations and run state of Stella Ops Task Packs, on this machine.")
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed_request(_request, error: RequestValidationError) -> JSONResponse:
+        """A malformed request body gets the same structured 422 as an invalid manifest."""
+        return JSONResponse({"errors": [
+            {"file": "request", "line": 0, "column": 0, "step": None,
+             "field": ".".join(str(part) for part in item.get("loc", ())[1:]) or None,
+             "message": item.get("msg", "invalid")}
+            for item in error.errors()
+        ]}, status_code=422)
+
+    @app.post("/v1/task-runner/simulations", response_class=Response,
+              responses={200: {"content": {JSON: {}}, "description": "The simulation preview"},
+                         400: {"model": Detail}, 413: {"model": Detail}, 422: {"model": ProblemsOut}})
+    def simulate(request: SimulationRequest) -> Response:
+        """Validate, plan and simulate a manifest: the same JSON as `stella task-runner simulate --format json`."""
+        try:
+            pack = parse_pack(request.manifest, "manifest", packs_dir)
+            preview = preview_pack(pack, request.inputs, "inputs")
+        except PackInvalid as invalid:
+            return _problems(invalid.problems)
+        return Response(preview.to_json(), media_type=JSON)
+
+    @app.get("/v1/task-runner/runs", response_class=Response,
+             responses={200: {"content": {JSON: {}}, "description": "Every run, newest first"}})
+    def list_runs() -> Response:
+        """Every run in the store (a damaged run is listed with its problem)."""
+        return Response(json_text.pretty([s.to_json() for s in store.list()]), media_type=JSON)
+
+    @app.get("/v1/task-runner/runs/{run_id}", response_class=Response,
+             responses={200: {"content": {JSON: {}}, "description": "The run snapshot"},
+                        404: {"model": Detail}, 500: {"model": Detail}})
+    def show_run(run_id: str) -> Response:
+        """A run's snapshot: the same JSON as `stella task-runner runs show RUN_ID --format json`."""
+        try:
+            snapshot = store.open(run_id, lock=False).read_snapshot()
+            if snapshot is None:
+                active = ActiveRun.open(store, run_id, lock=False)
+                snapshot = active.snapshot()
+                active.close()
+        except RunNotFound as missing:
+            return _error(404, str(missing))
+        except (RunCorrupt, PlanDrift) as broken:
+            return _error(500, f"run '{run_id}' cannot be read: {broken}")
+        except RunStoreError as error:
+            return _error(500, str(error))
+        return Response(json_text.pretty(snapshot), media_type=JSON)
+
+    @app.post("/v1/task-runner/runs/{run_id}/approvals/{approval_id}", response_class=Response,
+              responses={200: {"content": {JSON: {}}, "description": "The run snapshot after the decision"},
+                         400: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
+                        413: {"model": Detail}, 422: {"model": ProblemsOut}, 500: {"model": Detail}})
+    def decide_approval(run_id: str, approval_id: str, request: DecisionRequest) -> Response:
+        """Record an approval decision for a run that waits at a gate (resume it with the CLI or the app)."""
+        try:
+            active = ActiveRun.open(store, run_id)
+        except RunNotFound as missing:
+            return _error(404, str(missing))
+        except RunLocked as locked:
+            return _error(409, str(locked))
+        except (RunCorrupt, PlanDrift, RunStoreError) as broken:
+            return _error(500, f"run '{run_id}' cannot be opened: {broken}")
+        try:
+            active.scheduler.approve(approval_id, request.decidedBy, request.reason,
+                                     approved=request.decision == "approve")
+            snapshot = active.snapshot()
+        except DecisionError as error:
+            return _error(409, str(error))
+        except RunStoreError as error:
+            return _error(500, str(error))
+        finally:
+            active.close()
+        return Response(json_text.pretty(snapshot), media_type=JSON)
+
+    return app
+
+
+def openapi_text(app: FastAPI) -> str:
+    return json_text.pretty(app.openapi())
+
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
