@@ -14,3 +14,6 @@ MAX_PLANNED_STEPS = 100_000
 
 MAX_EXPRESSION_LENGTH = 4_096
 """Characters in one ``{{ ... }}`` expression."""
+
+MAX_EXPRESSION_DEPTH = 50
+"""Brackets nested inside one another in an expression."""

@@ -21,7 +21,7 @@ import jmespath.exceptions
 import jmespath.functions
 from jmespath.parser import Parser
 
-from core.expressions.dialect import to_jmespath
+from core.expressions.dialect import TooDeep, to_jmespath
 from core.limits import MAX_EXPRESSION_LENGTH
 
 __all__ = [
@@ -94,7 +94,10 @@ def _parse_cached(source: str) -> Expression:
         raise ExpressionError("the expression is empty")
     if len(source) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
-    translated = to_jmespath(source)
+    try:
+        translated = to_jmespath(source)
+    except (TooDeep, RecursionError) as error:
+        raise ExpressionError(f"the expression '{source[:60]}…' is too deeply nested: {error}") from None
     try:
         parsed = Parser().parse(translated).parsed
     except jmespath.exceptions.JMESPathError as error:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from core.limits import MAX_EXPRESSION_DEPTH
+
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -45,6 +47,10 @@ class _Tok:
         self.text = text
 
 
+class TooDeep(ValueError):
+    """More brackets inside brackets than :data:`core.limits.MAX_EXPRESSION_DEPTH`."""
+
+
 def to_jmespath(source: str) -> str:
     """Rewrite a pack expression into JMESPath (see the module docstring)."""
     tokens = _classify(_lex(source))
@@ -70,6 +76,8 @@ def _classify(tokens: list[_Tok]) -> list[_Tok]:
         is_key = _next_significant(tokens, position) == ":" and bool(brackets) and brackets[-1] == "{"
         if token.kind == "op" and text in _OPEN:
             brackets.append(text)
+            if len(brackets) > MAX_EXPRESSION_DEPTH:
+                raise TooDeep(f"brackets are nested more than {MAX_EXPRESSION_DEPTH} deep")
         elif token.kind == "op" and text in (")", "]", "}") and brackets:
             brackets.pop()
         if token.kind == "word" and not after_dot and not is_key and text in _KEYWORDS:

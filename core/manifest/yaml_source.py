@@ -15,6 +15,7 @@ and build plain Python values from it ourselves, so that:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
@@ -99,16 +100,22 @@ def read_text(path: str, display_name: str | None = None) -> str:
     name = display_name or path
     try:
         with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_MANIFEST_BYTES:
+                raise PackInvalid([_too_large(name)])  # refused before a byte is read
             raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as error:
         raise PackInvalid([Problem(name, 0, 0, f"cannot read the file: {error.strerror or error}")])
     return decode_text(raw, name)
 
 
+def _too_large(name: str) -> Problem:
+    limit = MAX_MANIFEST_BYTES // (1024 * 1024)
+    return Problem(name, 0, 0, f"the file is larger than {limit} MiB; refusing to read it")
+
+
 def decode_text(raw: bytes, name: str) -> str:
     if len(raw) > MAX_MANIFEST_BYTES:
-        limit = MAX_MANIFEST_BYTES // (1024 * 1024)
-        raise PackInvalid([Problem(name, 0, 0, f"the file is larger than {limit} MiB; refusing to read it")])
+        raise PackInvalid([_too_large(name)])
     if b"\x00" in raw:
         line, column = _line_col(raw, raw.index(b"\x00"))
         raise PackInvalid([Problem(name, line, column, "the file contains a NUL byte; it is not a YAML text file")])
