@@ -40,6 +40,7 @@ class ActiveRun:
             plan, self.graph, clock, sink=self._record, secrets=secrets,
             expand=lambda step, items, count: expand_map(pack, plan.inputs, step, items, count),
         )
+        self.scheduler.on_applied = self._applied
 
     @property
     def run_id(self) -> str:
@@ -52,6 +53,8 @@ class ActiveRun:
     def _record(self, record: dict) -> None:
         self.handle.append(record)
         self._since_snapshot += 1
+
+    def _applied(self, record: dict) -> None:
         if self._since_snapshot >= SNAPSHOT_EVERY:
             self.save_snapshot()
         for listener in self.listeners:

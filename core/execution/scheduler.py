@@ -68,6 +68,7 @@ class Scheduler:
         self.graph = graph
         self.clock = clock
         self.sink = sink
+        self.on_applied: Callable[[dict], None] | None = None  # told of each record once it is in effect
         self.secrets = secrets or {}
         self.expand = expand
         self.policy = plan.failure_policy
@@ -95,9 +96,14 @@ class Scheduler:
 
     # -- records: the only way state changes ------------------------------------
     def _emit(self, record: dict, event: Transition | None = None) -> None:
-        self._apply(record, event)
+        """Check, store, then apply: if storing fails, memory still matches the disk."""
+        if event is not None:
+            self.states[event.step_id].check(event)
         if self.sink is not None:
             self.sink(record)
+        self._apply(record, event)
+        if self.on_applied is not None:
+            self.on_applied(record)
 
     def replay(self, records: list[dict]) -> None:
         """Rebuild state from a journal (no sink calls)."""

@@ -87,12 +87,16 @@ class StepState:
     finished_at: datetime | None = None
     outputs: dict = field(default_factory=dict)
 
-    def apply(self, event: Transition) -> None:
+    def check(self, event: Transition) -> None:
+        """Raise IllegalTransition unless ``event`` may happen to this step now."""
         if event.from_status != self.status:
             raise IllegalTransition(f"step '{event.step_id}' is {self.status}, not {event.from_status}")
         if (event.from_status, event.to_status) not in ALLOWED:
             raise IllegalTransition(f"step '{event.step_id}': {event.from_status} -> {event.to_status} "
                                     "is not a transition of the step state machine")
+
+    def apply(self, event: Transition) -> None:
+        self.check(event)
         self.status = event.to_status
         self.attempts = event.attempt
         self.reason = event.reason

@@ -85,11 +85,15 @@ def _checksum(body: Any) -> str:
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # never leave half a snapshot behind
+        raise
     _fsync_folder(path.parent)
 
 
@@ -224,6 +228,7 @@ class RunHandle:
         self._lock_file = None
         self._last_sync = time.monotonic()
         self._dirty = False
+        self._broken = False  # a write failed: nothing more is written (not even a snapshot)
         self._good_length = 0
 
     @property
@@ -256,9 +261,17 @@ class RunHandle:
 
     def close(self) -> None:
         if self._journal is not None:
-            self.sync()
-            self._journal.close()
-            self._journal = None
+            journal, self._journal = self._journal, None
+            try:
+                os.fsync(journal.fileno()) if self._dirty else None
+                journal.close()
+            except OSError:
+                # A write already failed (disk full) and was reported; what it left in the buffer
+                # is dropped, and a torn last line is cut off when the run is next opened.
+                try:
+                    journal.close()
+                except OSError:
+                    pass
         if self._lock_file is not None:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
             self._lock_file.close()
@@ -321,6 +334,7 @@ class RunHandle:
             self._journal.write(encode_record(record))
             self._journal.flush()
         except OSError as error:
+            self._broken = True
             raise RunStoreError(f"cannot write run '{self.run_id}': {error.strerror or error}") from None
         self.records.append(record)
         self._dirty = True
@@ -337,6 +351,8 @@ class RunHandle:
         self._last_sync = time.monotonic()
 
     def write_snapshot(self, snapshot: dict) -> None:
+        if self._broken:
+            return  # the journal is behind memory: a snapshot now would claim records that are not there
         self.sync()
         document = {"schemaVersion": SCHEMA_VERSION, "records": len(self.records),
                     "checksum": _checksum(snapshot), "writtenAt": iso(datetime.now().astimezone()),
