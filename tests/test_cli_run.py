@@ -126,6 +126,9 @@ spec:
                     env={"STELLA_SECRET_token": "s3cr3t-value"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["steps"][0]["outputs"]["stdout"] == "***\n"
+    assert "s3cr3t-value" not in result.stdout + result.stderr  # nor in what the CLI printed
+    shown = stella("runs", "show", os.listdir(store)[0], "--format", "json", store=store)
+    assert "s3cr3t-value" not in shown.stdout
     for root, _, files in os.walk(store):
         for name in files:
             assert b"s3cr3t-value" not in open(os.path.join(root, name), "rb").read()
@@ -200,3 +203,20 @@ def test_cancel_a_paused_run_and_resume_it(store):
     listed = json.loads(stella("runs", "list", "--format", "json", store=store).stdout)
     assert listed[0]["status"] == "cancelled"
     assert stella("resume", run_id, store=store).returncode == 4  # back at its gate
+
+
+def test_templated_write_paths_cannot_leave_the_workspace(store, tmp_path):
+    pack = write(tmp_path, """
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: escape, version: 1.0.0}
+spec:
+  inputs: [{name: target, type: string, default: "../../escaped.txt"}]
+  steps:
+    - {id: write, run: {uses: builtin:write-file, with: {path: "{{ inputs.target }}", content: x}}}
+""")
+    result = stella("run", "--manifest", str(pack), "--format", "json", store=store)
+    assert result.returncode == 1
+    step = json.loads(result.stdout)["steps"][0]
+    assert "path '../../escaped.txt' leaves the run's workspace" in step["statusReason"]
+    assert not list(tmp_path.rglob("escaped.txt"))
