@@ -61,7 +61,7 @@ def generate_pack(target_steps: int) -> tuple[str, dict]:
         g = f"g{group}"
         lines += [
             f"    - id: {g}-prepare",
-            f"      when: \"{{{{ inputs.enabled }}}}\"",
+            "      when: \"{{ inputs.enabled }}\"",
             f"      run: {{uses: builtin:echo, with: {{group: {group}, label: \"group {{{{ inputs.enabled }}}}\"}}}}",
             f"    - id: {g}-review",
             f"      gate: {{approval: {{id: review, message: \"approve group {group}\"}}}}",

@@ -1,6 +1,5 @@
 """The Qt runner: steps on a QThreadPool, decisions by the scheduler (pytest-qt, no sleeps)."""
 
-import pytest
 
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun

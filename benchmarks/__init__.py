@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures beside floors and peers measured in the same run."""

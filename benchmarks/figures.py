@@ -1,0 +1,259 @@
+"""Each benchmark figure, measured with its floor or peer in the same process run.
+
+    python -m benchmarks.figures NAME [--repeat N]
+
+prints one JSON object: ``value`` and ``floor`` in seconds (or ``unit``),
+labels, the target, and the process's peak RSS.  ``python -m benchmarks``
+runs them all, one process each, and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SAMPLE = REPO / "resources" / "packs" / "sbom-remediation"
+PEERS = REPO / "benchmarks" / "peers"
+
+
+def median_of(function, repeat: int) -> float:
+    function()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def interleaved(commands: list[list[str]], repeat: int, env=None) -> list[float]:
+    for command in commands:
+        subprocess.run(command, capture_output=True, check=True, env=env)
+    times = [[] for _ in commands]
+    for _ in range(repeat):
+        for index, command in enumerate(commands):
+            started = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=True, env=env)
+            times[index].append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
+
+
+# -- the figures ------------------------------------------------------------------------------------
+def simulate_10k(repeat: int) -> dict:
+    from simulate import floor_graph, generate_pack
+    from core.gc_pause import without_gc
+    from core.graph import ExecutionGraph
+    from core.manifest import parse_pack
+    from core.plan import build_plan
+    from core.simulation import simulate
+    text, inputs = generate_pack(10_000)
+
+    def ours():
+        plan = build_plan(parse_pack(text), inputs)
+        simulate(plan, ExecutionGraph.from_plan(plan)).to_json()
+
+    graph = ExecutionGraph.from_plan(build_plan(parse_pack(text), inputs))
+    nodes, edges = list(graph.nx.nodes), list(graph.nx.edges)
+    floor = min(median_of(lambda: floor_graph(nodes, edges), repeat),
+                median_of(lambda: without_gc(floor_graph)(nodes, edges), repeat))
+    return {"value": median_of(ours, repeat), "floor": floor,
+            "floorLabel": f"networkx DiGraph build + topological sort, {len(nodes):,} nodes",
+            "target": "<= 5x floor", "targetRatio": 5}
+
+
+def cli_simulate(repeat: int) -> dict:
+    cli = [sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
+           str(SAMPLE / "pack.yaml"), "--inputs", str(SAMPLE / "inputs.json"), "--format", "json"]
+    imports = [sys.executable, "-c", "import pydantic, yaml, networkx, jmespath"]
+    bare = [sys.executable, "-c", "pass"]
+    ours, import_floor, floor = interleaved([cli, imports, bare], max(repeat * 2, 11))
+    return {"value": ours, "floor": floor, "floorLabel": "python -c pass",
+            "target": f"<= {import_floor * 1000:.0f} ms + 100 ms (the libraries' import time + 100 ms)",
+            "targetSeconds": import_floor + 0.1}
+
+
+def _layout(steps: int, repeat: int, target: float) -> dict:
+    from gui import dot_time, graph_of
+    from core.layout import layout_graph
+    graph = graph_of(steps)
+    result = {"value": median_of(lambda: layout_graph(graph), repeat), "target": f"<= {target * 1000:.0f} ms",
+              "targetSeconds": target}
+    peer = dot_time(graph) if shutil.which("dot") and (steps <= 5000 or os.environ.get("STELLA_BENCH_DOT_10K")) else None
+    if peer is not None:
+        result.update(floor=peer, floorLabel="peer: graphviz dot -Tplain, same graph")
+    else:
+        result.update(floorLabel="peer: graphviz dot (not installed here; apt-get install graphviz"
+                                 + (", and STELLA_BENCH_DOT_10K=1 for 10k" if steps > 5000 else "") + ")")
+    return result
+
+
+def layout_5k(repeat: int) -> dict:
+    return _layout(5000, repeat, 0.1)
+
+
+def layout_10k(repeat: int) -> dict:
+    return _layout(10_000, repeat, 0.2)
+
+
+def canvas_repaint_10k(repeat: int) -> dict:
+    from PySide6.QtGui import QImage, QPainter, QPixmap
+    from PySide6.QtWidgets import QApplication
+    from gui import graph_of, repaint_time
+    app = QApplication.instance() or QApplication([])
+    _, value = repaint_time(graph_of(10_000), repeat)
+    image = QImage(1400, 900, QImage.Format.Format_ARGB32_Premultiplied)
+    pixmap = QPixmap(1400, 900)
+    pixmap.fill()
+
+    def blit():
+        painter = QPainter(image)
+        painter.drawPixmap(0, 0, pixmap)
+        painter.end()
+
+    del app
+    return {"value": value, "floor": median_of(blit, repeat * 4),
+            "floorLabel": "one 1400x900 pixmap blit (the least a repaint can do)",
+            "target": "<= 16 ms", "targetSeconds": 0.016}
+
+
+def execute_1000(repeat: int) -> dict:
+    from PySide6.QtCore import QCoreApplication
+    from execute import bare_pool, pack_text, run_once, store_alone
+    app = QCoreApplication.instance() or QCoreApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = Path(folder) / "pack.yaml"
+        manifest.write_text(pack_text(1000, 8))
+        run_once(app, manifest, Path(folder) / "warm", 8)
+        runs = [run_once(app, manifest, Path(folder) / f"s{i}", 8) for i in range(repeat)]
+        records = runs[0][1]
+        store = statistics.median(store_alone(Path(folder) / f"a{i}", records) for i in range(repeat))
+    value = statistics.median(r[0] for r in runs)
+    floor = statistics.median(bare_pool(1000, 8) for _ in range(repeat))
+    return {"value": value, "floor": floor, "floorLabel": "bare ThreadPoolExecutor, 1,000 no-ops on 8 threads",
+            "extra": {"storeAloneSeconds": store, "stepsPerSecond": 1000 / value},
+            "target": ">= 2,000 steps/s (<= 500 ms)", "targetSeconds": 0.5}
+
+
+def resume_10k(repeat: int) -> dict:
+    from core.execution.executors import ExecutorRegistry
+    from core.execution.run import ActiveRun
+    from core.execution.store import RunStore, decode_journal
+    items = ", ".join(str(i) for i in range(9_999))
+    text = ("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: resume-bench, version: 1.0.0}\n"
+            f"spec:\n  steps:\n    - id: m\n      map:\n        items: [{items}]\n        maxParallel: 8\n"
+            "        step: {id: t, run: {uses: builtin:noop}}\n")
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = Path(folder) / "pack.yaml"
+        manifest.write_text(text)
+        store = RunStore(Path(folder) / "store")
+        run = ActiveRun.create(store, manifest, registry=ExecutorRegistry.default(plugins=False))
+        scheduler = run.scheduler
+        scheduler.start()
+        finished = 0
+        while finished < 5_000:  # half the run done, 8 steps running when "the laptop closes"
+            for step in scheduler.advance():
+                scheduler.complete(step.id)
+                finished += 1
+        scheduler.advance()
+        run_id = run.run_id
+        run.handle.sync()
+        run.handle.close()
+        journal = store.root / run_id / "journal.jsonl"
+        saved = journal.read_bytes()
+
+        def ours() -> float:
+            journal.write_bytes(saved)  # each repeat resumes the same interrupted run
+            started = time.perf_counter()
+            resumed = ActiveRun.open(store, run_id)
+            resumed.scheduler.start()
+            assert resumed.scheduler.advance()
+            elapsed = time.perf_counter() - started
+            resumed.handle.close()
+            return elapsed
+
+        def floor():
+            decode_journal(journal.read_bytes(), "bench")
+
+        ours()
+        value = statistics.median(ours() for _ in range(repeat))
+        records = len(decode_journal(saved, "bench")[0])
+        return {"value": value, "floor": median_of(floor, repeat),
+                "floorLabel": f"reading and checking the journal alone ({records:,} records)",
+                "target": "(none set)"}
+
+
+def app_launch(repeat: int) -> dict:
+    from gui import process_launch
+    value, floor = process_launch(repeat)
+    return {"value": value, "floor": floor, "floorLabel": "a process showing a bare QMainWindow",
+            "target": "<= 1.0 s", "targetSeconds": 1.0}
+
+
+def _peer(name: str, repeat: int) -> dict:
+    python = PEERS / f"{name}-venv" / "bin" / "python"
+    script = PEERS / f"{name}_fanout.py"
+    if not python.exists():
+        return {"skipped": f"{name} not installed: run benchmarks/peers/setup.sh"}
+    times = []
+    for _ in range(repeat):
+        result = subprocess.run([str(python), str(script)], capture_output=True, text=True, timeout=900,
+                                cwd=tempfile.gettempdir())
+        if result.returncode != 0:
+            return {"skipped": f"{name} failed: {result.stderr.strip().splitlines()[-1:]}"}
+        times.append(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
+    ours = execute_1000(max(1, repeat))
+    return {"value": ours["value"], "floor": statistics.median(times),
+            "floorLabel": f"peer: {name}, the same 1,000-step fan-out capped at 8, local with persistence",
+            "target": "faster than the peer"}
+
+
+def dagster_peer(repeat: int) -> dict:
+    return _peer("dagster", repeat)
+
+
+def prefect_peer(repeat: int) -> dict:
+    return _peer("prefect", repeat)
+
+
+FIGURES = {
+    "simulate-10k": ("simulate 10k steps in process (load..serialise)", simulate_10k),
+    "cli-simulate": ("CLI simulate, cold process, sample pack", cli_simulate),
+    "layout-5k": ("layout, 5k steps", layout_5k),
+    "layout-10k": ("layout, 10k steps", layout_10k),
+    "canvas-repaint-10k": ("canvas full repaint, 10k steps at fit zoom", canvas_repaint_10k),
+    "execute-1000": ("execute 1,000 no-op steps, maxParallel 8, store on", execute_1000),
+    "resume-10k": ("resume a 10,000-step run (load + first dispatch)", resume_10k),
+    "app-launch": ("app launch to painted sample graph", app_launch),
+    "peer-dagster": ("1,000-step fan-out vs Dagster execute_in_process", dagster_peer),
+    "peer-prefect": ("1,000-step fan-out vs Prefect (local)", prefect_peer),
+}
+
+
+def peak_rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(FIGURES))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    result = FIGURES[args.name][1](args.repeat)
+    result["peakRssKiB"] = peak_rss_kib()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
