@@ -68,7 +68,12 @@ def main() -> None:
             rows.append((label, "-", result["skipped"], "", "", "", ""))
             continue
         floor = result.get("floor")
-        ratio = f"{result['value'] / floor:.1f}x" if floor else "-"
+        if not floor:
+            ratio = "-"
+        elif result["value"] / floor >= 0.1:
+            ratio = f"{result['value'] / floor:.1f}x"
+        else:
+            ratio = f"1/{floor / result['value']:.0f}"  # a peer many times slower
         rows.append((label, _ms(result["value"]), f"{_ms(floor)}  {result.get('floorLabel', '')}", ratio,
                      result.get("target", ""), _verdict(result), f"{result['peakRssKiB'] / 1024:.0f} MiB"))
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import json_text
+from core.gc_pause import without_gc
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, to_json_value
 
@@ -82,11 +83,13 @@ class SimulationPreview:
             "outputs": [output.to_json() for output in plan.outputs],
         }
 
+    @without_gc
     def to_json(self) -> str:
         """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
         return json_text.pretty(self.to_dict())
 
 
+@without_gc
 def simulate(plan: Plan, graph: ExecutionGraph | None = None) -> SimulationPreview:
     """Classify every step of ``plan``; pure, deterministic, never executes anything."""
     graph = graph or ExecutionGraph.from_plan(plan)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from core.errors import PackInvalid, Problem
 from core.gc_pause import without_gc
 from core.manifest.checks import check_manifest
+from core.manifest.locate import walk_raw_steps
 from core.manifest.model_problems import problems_from_validation
 from core.manifest.models import Manifest, Step
 from core.manifest.yaml_source import YamlSource, parse_yaml, read_text
@@ -45,10 +46,9 @@ class Pack:
         return self.step_lines().get(step_id)
 
     def step_lines(self) -> dict[str, int]:
-        from core.manifest.checks import _walk_from  # same traversal as the checks
         lines = {}
         for index, step in enumerate(self.source.data["spec"]["steps"]):
-            for path, raw in _walk_from(("spec", "steps", index), step):
+            for path, raw in walk_raw_steps(("spec", "steps", index), step):
                 lines.setdefault(raw["id"], self.source.mark_of(path + ("id",))[0])
         return lines
 

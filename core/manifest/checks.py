@@ -14,7 +14,7 @@ from typing import Any, Iterator
 from core.errors import Problem
 from core.expressions import ExpressionError, Template
 from core.inputs import SchemaFileError, load_schema, value_problems
-from core.manifest.locate import step_context
+from core.manifest.locate import step_context, walk_raw_steps
 from core.manifest.models import STEP_KINDS, exactly_one_message
 from core.manifest.yaml_source import YamlSource
 
@@ -98,7 +98,7 @@ class _Checker:
     def _walk_steps(self) -> Iterator[tuple[tuple, dict]]:
         """Every step mapping with its path, nested ones included, in document order."""
         for index, step in enumerate(_items(self.spec.get("steps"))):
-            yield from _walk_from(("spec", "steps", index), step)
+            yield from walk_raw_steps(("spec", "steps", index), step)
 
     def _collect_step_ids(self) -> None:
         for path, step in self._walk_steps():
@@ -130,7 +130,7 @@ class _Checker:
                 done |= self._ids_within(path, step)
 
     def _ids_within(self, path: tuple, step: dict) -> set[str]:
-        return {sub["id"] for _, sub in _walk_from(path, step) if isinstance(sub.get("id"), str)}
+        return {sub["id"] for _, sub in walk_raw_steps(path, step) if isinstance(sub.get("id"), str)}
 
     def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
         if not isinstance(step, dict):
@@ -273,17 +273,6 @@ class _Checker:
                 self._check_template(path + (key,), entry.get(key), Scope(steps_before=None, no_secrets=SHOWN))
             if entry.get("type") == "file" and not entry.get("path"):
                 self._problem(path, f"output '{entry.get('name')}' of type file needs a 'path'")
-
-
-def _walk_from(path: tuple, step: Any) -> Iterator[tuple[tuple, dict]]:
-    if not isinstance(step, dict):
-        return
-    yield path, step
-    for index, child in enumerate(_items(_mapping(step.get("parallel")).get("steps"))):
-        yield from _walk_from(path + ("parallel", "steps", index), child)
-    map_spec = _mapping(step.get("map"))
-    if "step" in map_spec:
-        yield from _walk_from(path + ("map", "step"), map_spec["step"])
 
 
 @dataclass

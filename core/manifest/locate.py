@@ -42,6 +42,20 @@ def step_context(data: Any, path: tuple) -> tuple[str | None, str | None]:
     return step_id, format_field(rest) or None
 
 
+def walk_raw_steps(path: tuple, step: Any):
+    """(path, mapping) of a raw step and every step inside it, in document order."""
+    if not isinstance(step, dict):
+        return
+    yield path, step
+    parallel = step.get("parallel")
+    children = parallel.get("steps") if isinstance(parallel, dict) else None
+    for index, child in enumerate(children if isinstance(children, list) else []):
+        yield from walk_raw_steps(path + ("parallel", "steps", index), child)
+    map_spec = step.get("map")
+    if isinstance(map_spec, dict) and "step" in map_spec:
+        yield from walk_raw_steps(path + ("map", "step"), map_spec["step"])
+
+
 def format_field(path) -> str:
     text = ""
     for segment in path:

@@ -110,30 +110,6 @@ class PlannedStep:
             yield step
             stack.extend(reversed(step.children))
 
-    def to_json(self) -> dict:
-        """Every field of the step, for the plan hash and for snapshots."""
-        return {
-            "id": self.id,
-            "templateId": self.template_id,
-            "kind": self.kind,
-            "name": self.name,
-            "enabled": self.enabled,
-            "disabledReason": self.disabled_reason,
-            "when": self.when,
-            "whenRuntime": self.when_runtime,
-            "uses": self.uses,
-            "parameters": to_json_value(self.parameters),
-            "approvalId": self.approval_id,
-            "policy": self.policy,
-            "gateMessage": to_json_value(self.gate_message),
-            "maxParallel": self.max_parallel,
-            "continueOnError": self.continue_on_error,
-            "items": to_json_value(self.items),
-            "itemsRuntime": self.items_runtime,
-            "scope": to_json_value(self.scope),
-            "children": [child.to_json() for child in self.children],
-        }
-
 
 @dataclass(frozen=True)
 class PlannedOutput:
@@ -160,14 +136,6 @@ class PlannedApproval:
     expires_after: str | None
     expires_after_seconds: float | None
     reason: Any
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "grants": list(self.grants),
-            "expiresAfter": self.expires_after,
-            "reason": to_json_value(self.reason),
-        }
 
 
 @dataclass(frozen=True)
