@@ -76,6 +76,9 @@ def main() -> None:
             ratio = f"1/{floor / result['value']:.0f}"  # a peer many times slower
         rows.append((label, _ms(result["value"]), f"{_ms(floor)}  {result.get('floorLabel', '')}", ratio,
                      result.get("target", ""), _verdict(result), f"{result['peakRssKiB'] / 1024:.0f} MiB"))
+        if "alsoFloor" in result:  # a second floor for the same figure, on its own line
+            other, other_label = result["alsoFloor"]
+            rows.append(("", "", f"{_ms(other)}  {other_label}", f"{result['value'] / other:.1f}x", "", "", ""))
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
