@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout,
@@ -75,6 +75,8 @@ class PreferencesDialog(QDialog):
         warning.setWordWrap(True)
         warning.setVisible(settings.allow_commands)
         self.commands.toggled.connect(warning.setVisible)
+        self.commands.toggled.connect(lambda _: QTimer.singleShot(0, self.adjustSize))
+        self.setMinimumWidth(520)
         self.theme = QComboBox()
         self.theme.setObjectName("pref-theme")
         for key, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):

@@ -28,7 +28,9 @@ class RunsBrowser(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(lambda _: self._emit(self.open_run))
         self.summary = QLabel()
         refresh = QPushButton("Refresh")
@@ -74,6 +76,7 @@ class RunsBrowser(QWidget):
                     item.setForeground(QColor("#c92a2a"))
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMNS.index("Created"), Qt.SortOrder.DescendingOrder)  # newest first
         self.summary.setText(f"{len(summaries)} runs in {self.store.root}" if self.store else "")
 
     def selected_run(self) -> str | None:
