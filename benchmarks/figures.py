@@ -89,12 +89,9 @@ def _layout(steps: int, repeat: int, target: float) -> dict:
     graph = graph_of(steps)
     result = {"value": median_of(lambda: layout_graph(graph), repeat), "target": f"<= {target * 1000:.0f} ms",
               "targetSeconds": target}
-    peer = dot_time(graph) if shutil.which("dot") and (steps <= 5000 or os.environ.get("STELLA_BENCH_DOT_10K")) else None
+    peer = dot_time(graph) if shutil.which("dot") else None
     if peer is not None:
         result.update(floor=peer, floorLabel="peer: graphviz dot -Tplain, same graph")
-    elif shutil.which("dot"):
-        result.update(floorLabel="peer: graphviz dot, not run at 10k by default (43 s here): "
-                                 "set STELLA_BENCH_DOT_10K=1")
     else:
         result.update(floorLabel="peer: graphviz dot (not installed here: apt-get install graphviz)")
     return result
