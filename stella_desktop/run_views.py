@@ -62,7 +62,7 @@ class RunViews:
         self.docks["run-log"].raise_()
         if started:
             self._countdown.start()
-        self.runs.refresh()
+        self.runs.mark_stale()
         self._update_actions()
         QTimer.singleShot(0, self.view.fit)
 
@@ -105,7 +105,7 @@ class RunViews:
         else:
             self.banner.show_message(f"Run {run.run_id} {status}.", [("Dismiss", self.banner.hide)])
         self.statusBar().showMessage(f"Run {status}", 8000)
-        self.runs.refresh()
+        self.runs.mark_stale()
         self._update_actions()
 
     def _show_waiting(self) -> None:
@@ -171,7 +171,7 @@ class RunViews:
 
     # -- runs browser -------------------------------------------------------------------------------
     def _show_runs(self) -> None:
-        self.runs.refresh()
+        self.runs.mark_stale()
         self.docks["runs"].show()
         self.docks["runs"].raise_()
 

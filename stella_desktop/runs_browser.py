@@ -54,12 +54,28 @@ class RunsBrowser(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.table)
         self.store: RunStore | None = None
+        self._stale = False
 
     def set_store(self, store: RunStore) -> None:
+        """Use ``store``; its runs are read when the browser is shown (a big store costs nothing at start)."""
         self.store = store
-        self.refresh()
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def mark_stale(self) -> None:
+        """The store changed: refresh now if shown, else when next shown."""
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
 
     def refresh(self) -> None:
+        self._stale = False
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         summaries = self.store.list() if self.store is not None else []
