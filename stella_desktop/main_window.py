@@ -28,6 +28,7 @@ from stella_desktop.run_control import RunControl
 from stella_desktop.runs_browser import RunsBrowser
 from stella_desktop.settings import AppSettings
 from stella_desktop.banner import Banner
+from stella_desktop.bundled import sample_packs
 from stella_desktop.export import export_graph_image
 from stella_desktop.step_status import StepView, from_preview
 from stella_desktop.workers import SimulationRequest, SimulationResult, SimulationTask
@@ -132,6 +133,11 @@ class MainWindow(RunViews, QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("menu-recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        samples = file_menu.addMenu("Open &Sample")
+        samples.setObjectName("menu-samples")
+        for path in sample_packs():
+            label = path.parent.name if path.name == "pack.yaml" else path.stem
+            samples.addAction(label, lambda p=str(path): self.open_pack(p, _sample_inputs(p)))
         file_menu.addAction(a["reload"])
         file_menu.addSeparator()
         file_menu.addAction(a["export-preview"])
@@ -447,3 +453,9 @@ class MainWindow(RunViews, QMainWindow):
         self.settings.qt.setValue("window/geometry", self.saveGeometry())
         self.settings.qt.setValue("window/state", self.saveState())
         event.accept()
+
+
+def _sample_inputs(manifest: str) -> str | None:
+    """A bundled sample's own inputs file, if it has one."""
+    inputs = Path(manifest).with_name("inputs.json")
+    return str(inputs) if inputs.exists() else None

@@ -40,8 +40,13 @@ class RunViews:
         except PackInvalid as invalid:
             self.problems.show_problems(invalid.problems)
             self.docks["problems"].raise_()
+            hint = ""
+            if any("no executor is installed" in p.message for p in invalid.problems):
+                hint = ("\n\nThe bundled release-approval and nightly-mirror samples (File > Open Sample) "
+                        "run with the built-in executors.")
             self.notify("The run cannot start", "Nothing was run:\n" + "\n".join(
-                f"• {p.context() + ': ' if p.context() else ''}{p.message}" for p in invalid.problems), error=True)
+                f"• {p.context() + ': ' if p.context() else ''}{p.message}" for p in invalid.problems) + hint,
+                error=True)
             return
         except RunStoreError as error:
             self.notify("The run store failed", str(error), error=True)

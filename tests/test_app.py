@@ -257,3 +257,23 @@ def test_filter_recent_files_and_drag_and_drop(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.result is not None and window.result.plan is not None
                     and window.result.plan.pack_name == "release-approval" and not window._tasks, timeout=10_000)
     assert window.settings.recent_files()[0] == str(RELEASE.resolve())
+
+
+def test_every_bundled_sample_opens_from_the_menu_and_simulates(qtbot, window):
+    from PySide6.QtWidgets import QMenu
+    menu = window.findChild(QMenu, "menu-samples")
+    labels = [action.text() for action in menu.actions()]
+    assert labels == ["flaky-fanout", "nightly-mirror", "release-approval", "sbom-remediation"]
+    for action in menu.actions():
+        action.trigger()
+        qtbot.waitUntil(lambda: window.result is not None and not window._tasks
+                        and window.result.manifest_path == window.manifest_path, timeout=10_000)
+        assert window.result.preview is not None, (action.text(), window.result.problems)
+
+
+def test_running_the_sbom_sample_explains_what_can_run(qtbot, window):
+    open_and_wait(qtbot, window, SBOM_PACK, SBOM_INPUTS)
+    window.actions["run"].trigger()
+    title, text = window.last_notice
+    assert title == "The run cannot start"
+    assert "'builtin:validate-schema' cannot run" in text and "File > Open Sample" in text
