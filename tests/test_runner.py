@@ -105,7 +105,6 @@ def test_the_runner_pauses_at_a_gate_and_continues_when_approved(qtbot, tmp_path
 def test_cancel_stops_a_running_step_without_using_its_attempt(qtbot, tmp_path):
     run = make_run(tmp_path, GATED.replace("SECONDS", "60"))
     runner = Runner(run, ExecutorRegistry.default())
-    run.scheduler.approvals  # noqa: B018
     with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
         runner.start()
         qtbot.waitUntil(lambda: run.scheduler.status == "waiting" or bool(run.scheduler.waiting), timeout=5000)

@@ -114,7 +114,7 @@ def test_continue_on_error_true_tolerates_and_the_run_succeeds():
     order = drive(scheduler, {"b": [False, False]})
     assert scheduler.status == "succeeded"
     assert scheduler.states["b"].status == "failed"
-    assert {s: scheduler.states[s].status for s in ("a", "c", "d", "last")} == dict.fromkeys("acd", "succeeded") | {"last": "succeeded"}
+    assert all(scheduler.states[s].status == "succeeded" for s in ("a", "c", "d", "last"))
     assert scheduler.states["fan"].reason == "1 failed, tolerated (continueOnError): b"
     assert order[-1] == "last"
 
@@ -255,7 +255,6 @@ def test_outputs_feed_later_templates_and_secrets_are_resolved_not_stored():
     (b,) = scheduler.advance()
     assert scheduler.resolve_parameters(b) == {"v": [1, 2], "auth": "Bearer s3cret", "raw": "s3cret"}
     scheduler.complete("b", {"echo": "Bearer s3cret"})
-    scheduler.fail if False else None
     assert scheduler.outputs["b"] == {"echo": "Bearer ***"}
     assert "s3cret" not in repr(records)
 
