@@ -48,12 +48,16 @@ def test_two_processes_resuming_the_same_run_one_drives_the_other_exits_5(tmp_pa
     pack.write_text(SLOW)
     store = tmp_path / "store"
     first = stella("run", "--manifest", str(pack), "--store", str(store))
+
+    def napping() -> bool:  # the first process is inside its run: its long step has started
+        journals = list(store.glob("*/journal.jsonl")) if store.exists() else []
+        return bool(journals) and b'"stepId":"nap","to":"running"' in journals[0].read_bytes()
+
     deadline = time.monotonic() + 30
-    while not (store.exists() and list(store.iterdir()) and (next(store.iterdir()) / "lock").exists()):
+    while not napping():  # polling another process's files: there is no signal to wait on
         assert time.monotonic() < deadline
         time.sleep(0.02)
     run_id = next(store.iterdir()).name
-    time.sleep(0.3)  # let the first process get into its run (this test waits on processes, not on Qt)
     second = stella("resume", run_id, "--store", str(store))
     _, err = second.communicate(timeout=60)
     assert second.returncode == 5 and f"locked by pid {first.pid}" in err
