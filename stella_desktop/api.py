@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import json_text
 from core.errors import PackInvalid, Problem
-from core.execution.run import ActiveRun, PlanDrift
+from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunCorrupt, RunLocked, RunNotFound, RunStore, RunStoreError
 from core.manifest import parse_pack
@@ -156,11 +156,7 @@ def create_app(store: RunStore, packs_dir: str | None = None) -> FastAPI:
     def show_run(run_id: str) -> Response:
         """A run's snapshot: the same JSON as `stella task-runner runs show RUN_ID --format json`."""
         try:
-            snapshot = store.open(run_id, lock=False).read_snapshot()
-            if snapshot is None:
-                active = ActiveRun.open(store, run_id, lock=False)
-                snapshot = active.snapshot()
-                active.close()
+            snapshot = load_snapshot(store, run_id)
         except RunNotFound as missing:
             return _error(404, str(missing))
         except (RunCorrupt, PlanDrift) as broken:

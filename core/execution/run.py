@@ -132,3 +132,17 @@ class ActiveRun:
         finally:
             self.handle.close()
 
+
+def load_snapshot(store: RunStore, run_id: str) -> dict:
+    """A run's snapshot JSON, as ``runs show`` and the API serve it.
+
+    The stored snapshot when it is current; otherwise (the run was interrupted
+    after it was last written) rebuilt from the journal.  Raises RunStoreError
+    or PlanDrift when neither can be had.
+    """
+    snapshot = store.open(run_id, lock=False).read_snapshot()
+    if snapshot is None:
+        active = ActiveRun.open(store, run_id, lock=False)
+        snapshot = active.snapshot()
+        active.close()
+    return snapshot

@@ -278,14 +278,19 @@ class RunHandle:
             self._lock_file = None
 
     # -- reading ----------------------------------------------------------------------
-    def load(self) -> None:
+    def _read_checked(self, name: str, key: str) -> tuple[dict, dict]:
+        """(document, its ``key`` body) of a checksummed JSON file of this run, or RunCorrupt."""
         try:
-            document = json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
+            document = json.loads((self.folder / name).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise RunCorrupt(f"run '{self.run_id}': run.json cannot be read ({error})") from None
-        header = document.get("header") if isinstance(document, dict) else None
-        if not isinstance(header, dict) or document.get("checksum") != _checksum(header):
-            raise RunCorrupt(f"run '{self.run_id}': run.json fails its checksum")
+            raise RunCorrupt(f"run '{self.run_id}': {name} cannot be read ({error})") from None
+        body = document.get(key) if isinstance(document, dict) else None
+        if not isinstance(body, dict) or document.get("checksum") != _checksum(body):
+            raise RunCorrupt(f"run '{self.run_id}': {name} fails its checksum")
+        return document, body
+
+    def load(self) -> None:
+        _, header = self._read_checked("run.json", "header")
         if header.get("schemaVersion") != SCHEMA_VERSION:
             raise RunCorrupt(f"run '{self.run_id}': schema version {header.get('schemaVersion')!r} is not "
                              f"{SCHEMA_VERSION} (written by another version of Stella Desktop)")
@@ -296,16 +301,9 @@ class RunHandle:
 
     def read_snapshot(self) -> dict | None:
         """The stored snapshot, if present, intact and current with the journal."""
-        path = self.folder / "snapshot.json"
-        if not path.exists():
+        if not (self.folder / "snapshot.json").exists():
             return None
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise RunCorrupt(f"run '{self.run_id}': snapshot.json cannot be read ({error})") from None
-        body = document.get("snapshot") if isinstance(document, dict) else None
-        if not isinstance(body, dict) or document.get("checksum") != _checksum(body):
-            raise RunCorrupt(f"run '{self.run_id}': snapshot.json fails its checksum")
+        document, body = self._read_checked("snapshot.json", "snapshot")
         if document.get("schemaVersion") != SCHEMA_VERSION:
             raise RunCorrupt(f"run '{self.run_id}': snapshot schema version {document.get('schemaVersion')!r}")
         return body if document.get("records") == len(self.records) else None

@@ -8,7 +8,7 @@ import sys
 from core import json_text
 from core.errors import PackInvalid
 from core.execution.executors import ExecutorRegistry
-from core.execution.run import ActiveRun, PlanDrift
+from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunLocked, RunStore, RunStoreError
 from core.inputs import read_inputs_file
@@ -230,18 +230,11 @@ def runs_list(args) -> int:
 
 
 def runs_show(args) -> int:
-    store = _store(args)
     try:
-        snapshot = store.open(args.run_id, lock=False).read_snapshot()
-    except RunStoreError as error:
+        snapshot = load_snapshot(_store(args), args.run_id)
+    except (RunStoreError, PlanDrift) as error:
         _error(str(error))
         return exit_codes.RUN_STORE
-    if snapshot is None:  # older than the journal (the run was interrupted): rebuild it
-        active = _open(store, args.run_id, lock=False)
-        if isinstance(active, int):
-            return exit_codes.RUN_STORE
-        snapshot = active.snapshot()
-        active.close()
     if args.format == "json":
         sys.stdout.write(json_text.pretty(snapshot))
     else:
