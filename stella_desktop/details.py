@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QTextBrowser
 
 from core.execution.clock import iso
 from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
-from stella_desktop.runner import describe
+from core.execution.describe import describe
 from stella_desktop.status_style import STYLES
 from stella_desktop.step_status import StepView
 

@@ -28,7 +28,7 @@ class RunControl(QObject):
 
     @property
     def driving(self) -> bool:
-        return self.runner is not None and not self.runner._done
+        return self.runner is not None and self.runner.driving
 
     @property
     def scheduler(self):

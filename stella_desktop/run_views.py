@@ -15,7 +15,7 @@ from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
 from core.layout import layout_graph
 from stella_desktop.dialogs import DecisionDialog
-from stella_desktop.runner import describe
+from core.execution.describe import describe
 from stella_desktop.step_status import countdown_notes
 
 
