@@ -220,3 +220,21 @@ spec:
     step = json.loads(result.stdout)["steps"][0]
     assert "path '../../escaped.txt' leaves the run's workspace" in step["statusReason"]
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+@pytest.mark.parametrize("action", ["run", "resume"])
+def test_running_a_pack_never_imports_qt(store, action):
+    first = stella("run", "--manifest", str(RELEASE), store=store) if action == "resume" else None
+    target = ["resume", only_run(store)] if first else ["run", "--manifest", str(RELEASE)]
+    probe = (
+        "import sys\n"
+        "from stella_desktop.cli import main\n"
+        f"code = main(['task-runner', *{target!r}, '--store', {str(store)!r}])\n"
+        "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
+        "print('QT-MODULES', qt, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert result.returncode == 4, result.stderr  # it ran up to its approval gate
+    assert "QT-MODULES []" in result.stderr

@@ -84,6 +84,7 @@ class Driver:
         self.error: str | None = None
         self.on_stopped: list[Callable[[str], None]] = []  # the run's status when driving stops
         self.on_error: list[Callable[[str], None]] = []    # the store failed: why
+        self.on_tick: list[Callable[[], None]] = []        # every ~100 ms while driven (live views)
         self._attempts: dict[str, int] = {}
         self._losses: dict[str, int] = {}
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -187,6 +188,8 @@ class Driver:
                 self.cancel()
         except RunStoreError as error:
             self._fail(str(error))
+        for listener in self.on_tick:
+            listener()
 
     def wait_seconds(self) -> float | None:
         """How long the driver thread may sleep before time alone lets something happen."""

@@ -78,8 +78,18 @@ def _command(commands, name: str, handler: str, help_text: str, description: str
 
 
 def _driving(command) -> None:
+    command.add_argument("--backend", choices=("threads", "dask"), default="threads",
+                         help="where steps execute: threads in this process (default), or a Dask cluster "
+                              "(needs the 'dask' extra)")
     command.add_argument("--workers", type=_positive, default=4, metavar="N",
-                         help="worker threads executing steps (default 4)")
+                         help="worker threads (threads), or worker processes of the local Dask cluster "
+                              "started for the run (dask without --scheduler); default 4")
+    command.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                         help="with --backend dask: use this existing Dask scheduler (tls://... beyond "
+                              "one machine) instead of starting a local cluster")
+    command.add_argument("--workspace-root", metavar="DIR",
+                         help="with --backend dask: a folder every worker shares, where each run writes "
+                              "its files (DIR/RUN_ID) instead of the run store's workspace")
     command.add_argument("--allow-commands", action="store_true",
                          help="let builtin:command steps run programs (off by default)")
     command.add_argument("--format", choices=("table", "json"), default="table",

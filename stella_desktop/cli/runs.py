@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 
 from core import json_text
 from core.errors import PackInvalid
+from core.execution.backends import BackendUnavailable, make_backend, workspace_for
+from core.execution.describe import describe
+from core.execution.driver import Driver
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
@@ -18,7 +22,7 @@ from stella_desktop.cli.table import use_colour
 
 CANCELLED = 130  # the shell's code for Ctrl+C; the run stays resumable
 _STATUS_CODES = {"succeeded": exit_codes.OK, "failed": exit_codes.RUN_FAILED,
-                 "waiting": exit_codes.WAITING_FOR_GATE, "cancelled": CANCELLED}
+                 "waiting": exit_codes.WAITING_FOR_GATE, "cancelled": CANCELLED, "interrupted": CANCELLED}
 
 
 def _store(args) -> RunStore:
@@ -80,18 +84,22 @@ def resume(args) -> int:
 
 
 def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
-    from PySide6.QtCore import QCoreApplication, QTimer
-
-    from stella_desktop.runner import Runner, describe
-
-    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    runner = Runner(active, registry, workers=args.workers)
-    outcome = {"status": None, "error": None}
+    """Drive the run on this thread with the chosen backend (no Qt: a plain blocking loop)."""
+    try:
+        backend = make_backend(args.backend, registry, workers=args.workers, scheduler=args.scheduler)
+    except BackendUnavailable as error:
+        active.close()
+        _error(str(error))
+        return exit_codes.USAGE
+    driver = Driver(active, backend, registry, workspace=workspace_for(args.workspace_root, active.run_id))
     live = args.format == "table" and sys.stdout.isatty()
     colour = use_colour(getattr(args, "color", "auto"), sys.stdout)
-    drawn = {"lines": 0}
+    drawn = {"lines": 0, "at": 0.0}
 
-    def redraw() -> None:
+    def redraw(force: bool = False) -> None:
+        if not force and time.monotonic() - drawn["at"] < 0.2:
+            return
+        drawn["at"] = time.monotonic()
         text = render_run(active.snapshot(), colour=colour)
         if drawn["lines"]:
             sys.stdout.write(f"\x1b[{drawn['lines']}F\x1b[J")
@@ -99,37 +107,23 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
         sys.stdout.flush()
         drawn["lines"] = text.count("\n")
 
-    def stopped(status: str) -> None:
-        outcome["status"] = status
-        app.quit()
-
-    def broken(message: str) -> None:
-        outcome["error"] = message
-        app.quit()
-
-    runner.finished.connect(stopped)
-    runner.failed_internally.connect(broken)
-    if not live:
-        runner.record.connect(lambda record: print(describe(record), file=sys.stderr))
-    timer = QTimer()
     if live:
-        timer.timeout.connect(redraw)
-        timer.start(200)
-    previous = signal.signal(signal.SIGINT, lambda *_: runner.cancel())
+        driver.on_tick.append(redraw)
+    else:
+        active.listeners.append(lambda record: print(describe(record), file=sys.stderr))
+    # Ctrl+C: the handler only posts the cancel; the driver thread runs it between two records
+    previous = signal.signal(signal.SIGINT, lambda *_: driver.post(driver.cancel))
     try:
-        QTimer.singleShot(0, runner.start)
-        app.exec()
-        runner.wait_for_workers()
+        status = driver.drive()
     finally:
         signal.signal(signal.SIGINT, previous)
-        timer.stop()
+        backend.shutdown(wait=True)
         active.close()
     if live:
-        redraw()
-    if outcome["error"]:
-        _error(outcome["error"] + f" (the run stays resumable: stella task-runner resume {active.run_id})")
+        redraw(force=True)
+    if driver.error:
+        _error(driver.error + f" (the run stays resumable: stella task-runner resume {active.run_id})")
         return exit_codes.RUN_STORE
-    status = outcome["status"] or active.scheduler.status
     if not live:
         _print_result(active, args)
     _hint(active, status)
