@@ -201,6 +201,10 @@ class Driver:
         until = getattr(self.clock, "until", None)
         return until(wake) if until else max(0.0, (wake - self.clock.now()).total_seconds())
 
+    def idle(self) -> bool:
+        """Nothing delivered or handed over waits to be handled."""
+        return self._inbox.empty()
+
     # -- from any thread ---------------------------------------------------------------------
     def post(self, item: Completion | Callable[[], Any]) -> None:
         """A completion, or a control call to run on the driver thread (see :meth:`call`)."""

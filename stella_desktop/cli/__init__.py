@@ -53,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
     _add_run_commands(runner_commands)
     serve = commands.add_parser("serve", help="serve the local HTTP API (simulations and runs)",
-                                description="Serve POST /v1/task-runner/simulations and GET /v1/task-runner/runs"
-                                            " on this machine (needs the 'api' extra).",
+                                description="Serve simulations, and runs started, decided, resumed and cancelled "
+                                            "through /v1/task-runner/runs, on this machine (needs the 'api' "
+                                            "extra).  Stopping the server saves the runs it drives as "
+                                            "interrupted; they stay resumable.",
                                 epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     serve.add_argument("--port", type=int, default=8765)
@@ -63,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a folder that input schema references may be read from (default: none)")
     serve.add_argument("--allow-remote", action="store_true",
                        help="allow listening on an address other machines can reach (no authentication!)")
+    serve.add_argument("--allow-commands", action="store_true",
+                       help="let builtin:command steps of runs started through the API run programs (off)")
+    serve.add_argument("--backend", choices=("threads", "dask"), default="threads",
+                       help="where the steps of runs started through the API execute (default: threads)")
+    serve.add_argument("--workers", type=_positive, default=4, metavar="N",
+                       help="threads per run (threads), or worker processes of the local Dask cluster")
+    serve.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="with --backend dask: an existing Dask scheduler (tls://... beyond one machine)")
+    serve.add_argument("--workspace-root", metavar="DIR",
+                       help="with --backend dask: a folder every worker shares, for the runs' files")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser

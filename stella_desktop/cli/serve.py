@@ -28,9 +28,12 @@ def run(args) -> int:
         print(f"stella: error: the API needs the 'api' extra ({error.name} is missing): "
               "pip install -e '.[api]'", file=sys.stderr)
         return exit_codes.USAGE
+    from core.execution.host import HostOptions, RunHost
     from core.execution.store import RunStore
     store = RunStore(args.store) if args.store else RunStore()
-    app = create_app(store, args.packs)
+    host = RunHost(store, HostOptions(backend=args.backend, workers=args.workers, scheduler=args.scheduler,
+                                      allow_commands=args.allow_commands, workspace_root=args.workspace_root))
+    app = create_app(store, args.packs, host=host)
     if args.print_openapi:
         sys.stdout.write(openapi_text(app))
         return exit_codes.OK
