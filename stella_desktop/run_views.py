@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 
 from core.errors import PackInvalid
+from core.execution.backends import BackendUnavailable
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
@@ -36,7 +37,7 @@ class RunViews:
         inputs, _ = self.inputs.values() if self._specs_key is not None else (self.initial_inputs, {})
         try:
             run = self.run_control.start_new(self._store(), self.manifest_path, inputs, self._registry(),
-                                             self.settings.workers)
+                                             self.settings.workers, self.settings.scheduler_for_runs())
         except PackInvalid as invalid:
             self.problems.show_problems(invalid.problems)
             self.docks["problems"].raise_()
@@ -50,6 +51,10 @@ class RunViews:
             return
         except RunStoreError as error:
             self.notify("The run store failed", str(error), error=True)
+            return
+        except BackendUnavailable as error:
+            self.notify("The run cannot start", f"{error}\n\nNothing was run. Check the Dask scheduler "
+                        "in Preferences, or run steps on this computer.", error=True)
             return
         self._enter_run(run, started=True)
 
@@ -200,14 +205,15 @@ class RunViews:
             self.notify("A run is in progress", "Cancel it before resuming another run.")
             return
         try:
-            run = self.run_control.resume(self._store(), run_id, self._registry(), self.settings.workers)
+            run = self.run_control.resume(self._store(), run_id, self._registry(), self.settings.workers,
+                                          self.settings.scheduler_for_runs())
         except PlanDrift as drift:
             self.notify("This run cannot be resumed", str(drift), error=True)
             return
         except PackInvalid as invalid:
             self.notify("This run cannot be resumed", "\n".join(str(p) for p in invalid.problems), error=True)
             return
-        except RunStoreError as error:
+        except (RunStoreError, BackendUnavailable) as error:
             self.notify("This run cannot be resumed", str(error), error=True)
             return
         self.manifest_path = run.header["manifestPath"]
@@ -216,7 +222,7 @@ class RunViews:
     def offer_resume(self) -> None:
         """After a crash or a close mid-run: offer to resume the newest interrupted run."""
         for summary in self._store().list():
-            if summary.status == "running" or summary.status == "cancelled":
+            if summary.status in ("running", "cancelled", "interrupted"):
                 pack = (summary.pack or {}).get("name", "?")
                 self.banner.show_message(
                     f"Run {summary.run_id} of {pack} was interrupted ({summary.status}). Resume it?",
