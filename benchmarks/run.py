@@ -31,14 +31,20 @@ def _ms(seconds: float | None) -> str:
 
 
 def _verdict(result: dict) -> str:
-    value = result.get("value")
-    if "targetRatio" in result and result.get("floor"):
-        return "met" if value / result["floor"] <= result["targetRatio"] else "NOT MET"
+    """"met" only if every target the figure sets is met."""
+    value, floor = result.get("value"), result.get("floor")
+    checks = []
+    if "targetRatio" in result and floor:
+        checks.append(value / floor <= result["targetRatio"])
     if "targetSeconds" in result:
-        return "met" if value <= result["targetSeconds"] else "NOT MET"
-    if result.get("target") == "faster than the peer" and result.get("floor"):
-        return "met" if value < result["floor"] else "NOT MET"
-    return ""
+        checks.append(value <= result["targetSeconds"])
+    if "targetFaster" in result and floor:
+        checks.append(value * result["targetFaster"] <= floor)
+    if result.get("target") == "faster than the peer" and floor:
+        checks.append(value < floor)
+    if not checks:
+        return ""
+    return "met" if all(checks) else "NOT MET"
 
 
 def main() -> None:
