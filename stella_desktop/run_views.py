@@ -109,8 +109,8 @@ class RunViews:
         run = self.run_control.run
         if status == "waiting":
             self._show_waiting()
-        elif status == "cancelled":
-            self.banner.show_message(f"Run {run.run_id} was cancelled. It can be resumed.",
+        elif status in ("cancelled", "interrupted"):
+            self.banner.show_message(f"Run {run.run_id} was {status}. It can be resumed.",
                                      [("Resume", lambda: self.resume_run(run.run_id))])
         else:
             self.banner.show_message(f"Run {run.run_id} {status}.", [("Dismiss", self.banner.hide)])

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from core.execution.clock import parse_iso
 
 _COLOURS = {"pending": "36", "running": "34", "succeeded": "32", "failed": "31", "skipped": "2",
-            "waiting": "33", "cancelled": "35"}
+            "waiting": "33", "cancelled": "35", "interrupted": "35"}
 _HEADERS = ("STEP", "KIND", "STATUS", "TRIES", "REASON")
 
 

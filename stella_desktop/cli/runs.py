@@ -151,8 +151,8 @@ def _hint(active: ActiveRun, status: str) -> None:
                 print(f"waiting for a policy decision on step {step_id}: "
                       f"stella task-runner decide {run_id} {step_id} allow|deny --by NAME, then "
                       f"stella task-runner resume {run_id}", file=sys.stderr)
-    elif status == "cancelled":
-        print(f"run cancelled; resume it with: stella task-runner resume {run_id}", file=sys.stderr)
+    elif status in ("cancelled", "interrupted"):
+        print(f"run {status}; resume it with: stella task-runner resume {run_id}", file=sys.stderr)
 
 
 def _decide(args, action) -> int:
