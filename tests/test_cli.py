@@ -80,7 +80,7 @@ def test_usage_errors_exit_2(args):
     assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_every_invalid_shared_pack_exits_3(invalid_dir):
+def test_every_invalid_pack_exits_3(invalid_dir):
     for manifest in sorted(invalid_dir.glob("*.yaml")):
         result = stella("task-runner", "simulate", "--manifest", str(manifest))
         assert result.returncode == 3, manifest
