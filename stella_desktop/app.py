@@ -36,6 +36,11 @@ def _import_core_before_qt() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from stella_desktop.qt_platform import platform_problem
+    problem = platform_problem()
+    if problem:  # instead of Qt's abort, one line saying what to install
+        print(f"stella-desktop: {problem}", file=sys.stderr)
+        return 2
     _import_core_before_qt()
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -68,13 +73,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _self_test(app, window) -> int:
-    """Wait for the sample's graph, then quit: proves Qt, its plugins and the core all load."""
+    """Wait for the sample's graph, paint it, then quit: proves Qt, its plugins and the core all load."""
     import time
+
+    from PySide6.QtGui import QImage, QPainter
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         app.processEvents()
         if window.result is not None and window.scene.items_by_id:
-            print(f"self-test passed: {len(window.scene.items_by_id)} steps drawn")
+            image = QImage(800, 600, QImage.Format.Format_ARGB32)
+            image.fill(0xFFFFFFFF)
+            painter = QPainter(image)
+            window.scene.render(painter)
+            painter.end()
+            colours = {image.pixel(x, y) for x in range(0, 800, 5) for y in range(0, 600, 5)}
+            if window.grab().isNull() or len(colours) < 3:
+                break
+            print(f"self-test passed: {len(window.scene.items_by_id)} steps drawn in {len(colours)} colours")
             window.close()
             return 0
         time.sleep(0.01)
