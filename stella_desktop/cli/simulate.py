@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
-import tempfile
 
 from core.errors import PackInvalid
 from core.inputs import MISSING_REQUIRED, read_inputs_file
@@ -49,6 +47,7 @@ def inputs_hint(manifest: str, inputs: str | None, problems) -> str | None:
     """When required inputs are missing and no --inputs was given: the inputs files beside the manifest."""
     if inputs is not None or not any(MISSING_REQUIRED in problem.message for problem in problems):
         return None
+    import glob
     folder = os.path.dirname(manifest)
     found = sorted(glob.glob(os.path.join(glob.escape(folder), "inputs*.json")),
                    key=lambda path: (os.path.basename(path) != "inputs.json", path))
@@ -60,6 +59,7 @@ def inputs_hint(manifest: str, inputs: str | None, problems) -> str | None:
 
 def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so a reader never sees half a file."""
+    import tempfile
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".stella-", suffix=".tmp", dir=folder)
     try:
