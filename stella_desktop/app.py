@@ -25,8 +25,13 @@ def _import_core_before_qt() -> None:
 
     Once PySide6 is loaded, its import hook reads and compiles the source of
     every module imported after it (to look for PySide use); importing the
-    core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).
+    core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).  The same
+    holds for what the window needs at its first paint and would otherwise import after Qt:
+    the run store's default folder (platformdirs) and the UTF-8-with-BOM codec files are read with.
     """
+    import encodings.utf_8_sig  # noqa: F401
+    import platformdirs  # noqa: F401
+
     import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
 
     import core.execution.run  # noqa: F401

@@ -9,11 +9,8 @@ when that fails asks ``ldd`` for every library missing, named as Debian/Ubuntu p
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +54,7 @@ def requested_platform(environ: Mapping[str, str]) -> str:
 
 def xcb_plugin(environ: Mapping[str, str]) -> Path | None:
     """The xcb platform plugin Qt would load, found without importing Qt."""
+    import importlib.util
     folders = [Path(p) for p in environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "").split(os.pathsep) if p]
     spec = importlib.util.find_spec("PySide6")
     if spec is not None and spec.submodule_search_locations:
@@ -66,6 +64,8 @@ def xcb_plugin(environ: Mapping[str, str]) -> Path | None:
 
 def missing_libraries(library: Path) -> list[str]:
     """Shared libraries ``library`` needs that cannot be found here (empty when it loads)."""
+    import ctypes
+    import subprocess
     try:
         ctypes.CDLL(str(library))
         return []
