@@ -50,3 +50,19 @@ def test_readme_examples_call_the_venvs_commands():
     for line in readme.splitlines():
         if line.startswith("$ "):
             assert line.startswith("$ .venv/bin/"), line
+
+
+def test_nothing_in_the_repository_reads_the_shared_folder_beside_it():
+    this = __import__("pathlib").Path(__file__).resolve()
+    needles = ("../shared", "STELLA_SHARED", "parent / \"shared\"", "parent / 'shared'")
+    offenders = []
+    for path in REPO.rglob("*"):
+        if (path.suffix not in (".py", ".md", ".toml", ".yaml", ".json", ".sh", ".spec", ".cfg")
+                and path.name != "run") or path.resolve() == this:
+            continue
+        if any(part in (".git", ".venv", "build", "dist", "__pycache__") or part.endswith("-venv")
+               for part in path.relative_to(REPO).parts):
+            continue
+        text = path.read_text(errors="replace")
+        offenders += [f"{path.relative_to(REPO)}: {needle}" for needle in needles if needle in text]
+    assert offenders == []
