@@ -62,7 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--packs", metavar="DIR",
                        help="a folder that input schema references may be read from (default: none)")
     serve.add_argument("--allow-remote", action="store_true",
-                       help="allow listening on an address other machines can reach (no authentication!)")
+                       help="allow listening on an address other machines can reach; every request then "
+                            "needs a token (from --token-file, else a new one printed once at start)")
+    serve.add_argument("--token-file", metavar="PATH",
+                       help="a file holding the access token (16+ characters) every request must send as "
+                            "'Authorization: Bearer TOKEN'; also usable on loopback")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="with --allow-remote: another name clients reach this machine by (the Host header "
+                            "is checked; loopback names and the listening address are always accepted)")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser
