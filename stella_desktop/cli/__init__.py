@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: never a bare traceback
         if args.debug:
             raise
+        from core.execution.store import RunStoreError
+        if isinstance(error, RunStoreError):  # wherever it surfaced, a store problem is exit 5
+            print(f"stella: error: {error}", file=sys.stderr)
+            return exit_codes.RUN_STORE
         print(f"stella: internal error: {type(error).__name__}: {error}\n"
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return exit_codes.INTERNAL
