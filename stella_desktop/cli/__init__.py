@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from stella_desktop import __version__
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -141,6 +141,12 @@ def _add_run_commands(commands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; everything it prints has its control characters escaped (terminal.py)."""
+    with terminal.protected():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module_name, _, function_name = args.handler.partition(":")

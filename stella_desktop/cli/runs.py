@@ -12,7 +12,7 @@ from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunLocked, RunStore, RunStoreError
 from core.inputs import read_inputs_file
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.run_table import render_run, render_run_list
 from stella_desktop.cli.table import use_colour
 
@@ -92,11 +92,12 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     drawn = {"lines": 0}
 
     def redraw() -> None:
-        text = render_run(active.snapshot(), colour=colour)
+        text = render_run(active.snapshot(), colour=colour)  # cells escaped; colours and cursor moves ours
+        out = terminal.raw(sys.stdout)
         if drawn["lines"]:
-            sys.stdout.write(f"\x1b[{drawn['lines']}F\x1b[J")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+            out.write(f"\x1b[{drawn['lines']}F\x1b[J")
+        out.write(text)
+        out.flush()
         drawn["lines"] = text.count("\n")
 
     def stopped(status: str) -> None:
@@ -141,7 +142,8 @@ def _print_result(active: ActiveRun, args) -> None:
     if args.format == "json":
         sys.stdout.write(json_text.pretty(snapshot))
     else:
-        sys.stdout.write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"), sys.stdout)))
+        terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"),
+                                                                              sys.stdout)))
 
 
 def _hint(active: ActiveRun, status: str) -> None:
@@ -225,7 +227,7 @@ def runs_list(args) -> int:
     if args.format == "json":
         sys.stdout.write(json_text.pretty(summaries))
     else:
-        sys.stdout.write(render_run_list(summaries))
+        terminal.raw(sys.stdout).write(render_run_list(summaries))
     return exit_codes.OK
 
 
@@ -238,5 +240,5 @@ def runs_show(args) -> int:
     if args.format == "json":
         sys.stdout.write(json_text.pretty(snapshot))
     else:
-        sys.stdout.write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
+        terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
     return exit_codes.OK

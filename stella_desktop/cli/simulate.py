@@ -10,7 +10,7 @@ from core.errors import PackInvalid
 from core.inputs import read_inputs_file
 from core.manifest import load_pack
 from core.simulation import preview_pack
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.table import render_table, use_colour
 
 
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.format == "json" and not args.output:
         sys.stdout.write(document)
     elif args.format == "table":
-        sys.stdout.write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
+        terminal.raw(sys.stdout).write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
     if args.output:
         print(f"wrote the JSON preview to {args.output}", file=sys.stderr)
     return exit_codes.OK
