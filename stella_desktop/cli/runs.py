@@ -140,7 +140,7 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
 def _print_result(active: ActiveRun, args) -> None:
     snapshot = active.snapshot()
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(snapshot))
+        terminal.write_json(json_text.pretty(snapshot))
     else:
         terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"),
                                                                               sys.stdout)))
@@ -225,7 +225,7 @@ def runs_list(args) -> int:
         _error(f"cannot read the run store: {error.strerror or error}")
         return exit_codes.RUN_STORE
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(summaries))
+        terminal.write_json(json_text.pretty(summaries))
     else:
         terminal.raw(sys.stdout).write(render_run_list(summaries))
     return exit_codes.OK
@@ -238,7 +238,7 @@ def runs_show(args) -> int:
         _error(str(error))
         return exit_codes.RUN_STORE
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(snapshot))
+        terminal.write_json(json_text.pretty(snapshot))
     else:
         terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
     return exit_codes.OK

@@ -33,7 +33,7 @@ def run(args) -> int:
             print(f"stella: error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return exit_codes.USAGE
     if args.format == "json" and not args.output:
-        sys.stdout.write(document)
+        terminal.write_json(document)
     elif args.format == "table":
         terminal.raw(sys.stdout).write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
     if args.output:

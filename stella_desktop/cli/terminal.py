@@ -39,12 +39,19 @@ def _visible(match: re.Match) -> str:
 _ASCII_CONTROLS = bytes(range(0x0a)) + bytes(range(0x0b, 0x20)) + b"\x7f"
 
 
-def escape(text: str) -> str:
-    """``text`` with every control character visible; newlines kept (for messages and documents)."""
-    if text.isascii():  # the common case, and large JSON documents: bytes.translate is several times faster
+def _clean_ascii(text: str) -> bytes | None:
+    """``text`` encoded, when it is ASCII without control characters (bytes.translate: fast in C)."""
+    if text.isascii():
         data = text.encode("ascii")
         if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
-            return text
+            return data
+    return None
+
+
+def escape(text: str) -> str:
+    """``text`` with every control character visible; newlines kept (for messages and documents)."""
+    if _clean_ascii(text) is not None:
+        return text
     return _IN_STREAM.sub(_visible, text)
 
 
@@ -69,6 +76,19 @@ class EscapingStream:
 
     def __getattr__(self, name):  # flush, isatty, fileno, encoding, ...
         return getattr(self.raw, name)
+
+
+def write_json(text: str) -> None:
+    """Print a JSON document (from core.json_text) on stdout, escaped as everything else.
+
+    JSON text never holds a raw C0 control (the encoder writes ``\\u001b``), so an ASCII document
+    without DEL has nothing to escape: that check is O(1) plus one fast scan, where the general
+    one costs about half a second on a 50 MB preview.
+    """
+    if text.isascii() and "\x7f" not in text:
+        raw(sys.stdout).write(text)
+    else:
+        sys.stdout.write(text)
 
 
 def raw(stream):
