@@ -75,7 +75,7 @@ def protocol_for(limits: Limits) -> type[DeadlineH11Protocol]:
 
 def server_for(app, host: str, port: int, limits: Limits, log_level: str = "warning") -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, http=protocol_for(limits),
-                            ws="none", lifespan="off", limit_concurrency=limits.max_connections,
+                            ws="none", limit_concurrency=limits.max_connections,
                             timeout_keep_alive=KEEP_ALIVE_SECONDS, server_header=False)
     return uvicorn.Server(config)
 
