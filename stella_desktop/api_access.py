@@ -96,7 +96,7 @@ class AccessGuard:
         if scope["type"] == "websocket":
             await receive()  # the websocket.connect message
             return await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
-        return await send_json(send, status, {"detail": message}, extra)
+        return await send_json(send, status, {"detail": message}, extra, close=True)  # its body is never read
 
     def refusal(self, scope) -> tuple[int, str, list] | None:
         headers: dict[bytes, list[bytes]] = {}

@@ -82,6 +82,17 @@ def test_a_rebound_page_cannot_record_an_approval(port, waiting_run):
     assert approval_status(store, run_id) == "pending"  # nothing was recorded
 
 
+def test_a_refused_request_cannot_hold_its_connection_with_a_body_it_never_sends(port):
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(f"POST {RUNS}/x/approvals/y HTTP/1.1\r\nHost: evil.example:{port}\r\n"
+                     "Content-Length: 1000000\r\n\r\n".encode())
+        data = b""
+        while part := sock.recv(65536):  # until the server closes it (not the 20 s timeout)
+            data += part
+    assert data.startswith(b"HTTP/1.1 403") and b"connection: close" in data.lower()
+
+
 def test_same_origin_and_origin_less_requests_still_work(port, waiting_run):
     store, run_id = waiting_run
     simulation = {"manifest": RELEASE.read_text()}
@@ -122,14 +133,16 @@ def test_allow_remote_generates_a_token_printed_once(tmp_path):
     assert len(token) >= 32 and err.count(token) == 1
 
 
-def test_allow_remote_with_a_token_file(tmp_path):
+def test_stella_serve_on_loopback_with_a_token_file(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text("correct-horse-battery-staple\n")
-    process, port = start_serve("--host", "0.0.0.0", "--allow-remote", "--token-file", str(token_file),
-                                "--store", str(tmp_path / "store"))
+    process, port = start_serve("--token-file", str(token_file), "--store", str(tmp_path / "store"))
     try:
+        good = {"Authorization": "Bearer correct-horse-battery-staple"}
         assert request(port, "GET", RUNS)[0] == 401
-        assert request(port, "GET", RUNS, headers={"Authorization": "Bearer correct-horse-battery-staple"})[0] == 200
+        assert request(port, "GET", RUNS, headers=good)[0] == 200
+        assert request(port, "GET", RUNS, headers={**good, "Host": f"evil.example:{port}"})[0] == 403
+        assert request(port, "GET", RUNS, headers={**good, "Host": f"localhost:{port}"})[0] == 200
     finally:
         err = stop(process)
     assert "correct-horse" not in err  # a token from a file is never printed
