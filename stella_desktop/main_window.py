@@ -65,6 +65,7 @@ class MainWindow(RunViews, QMainWindow):
     # -- building -------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.scene = GraphScene(self)
+        self.scene.set_collapse_threshold(self.settings.collapse_over)
         self.view = GraphView(self.scene)
         self.banner = Banner()
         self.legend = LegendWidget()
@@ -147,7 +148,7 @@ class MainWindow(RunViews, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = self.menuBar().addMenu("&View")
-        for name in ("fit", "zoom-in", "zoom-out"):
+        for name in ("fit", "zoom-in", "zoom-out", "find"):
             view_menu.addAction(a[name])
         view_menu.addSeparator()
         for dock in self.docks.values():
@@ -179,6 +180,7 @@ class MainWindow(RunViews, QMainWindow):
         a["export-preview"].triggered.connect(self._export_preview_dialog)
         a["export-graph"].triggered.connect(self._export_graph_dialog)
         a["fit"].triggered.connect(self.view.fit)
+        a["find"].triggered.connect(self.view.open_find)
         a["zoom-in"].triggered.connect(lambda: self.view.zoom_by(1.25))
         a["zoom-out"].triggered.connect(lambda: self.view.zoom_by(0.8))
         a["runs"].triggered.connect(self._show_runs)
@@ -284,7 +286,7 @@ class MainWindow(RunViews, QMainWindow):
             self._update_actions()
             return
         self.views = from_preview(result.preview)
-        self.scene.show_graph(result.graph, result.layout)
+        self.scene.show_graph(result.graph)
         self.scene.set_statuses(self.views)
         self.results.show_graph(result.graph, self.views)
         plan = result.plan
@@ -392,6 +394,8 @@ class MainWindow(RunViews, QMainWindow):
         from PySide6.QtWidgets import QApplication
         apply_theme(QApplication.instance(), self.settings.theme)
         self.runs.set_store(self._store())
+        if self.settings.collapse_over != self.scene.threshold:
+            self.scene.set_collapse_threshold(self.settings.collapse_over)
 
     def _update_actions(self) -> None:
         has_pack = bool(self.manifest_path)

@@ -1,10 +1,12 @@
-"""All execution-order arrows between top-level steps, drawn as one cached path."""
+"""All execution-order arrows: between top-level steps and along sequential blocks, one path."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem
+
+EDGE_COLOUR = QColor("#627d98")
 
 
 class EdgesItem(QGraphicsItem):
@@ -16,17 +18,17 @@ class EdgesItem(QGraphicsItem):
             self._path.moveTo(start)
             self._path.lineTo(end)
             self._heads.append(QPolygonF([end, QPointF(end.x() - 6, end.y() - 10), QPointF(end.x() + 6, end.y() - 10)]))
+        self.segment_count = len(segments)
         self._bounds = self._path.boundingRect().adjusted(-8, -8, 8, 8)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setZValue(0)
+        self.setZValue(3)  # above the frames a chain runs through
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        colour = QColor("#627d98")
-        painter.setPen(QPen(colour, 1.6))
+        painter.setPen(QPen(EDGE_COLOUR, 1.6))
         painter.drawPath(self._path)
-        painter.setBrush(colour)
+        painter.setBrush(EDGE_COLOUR)
         for head in self._heads:
             painter.drawPolygon(head)
