@@ -29,7 +29,7 @@ from stella_desktop.runs_browser import RunsBrowser
 from stella_desktop.settings import AppSettings
 from stella_desktop.banner import Banner
 from stella_desktop.bundled import sample_packs
-from stella_desktop.export import export_graph_image
+from stella_desktop.export import GraphTitle, export_graph_image
 from stella_desktop.step_status import StepView, from_preview
 from stella_desktop.workers import SimulationRequest, SimulationResult, SimulationTask
 
@@ -362,12 +362,14 @@ class MainWindow(RunViews, QMainWindow):
             self.export_graph(path)
 
     def export_graph(self, path: str) -> None:
+        plan = self.run_control.run.plan if self.run_control.run else (self.result.plan if self.result else None)
+        title = GraphTitle(plan.pack_name, plan.pack_version, plan.plan_hash) if plan is not None else None
         try:
-            export_graph_image(self.scene, path)
+            message = export_graph_image(self.scene, path, title)
         except OSError as error:
             self.notify("Graph not exported", str(error), error=True)
             return
-        self.statusBar().showMessage(f"Graph written to {path}", 5000)
+        self.statusBar().showMessage(message, 8000)
 
     # -- misc ---------------------------------------------------------------------------------------
     def _open_dialog(self) -> None:

@@ -56,16 +56,19 @@ def left(graph: ExecutionGraph, collapsed: set[str], current: str) -> tuple[str,
     return SELECT, graph.parent(current) or current
 
 
-def page(graph: ExecutionGraph, current: str, top_of: Callable[[str], float], screen: float, forward: bool) -> str:
-    """The sibling a screenful (``screen`` scene units) below or above ``current``."""
+def page(graph: ExecutionGraph, current: str, position: Callable[[str], tuple[float, float]], screen: float,
+         forward: bool) -> str:
+    """The sibling a screenful (``screen`` scene units) below or above ``current``, in the same
+    column of a grid when there is one (else the last sibling that way)."""
     row = siblings(graph, current)
     index = row.index(current)
-    here = top_of(current)
+    x, here = position(current)
     candidates = row[index + 1:] if forward else list(reversed(row[:index]))
+    same_column = [s for s in candidates if abs(position(s)[0] - x) < 1.0] or candidates
     target = current
-    for step_id in candidates:
+    for step_id in same_column:
         target = step_id
-        if abs(top_of(step_id) - here) >= screen:
+        if abs(position(step_id)[1] - here) >= screen:
             break
     return target
 

@@ -119,10 +119,11 @@ class GraphScene(QGraphicsScene):
             self.items_by_id[step_id] = StepNodeItem(step_id, step.kind, _rect(box), runtime, container)
         self.addItem(container)
         container.setVisible(self._detailed or self.overview is None)
+        matched = self._shown_matches() if self._matches else set()
         for step_id in (*row.frames, *row.blocks, *row.nodes):
             item = self.items_by_id[step_id]
             item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
-            item.set_matched(step_id in self._matches)
+            item.set_matched(step_id in matched)
         for step_id in row.blocks:
             self._update_counts(step_id)
         return container
@@ -271,14 +272,18 @@ class GraphScene(QGraphicsScene):
 
     def set_matches(self, step_ids) -> None:
         """Outline these steps (find results); a collapsed block is outlined for a match inside."""
-        wanted = set(step_ids)
-        if self.graph is not None:
-            wanted |= {self.shown_as(s) for s in wanted}
-        for step_id in self._matches ^ wanted:
+        before = self._shown_matches()
+        self._matches = set(step_ids)
+        after = self._shown_matches()
+        for step_id in before ^ after:
             item = self.items_by_id.get(step_id)
             if item is not None:
-                item.set_matched(step_id in wanted)
-        self._matches = wanted
+                item.set_matched(step_id in after)
+
+    def _shown_matches(self) -> set[str]:
+        if self.graph is None:
+            return set()
+        return {self.shown_as(s) for s in self._matches}
 
     def set_detail(self, detailed: bool) -> None:
         """Individual items when zoomed in; the single overview picture when far out."""

@@ -102,7 +102,8 @@ class GraphView(QGraphicsView):
             return
         if self.zoom() < READABLE_ZOOM:
             self.set_zoom(READABLE_ZOOM)
-        self.ensureVisible(item.sceneBoundingRect(), 60, 60)
+        if not self.visible_scene_rect().adjusted(40, 40, -40, -40).contains(item.sceneBoundingRect()):
+            self.centerOn(item.sceneBoundingRect().center())  # the middle: never under the minimap
 
     def go_to(self, step_id: str) -> None:
         """Select ``step_id`` (expanding its blocks), bring it into view and report it."""
@@ -205,7 +206,7 @@ class GraphView(QGraphicsView):
             target = tops[0] if current is None else navigation.up(graph, current)
         elif key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) and current is not None:
             screen = self.viewport().height() / self.zoom() * 0.9
-            target = navigation.page(graph, current, self._top_of, screen, key == Qt.Key.Key_PageDown)
+            target = navigation.page(graph, current, self._position_of, screen, key == Qt.Key.Key_PageDown)
         elif key == Qt.Key.Key_Left and current is not None:
             action, target = navigation.left(graph, scene.collapsed, current)
         elif key == Qt.Key.Key_Right and current is not None:
@@ -222,6 +223,6 @@ class GraphView(QGraphicsView):
         self.go_to(target)
         event.accept()
 
-    def _top_of(self, step_id: str) -> float:
+    def _position_of(self, step_id: str) -> tuple[float, float]:
         item = self.graph_scene.items_by_id.get(step_id)
-        return item.sceneBoundingRect().top() if item is not None else 0.0
+        return (item.scenePos().x(), item.scenePos().y()) if item is not None else (0.0, 0.0)
