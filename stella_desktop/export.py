@@ -83,6 +83,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
     scene.clearSelection()
     scene.set_matches([])
     scene.set_detail(True)
+    scene.show_all_rows()
     scene.set_caching(False)  # render vectors and text, not cached bitmaps
     try:
         if path.lower().endswith(".svg"):
@@ -90,6 +91,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
         return _write_png(scene, path, rect, title)
     finally:
         scene.set_caching(True)
+        scene.set_visible_region(scene._region)  # rows far from the view lose their items again
         scene.set_detail(detailed)
         scene.set_matches(matches)
         for item in selected:

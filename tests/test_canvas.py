@@ -187,7 +187,7 @@ def test_a_sequential_map_is_a_chain_with_arrows_and_headers_are_never_cut(canva
     c1, c2 = layout.box("checks[0]" if "checks[0]" in graph else "c1"), layout.box("c2")
     assert c1.y == c2.y  # a parallel block stays side by side
     scene, _ = show(canvas, graph)
-    assert scene._edges.segment_count == 2 + 3  # two between the top-level steps, three along the chain
+    assert scene.edge_count() == 2 + 3  # two between the top-level steps, three along the chain
     for block in ("mirror", "rollout-to-every-region", "checks"):
         item = scene.items_by_id[block]
         width = item.boundingRect().width() - 6 - 2 * HEADER_INSET

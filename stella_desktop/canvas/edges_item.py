@@ -1,4 +1,4 @@
-"""All execution-order arrows: between top-level steps and along sequential blocks, one path."""
+"""The arrows of one row: into its top-level step from the row above, and along its sequential blocks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ EDGE_COLOUR = QColor("#627d98")
 
 
 class EdgesItem(QGraphicsItem):
-    def __init__(self, segments: list[tuple[QPointF, QPointF]]):
-        super().__init__()
+    def __init__(self, segments: list[tuple[QPointF, QPointF]], parent: QGraphicsItem | None = None):
+        super().__init__(parent)
         self._path = QPainterPath()
         self._heads = []
         for start, end in segments:

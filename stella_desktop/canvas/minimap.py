@@ -7,13 +7,14 @@ wide) graph is stretched along its short side so its rows stay visible.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFrame
 
 from stella_desktop.canvas.overview_item import render_picture
 
 BOX_WIDTH, BOX_HEIGHT = 180, 300
+REDRAW_AFTER_MS = 200
 MAX_STRETCH = 3.0  # scale x and y alike unless that leaves one side 3 times too small
 
 
@@ -29,15 +30,37 @@ class Minimap(QFrame):
         self.setToolTip("The whole graph; the rectangle is what the canvas shows. Click or drag to move.")
         self._scene = None
         self._picture: QImage | None = None
+        self._picture_graph = None
         self.visible_rect = QRectF()
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_AFTER_MS)
+        self._redraw.timeout.connect(self._refresh_picture)
         self.resize(BOX_WIDTH, BOX_HEIGHT)
+
+    def _refresh_picture(self) -> None:
+        self._picture = self.draw_picture()
+        self._picture_graph = self._scene.graph if self._scene is not None else None
+        self._redraw.setInterval(REDRAW_AFTER_MS)
+        self.update()
+
+    def draw_picture(self) -> QImage | None:
+        if self._scene is None or self._scene.graph is None:
+            return None
+        return render_picture(self._scene.shown_rows(), self._scene._statuses, self._scene.sceneRect(), max_side=1024)
 
     def set_scene(self, scene) -> None:
         self._scene = scene
         self.invalidate()
 
     def invalidate(self) -> None:
-        self._picture = None
+        """The graph changed: redraw the picture soon (a burst of changes redraws it once, and a
+        jump in a 10,000-step pack does not wait for it)."""
+        graph = self._scene.graph if self._scene is not None else None
+        if self._picture is None or graph is None or graph is not self._picture_graph:
+            self._picture = None  # another graph: never show the previous one's picture
+        else:
+            self._redraw.start()
         if self._scene is not None:
             rect = self._scene.sceneRect()
             sx, sy = self._scales(rect, BOX_WIDTH - 8, BOX_HEIGHT - 8)
@@ -77,12 +100,12 @@ class Minimap(QFrame):
         super().paintEvent(event)
         if self._scene is None or self._scene.sceneRect().isEmpty():
             return
-        if self._picture is None:
-            self._picture = render_picture(self._scene.shown_rows(), self._scene._statuses,
-                                           self._scene.sceneRect(), max_side=2048)
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(self._content(), self._picture)
+        if self._picture is None:  # drawn just after this paint: the canvas is not kept waiting
+            self._redraw.start(0)
+        else:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._content(), self._picture)
         view = self.from_scene(self.visible_rect).intersected(self._content())
         painter.setPen(QPen(QColor("#1f6feb"), 2))
         painter.setBrush(QColor(31, 111, 235, 40))

@@ -1,28 +1,31 @@
 """GraphScene: the canvas mirror of an ExecutionGraph, its step statuses and its collapsed blocks.
 
 The scene is built from a graph when a pack is simulated; statuses are pushed
-in with :meth:`set_statuses`, find matches with :meth:`set_matches`; items
-report clicks as step ids through :attr:`step_clicked`.  Blocks with more
-children than the threshold start collapsed; :meth:`set_expanded` changes one
-and the choice is kept per pack while the app runs.  Each top-level step is a
-:class:`RowItem` laid out on its own, so expanding a block redoes one row and
-moves the rows below it.  Graphs larger than :data:`OVERVIEW_FROM` shown
-boxes also get an :class:`OverviewItem` shown instead of the items when zoomed
-far out.
+in with :meth:`set_statuses`, find matches with :meth:`set_matches`, the part
+the view shows with :meth:`set_visible_region`; items report clicks as step
+ids through :attr:`step_clicked`.  Blocks with more children than the
+threshold start collapsed; :meth:`set_expanded` changes one and the choice is
+kept per pack while the app runs.
+
+Each top-level step is a row laid out on its own (pure data, ``core.layout``);
+expanding a block redoes one row and moves the rows below.  A graph of
+:data:`OVERVIEW_FROM` boxes or more keeps items only for the rows near the
+visible region (created as they scroll into view), and draws an
+:class:`OverviewItem` picture instead when zoomed far out; smaller graphs
+have every item, always.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from bisect import bisect_left, bisect_right
+
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
 from core.graph import ExecutionGraph
-from core.layout import DEFAULT_COLLAPSE_OVER, RowLayout, block_caption, default_collapsed, layout_row, stack_rows
+from core.layout import DEFAULT_COLLAPSE_OVER, RowLayout, default_collapsed, layout_row, stack_rows
 from stella_desktop.canvas.collapsed_item import ALERT, CollapsedBlockItem
-from stella_desktop.canvas.edges_item import EdgesItem
-from stella_desktop.canvas.frame_item import BlockFrameItem
-from stella_desktop.canvas.node_item import StepNodeItem
 from stella_desktop.canvas.overview_item import OverviewItem
 from stella_desktop.canvas.row_item import RowItem
 from stella_desktop.canvas.step_item import StepItem
@@ -32,10 +35,6 @@ OVERVIEW_FROM = 1500
 MARGIN = 40.0
 
 
-def _rect(box) -> QRectF:
-    return QRectF(box.x, box.y, box.width, box.height)
-
-
 class GraphScene(QGraphicsScene):
     step_clicked = Signal(str)
     expansion_changed = Signal(str, bool)  # block id, expanded
@@ -43,7 +42,7 @@ class GraphScene(QGraphicsScene):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.items_by_id: dict[str, StepItem] = {}
+        self.items_by_id: dict[str, StepItem] = {}  # the steps that have items now
         self.overview: OverviewItem | None = None
         self.order: list[str] = []
         self.graph: ExecutionGraph | None = None
@@ -53,14 +52,21 @@ class GraphScene(QGraphicsScene):
         self._pack = ""
         self.rows: list[RowLayout] = []
         self.offsets: list[tuple[float, float]] = []
-        self._row_items: list[RowItem] = []
+        self._tops: list[float] = []  # row tops, for finding the rows in a region
+        self._row_items: dict[int, RowItem] = {}
         self._row_of: dict[str, int] = {}  # step id -> index of its top-level row
-        self._edges: EdgesItem | None = None
+        self._region = QRectF(-1e9, -MARGIN, 2e9, 3000)  # until the view says: the top
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}
         self._matches: set[str] = set()
+        self._selected: str | None = None
         self._detailed = True
         self.setBackgroundBrush(QColor("#f7f9fb"))
+
+    @property
+    def virtual(self) -> bool:
+        """Items only near the visible region (big graphs), or for every row."""
+        return self.overview is not None
 
     # -- building -------------------------------------------------------------------------------
     def show_graph(self, graph: ExecutionGraph, pack: str | None = None) -> None:
@@ -77,7 +83,6 @@ class GraphScene(QGraphicsScene):
             for step in graph.step(top).walk():
                 self._row_of[step.id] = index
             self.rows.append(layout_row(graph.step(top), self.collapsed))
-            self._row_items.append(self._build_row(self.rows[-1]))
         self._restack()
 
     def show_message(self, text: str) -> None:
@@ -96,74 +101,103 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.items_by_id.clear()
         self.overview = None
-        self._edges = None
         self.graph = None
         self.order = []
-        self.rows, self.offsets, self._row_items = [], [], []
+        self.rows, self.offsets, self._tops, self._row_items = [], [], [], {}
         self._row_of = {}
         self._matches = set()
-
-    def _build_row(self, row: RowLayout) -> RowItem:
-        container = RowItem(row.top)
-        graph = self.graph
-        for step_id, box in row.frames.items():
-            step = graph.step(step_id)
-            self.items_by_id[step_id] = BlockFrameItem(step_id, step.kind, _rect(box), block_caption(step), container)
-        for step_id, box in row.blocks.items():
-            step = graph.step(step_id)
-            self.items_by_id[step_id] = CollapsedBlockItem(step_id, step.kind, _rect(box), block_caption(step),
-                                                           container)
-        for step_id, box in row.nodes.items():
-            step = graph.step(step_id)
-            runtime = step.when if step.when_runtime and step.when else ""
-            self.items_by_id[step_id] = StepNodeItem(step_id, step.kind, _rect(box), runtime, container)
-        self.addItem(container)
-        container.setVisible(self._detailed or self.overview is None)
-        matched = self._shown_matches() if self._matches else set()
-        for step_id in (*row.frames, *row.blocks, *row.nodes):
-            item = self.items_by_id[step_id]
-            item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
-            item.set_matched(step_id in matched)
-        for step_id in row.blocks:
-            self._update_counts(step_id)
-        return container
+        self._selected = None
 
     def _restack(self) -> None:
-        """Place the rows, redraw the arrows, and size the scene and the overview."""
+        """Place the rows, size the scene and the overview, and give items to the rows in view."""
         width, self.offsets, height = stack_rows(self.rows)
-        segments = []
-        previous = None
-        for row, item, (dx, dy) in zip(self.rows, self._row_items, self.offsets):
-            item.setPos(dx, dy)
-            top = row.box(row.top)
-            if previous is not None:
-                segments.append((previous, QPointF(dx + top.center_x, dy + top.y)))
-            previous = QPointF(dx + top.center_x, dy + top.bottom)
-            for a, b in row.chains:
-                box_a, box_b = row.box(a), row.box(b)
-                segments.append((QPointF(dx + box_a.center_x, dy + box_a.bottom),
-                                 QPointF(dx + box_b.center_x, dy + box_b.y)))
-        if self._edges is not None:
-            self.removeItem(self._edges)
-        self._edges = EdgesItem(segments)
-        self.addItem(self._edges)
+        self._tops = [dy for _, dy in self.offsets]
+        for index, item in self._row_items.items():
+            dx, dy = self.offsets[index]
+            if item.x() != dx or item.y() != dy:
+                item.setPos(dx, dy)
         bounds = QRectF(-MARGIN, -MARGIN, width + 2 * MARGIN, height + 2 * MARGIN)
-        if len(self.items_by_id) >= OVERVIEW_FROM:
+        boxes = sum(len(r.nodes) + len(r.frames) + len(r.blocks) for r in self.rows)
+        if boxes >= OVERVIEW_FROM:
             if self.overview is None:
                 self.overview = OverviewItem()
                 self.overview.setVisible(not self._detailed)
                 self.addItem(self.overview)
-                self.overview.set_statuses(self._statuses)
+                self.overview.set_statuses(dict(self._statuses))
             self.overview.set_content(self.shown_rows(), bounds)
         elif self.overview is not None:
             self.removeItem(self.overview)
             self.overview = None
-            self._show_rows(True)
         self.setSceneRect(bounds)
+        self._fill_region()
         self.content_changed.emit()
 
     def shown_rows(self) -> list[tuple[RowLayout, float, float]]:
         return [(row, dx, dy) for row, (dx, dy) in zip(self.rows, self.offsets)]
+
+    # -- rows with items -------------------------------------------------------------------------
+    def set_visible_region(self, rect: QRectF) -> None:
+        """The part of the scene the view shows: rows near it get items, rows far from it lose them."""
+        self._region = QRectF(rect)
+        self._fill_region()
+
+    def show_all_rows(self) -> None:
+        """Items for every row (for an export); :meth:`set_visible_region` trims them again."""
+        self._materialize(range(len(self.rows)))
+
+    def _rows_between(self, top: float, bottom: float) -> range:
+        return range(max(0, bisect_right(self._tops, top) - 1), bisect_left(self._tops, bottom))
+
+    def _fill_region(self) -> None:
+        if not self.virtual:
+            self._materialize(range(len(self.rows)))
+            return
+        if not self._detailed:
+            return  # the overview picture is shown: no items needed
+        margin = max(self._region.height(), 600.0)
+        wanted = self._rows_between(self._region.top() - margin, self._region.bottom() + margin)
+        keep = self._rows_between(self._region.top() - 3 * margin, self._region.bottom() + 3 * margin)
+        for index in [i for i in self._row_items if i not in keep]:
+            self._dematerialize(index)
+        self._materialize(wanted)
+
+    def _materialize(self, indexes) -> None:
+        matched = self._shown_matches() if self._matches else set()
+        for index in indexes:
+            if index in self._row_items:
+                continue
+            container = RowItem(self.rows[index], self.graph, index == 0)
+            container.setPos(*self.offsets[index])
+            self.addItem(container)
+            container.setVisible(self._detailed or self.overview is None)
+            self._row_items[index] = container
+            self.items_by_id.update(container.steps)
+            for step_id, item in container.steps.items():
+                item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
+                item.set_matched(step_id in matched)
+                if isinstance(item, CollapsedBlockItem):
+                    self._update_counts(step_id)
+                if step_id == self._selected:
+                    item.setSelected(True)
+
+    def _dematerialize(self, index: int) -> None:
+        container = self._row_items.pop(index)
+        for step_id in container.steps:
+            self.items_by_id.pop(step_id, None)
+        self.removeItem(container)
+
+    def edge_count(self) -> int:
+        """Arrows drawn by the rows that have items."""
+        return sum(item.edges.segment_count for item in self._row_items.values())
+
+    def box_of(self, step_id: str) -> QRectF | None:
+        """Where ``step_id`` (or the collapsed block hiding it) is drawn, in scene coordinates."""
+        if self.graph is None or step_id not in self._row_of:
+            return None
+        index = self._row_of[step_id]
+        box = self.rows[index].box(self.shown_as(step_id))
+        dx, dy = self.offsets[index]
+        return QRectF(box.x + dx, box.y + dy, box.width, box.height)
 
     # -- collapse and expand ---------------------------------------------------------------------
     def is_collapsed(self, step_id: str) -> bool:
@@ -181,10 +215,9 @@ class GraphScene(QGraphicsScene):
     def set_all_expanded(self, expanded: bool) -> None:
         if self.graph is None:
             return
-        blocks = {s for s in self.order if self.graph.step(s).children}
         self.collapsed.clear()
         if not expanded:
-            self.collapsed.update(blocks)
+            self.collapsed.update(s for s in self.order if self.graph.step(s).children)
         self._relayout_rows(set(range(len(self.rows))))
 
     def reveal(self, step_id: str) -> None:
@@ -223,18 +256,12 @@ class GraphScene(QGraphicsScene):
             self.show_graph(self.graph, self._pack)
 
     def _relayout_rows(self, indexes: set[int]) -> None:
-        selected = [i.step_id for i in self.selectedItems() if isinstance(i, StepItem)]
         for index in sorted(indexes):
-            old = self.rows[index]
-            for step_id in (*old.frames, *old.blocks, *old.nodes):
-                self.items_by_id.pop(step_id, None)
-            self.removeItem(self._row_items[index])
-            self.rows[index] = layout_row(self.graph.step(old.top), self.collapsed)
-            self._row_items[index] = self._build_row(self.rows[index])
+            if index in self._row_items:
+                self._dematerialize(index)
+            self.rows[index] = layout_row(self.graph.step(self.rows[index].top), self.collapsed)
         self._restack()
-        for step_id in selected:
-            if step_id in self.items_by_id:
-                self.items_by_id[step_id].setSelected(True)
+        self._materialize(i for i in sorted(indexes) if self._detailed or not self.virtual)
 
     # -- state pushed in -------------------------------------------------------------------------
     def set_statuses(self, views: dict[str, StepView], notes: dict[str, str] | None = None) -> None:
@@ -291,11 +318,10 @@ class GraphScene(QGraphicsScene):
         if self.overview is None:
             return
         self.overview.setVisible(not detailed)
-        self._show_rows(detailed)
-
-    def _show_rows(self, shown: bool) -> None:
-        for item in self._row_items:
-            item.setVisible(shown)
+        for item in self._row_items.values():
+            item.setVisible(detailed)
+        if detailed:
+            self._fill_region()
 
     def set_caching(self, cached: bool) -> None:
         mode = QGraphicsItem.CacheMode.DeviceCoordinateCache if cached else QGraphicsItem.CacheMode.NoCache
@@ -304,9 +330,12 @@ class GraphScene(QGraphicsScene):
                 item.setCacheMode(mode)
 
     def select_step(self, step_id: str | None) -> None:
-        """Select ``step_id``, expanding the blocks around it."""
+        """Select ``step_id``, expanding the blocks around it and giving its row items."""
         if step_id:
             self.reveal(step_id)
+            if step_id in self._row_of:
+                self._materialize([self._row_of[step_id]])
+        self._selected = step_id
         self.blockSignals(True)
         self.clearSelection()
         item = self.items_by_id.get(step_id) if step_id else None

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 SELECTED = QColor("#1f6feb")  # the selection outline (never exported)
 MATCHED = QColor("#e8590c")  # a find match
 
 
-class StepItem(QGraphicsItem):
+# Qt asks every item for its bounding rectangle many times per paint and per move; a
+# QGraphicsRectItem answers in C++ (the 3-unit margin for the selection outline comes from its
+# pen's width), where a Python boundingRect() costs a call into Python each time: expanding a
+# block in a 10,000-step pack moved rows at a quarter of the speed.
+MARGIN_PEN = QPen(QColor(0, 0, 0, 0), 6)
+
+
+class StepItem(QGraphicsRectItem):
     """Base of the node, frame and collapsed-block items: state pushed in by setters, clicks
     reported as ids."""
 
     def __init__(self, step_id: str, kind: str, rect: QRectF, parent: QGraphicsItem | None = None):
-        super().__init__(parent)
+        super().__init__(0, 0, rect.width(), rect.height(), parent)
+        self.setPen(MARGIN_PEN)
         self.step_id = step_id
         self.kind = kind
         self._rect = QRectF(0, 0, rect.width(), rect.height())
@@ -64,6 +72,3 @@ class StepItem(QGraphicsItem):
         scene = self.scene()
         if scene is not None and hasattr(scene, "set_expanded"):
             scene.set_expanded(self.step_id, expanded)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-3, -3, 3, 3)

@@ -47,10 +47,10 @@ class GraphView(QGraphicsView):
         self._finder: navigation.StepFinder | None = None
         self.matches: list[str] = []
         scene.content_changed.connect(self._content_changed)
-        scene.sceneRectChanged.connect(lambda _: self._update_minimap())
+        scene.sceneRectChanged.connect(lambda _: self._viewport_changed())
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
-            bar.valueChanged.connect(lambda _: self._update_minimap())
-        self._update_minimap()
+            bar.valueChanged.connect(lambda _: self._viewport_changed())
+        self._viewport_changed()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -84,7 +84,7 @@ class GraphView(QGraphicsView):
             zoom = max(READABLE_ZOOM, min(1.0, width / rect.width()))
             self.set_zoom(zoom)
             self.centerOn(rect.center().x(), rect.top() + height / (2 * zoom))
-        self._update_minimap()
+        self._viewport_changed()
 
     def show_whole(self) -> None:
         """Zoom out until the whole graph is in view, however small (the overview picture)."""
@@ -97,13 +97,14 @@ class GraphView(QGraphicsView):
         return self.mapToScene(self.viewport().rect()).boundingRect()
 
     def center_on_step(self, step_id: str) -> None:
-        item = self.graph_scene.items_by_id.get(step_id)
-        if item is None:
+        box = self.graph_scene.box_of(step_id)
+        if box is None:
             return
         if self.zoom() < READABLE_ZOOM:
             self.set_zoom(READABLE_ZOOM)
-        if not self.visible_scene_rect().adjusted(40, 40, -40, -40).contains(item.sceneBoundingRect()):
-            self.centerOn(item.sceneBoundingRect().center())  # the middle: never under the minimap
+        if not self.visible_scene_rect().adjusted(40, 40, -40, -40).contains(box):
+            self.centerOn(box.center())  # the middle: never under the minimap
+        self._viewport_changed()
 
     def go_to(self, step_id: str) -> None:
         """Select ``step_id`` (expanding its blocks), bring it into view and report it."""
@@ -114,18 +115,20 @@ class GraphView(QGraphicsView):
 
     def _update_detail(self) -> None:
         self.graph_scene.set_detail(self.zoom() >= DETAIL_FROM)
-        self._update_minimap()
+        self._viewport_changed()
 
     # -- minimap ------------------------------------------------------------------------------------
     def _content_changed(self) -> None:
         self.minimap.invalidate()
-        self._update_minimap()
+        self._viewport_changed()
 
-    def _update_minimap(self) -> None:
+    def _viewport_changed(self) -> None:
+        """Scrolled, zoomed or resized: tell the scene what is visible, move the minimap's rectangle."""
         if self.scene() is None:  # being destroyed
             return
         rect = self.graph_scene.sceneRect()
         visible = self.visible_scene_rect()
+        self.graph_scene.set_visible_region(visible)
         shown = self.graph_scene.graph is not None and not visible.adjusted(-2, -2, 2, 2).contains(rect)
         self.minimap.setVisible(shown)
         if shown:
@@ -134,7 +137,7 @@ class GraphView(QGraphicsView):
 
     def _move_to(self, point: QPointF) -> None:
         self.centerOn(point)
-        self._update_minimap()
+        self._viewport_changed()
 
     def _place_overlays(self) -> None:
         viewport = self.viewport().geometry()
@@ -180,7 +183,7 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_overlays()
-        self._update_minimap()
+        self._viewport_changed()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -224,5 +227,5 @@ class GraphView(QGraphicsView):
         event.accept()
 
     def _position_of(self, step_id: str) -> tuple[float, float]:
-        item = self.graph_scene.items_by_id.get(step_id)
-        return (item.scenePos().x(), item.scenePos().y()) if item is not None else (0.0, 0.0)
+        box = self.graph_scene.box_of(step_id)
+        return (box.x(), box.y()) if box is not None else (0.0, 0.0)
