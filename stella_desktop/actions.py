@@ -22,6 +22,8 @@ SPECS = [
     ("export-preview", "&Export Preview JSON…", "Ctrl+E", "Save the simulation preview as JSON (same as the CLI)"),
     ("export-graph", "Export &Graph Image…", "Ctrl+Shift+E", "Save the graph as PNG or SVG"),
     ("fit", "&Fit Graph", "F", "Fit the graph in the view, as small as stays readable"),
+    ("expand-all", "E&xpand All Blocks", "Ctrl+Shift+Down", "Show every child of every parallel and map block"),
+    ("collapse-all", "&Collapse All Blocks", "Ctrl+Shift+Up", "Show every parallel and map block as one box"),
     ("find", "&Find Step…", QKeySequence.StandardKey.Find, "Find a step on the canvas by id, name, uses or status"),
     ("zoom-in", "Zoom &In", QKeySequence.StandardKey.ZoomIn, "Zoom in"),
     ("zoom-out", "Zoom &Out", QKeySequence.StandardKey.ZoomOut, "Zoom out"),

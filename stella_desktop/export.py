@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 
 from stella_desktop.canvas.scene import GraphScene
 from stella_desktop.status_style import STYLES
@@ -35,6 +35,19 @@ class GraphTitle:
 
     def text(self) -> str:
         return f"{self.pack} {self.version}  ·  plan {self.plan_hash}  ·  {self.date}"
+
+
+def header_width(title: GraphTitle, part: str = "") -> float:
+    """How wide the header must be for the whole title and legend (an image is never narrower)."""
+    font = QFont()
+    font.setPointSizeF(14)
+    font.setBold(True)
+    title_width = QFontMetrics(font).horizontalAdvance(title.text() + part)
+    font.setPointSizeF(10)
+    font.setBold(False)
+    metrics = QFontMetrics(font)
+    legend = sum(20 + metrics.horizontalAdvance(style.label) + 18 for style in STYLES.values())
+    return max(title_width, legend) + 40
 
 
 def _paint_header(painter: QPainter, width: float, title: GraphTitle, part: str = "") -> None:
@@ -100,7 +113,8 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
 
 def _write_svg(scene: GraphScene, path: str, rect: QRectF, title: GraphTitle) -> str:
     from PySide6.QtSvg import QSvgGenerator
-    width, height = rect.width(), rect.height() + HEADER
+    width, height = max(rect.width(), header_width(title)), rect.height() + HEADER
+    left = (width - rect.width()) / 2
     generator = QSvgGenerator()
     generator.setFileName(path)
     generator.setSize(QSize(int(width), int(height)))
@@ -108,8 +122,9 @@ def _write_svg(scene: GraphScene, path: str, rect: QRectF, title: GraphTitle) ->
     generator.setTitle(title.text())
     generator.setDescription("Stella Desktop execution graph")
     painter = QPainter(generator)
+    painter.fillRect(QRectF(0, 0, width, height), scene.backgroundBrush())
     _paint_header(painter, width, title)
-    scene.render(painter, QRectF(0, HEADER, rect.width(), rect.height()), rect)
+    scene.render(painter, QRectF(left, HEADER, rect.width(), rect.height()), rect)
     painter.end()
     if not Path(path).exists():
         raise OSError(f"cannot write {path}")
@@ -126,18 +141,21 @@ def _write_png(scene: GraphScene, path: str, rect: QRectF, title: GraphTitle) ->
                       "large for PNG: collapse some blocks, or export SVG.")
     body = MAX_PNG_SIDE / scale - HEADER  # scene height per tile
     count = max(1, int(-(-rect.height() // body)))
+    full_width = max(rect.width(), header_width(title, f"  ·  part {count} of {count}" if count > 1 else ""))
+    width = int(full_width * scale)
+    left = (full_width - rect.width()) / 2
     paths = _tile_paths(path, count)
     for index, tile_path in enumerate(paths):
         top = rect.top() + index * body
         source = QRectF(rect.left(), top, rect.width(), min(body, rect.bottom() - top))
         image = QImage(width, int((source.height() + HEADER) * scale) + 1, QImage.Format.Format_ARGB32)
-        image.fill(QColor("#ffffff"))
+        image.fill(scene.backgroundBrush().color())
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         painter.scale(scale, scale)
-        _paint_header(painter, rect.width(), title, f"  ·  part {index + 1} of {count}" if count > 1 else "")
-        scene.render(painter, QRectF(0, HEADER, source.width(), source.height()), source)
+        _paint_header(painter, full_width, title, f"  ·  part {index + 1} of {count}" if count > 1 else "")
+        scene.render(painter, QRectF(left, HEADER, source.width(), source.height()), source)
         painter.end()
         if not image.save(tile_path):
             raise OSError(f"cannot write {tile_path}")

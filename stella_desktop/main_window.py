@@ -148,7 +148,7 @@ class MainWindow(RunViews, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = self.menuBar().addMenu("&View")
-        for name in ("fit", "zoom-in", "zoom-out", "find"):
+        for name in ("fit", "zoom-in", "zoom-out", "find", "expand-all", "collapse-all"):
             view_menu.addAction(a[name])
         view_menu.addSeparator()
         for dock in self.docks.values():
@@ -181,6 +181,8 @@ class MainWindow(RunViews, QMainWindow):
         a["export-graph"].triggered.connect(self._export_graph_dialog)
         a["fit"].triggered.connect(self.view.fit)
         a["find"].triggered.connect(self.view.open_find)
+        a["expand-all"].triggered.connect(lambda: self.scene.set_all_expanded(True))
+        a["collapse-all"].triggered.connect(lambda: self.scene.set_all_expanded(False))
         a["zoom-in"].triggered.connect(lambda: self.view.zoom_by(1.25))
         a["zoom-out"].triggered.connect(lambda: self.view.zoom_by(0.8))
         a["runs"].triggered.connect(self._show_runs)

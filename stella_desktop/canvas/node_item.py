@@ -7,7 +7,7 @@ a "?" badge, and says why in its tooltip.
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from stella_desktop.canvas.step_item import StepItem
@@ -28,6 +28,8 @@ class StepNodeItem(StepItem):
     def __init__(self, step_id: str, kind: str, rect: QRectF, runtime_when: str = "", parent=None):
         super().__init__(step_id, kind, rect, parent)
         self.runtime_when = runtime_when  # the condition, when it is decided at run time
+        self._text_key: tuple | None = None
+        self._text = ("", "")
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(2)
         self.status_changed()
@@ -56,17 +58,14 @@ class StepNodeItem(StepItem):
         font = QFont(painter.font())
         font.setPointSizeF(ID_POINTS)
         painter.setFont(font)
-        glyph = KIND_GLYPHS.get(self.kind, "•")
         right = 30 if self.runtime_when else 8
-        width = int(self._rect.width()) - 30 - right
+        title, line = self._texts(painter, font)
         painter.drawText(self._rect.adjusted(8, 3, -right, -24), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         f"{glyph}  {painter.fontMetrics().elidedText(self.step_id, Qt.TextElideMode.ElideMiddle, width)}")
+                         title)
         font.setPointSizeF(STATUS_POINTS)
         painter.setFont(font)
-        status = STYLES.get(self._status, STYLES["pending"]).label
-        line = f"{status} · {self._note}" if self._note else status
         painter.drawText(self._rect.adjusted(8, 27, -8, -3), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, int(self._rect.width()) - 16))
+                         line)
         if self.runtime_when:
             badge = QRectF(self._rect.right() - 26, 5, 20, 20)
             painter.setPen(Qt.PenStyle.NoPen)
@@ -77,6 +76,22 @@ class StepNodeItem(StepItem):
             font.setPointSizeF(11)
             painter.setFont(font)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "?")
+
+    def _texts(self, painter: QPainter, font: QFont) -> tuple[str, str]:
+        """The two lines, elided to the box once per status (eliding is most of a paint's cost)."""
+        key = (self._status, self._note, font.family())
+        if self._text_key != key:
+            right = 30 if self.runtime_when else 8
+            width = int(self._rect.width()) - 30 - right
+            glyph = KIND_GLYPHS.get(self.kind, "•")
+            title = f"{glyph}  {painter.fontMetrics().elidedText(self.step_id, Qt.TextElideMode.ElideMiddle, width)}"
+            small = QFont(font)
+            small.setPointSizeF(STATUS_POINTS)
+            status = STYLES.get(self._status, STYLES["pending"]).label
+            line = f"{status} · {self._note}" if self._note else status
+            line = QFontMetrics(small).elidedText(line, Qt.TextElideMode.ElideRight, int(self._rect.width()) - 16)
+            self._text_key, self._text = key, (title, line)
+        return self._text
 
     def mousePressEvent(self, event) -> None:
         self.report_click()

@@ -154,7 +154,7 @@ class GraphScene(QGraphicsScene):
             return
         if not self._detailed:
             return  # the overview picture is shown: no items needed
-        margin = max(self._region.height(), 600.0)
+        margin = max(self._region.height() / 2, 400.0)  # half a screen each way: a jump creates few rows
         wanted = self._rows_between(self._region.top() - margin, self._region.bottom() + margin)
         keep = self._rows_between(self._region.top() - 3 * margin, self._region.bottom() + 3 * margin)
         for index in [i for i in self._row_items if i not in keep]:
