@@ -247,3 +247,19 @@ def test_keyboard_moves_between_siblings_and_pages_inside_a_block(canvas, qtbot)
     assert keys(Qt.Key.Key_Left) == "mirror"
     assert keys(Qt.Key.Key_Left) == "mirror" and isinstance(scene.items_by_id["mirror"], CollapsedBlockItem)
     assert scene.items_by_id["mirror"].isSelected()
+
+
+def test_blocks_seen_before_keep_their_state_and_new_big_ones_start_collapsed(canvas):
+    scene, _ = canvas
+    items = lambda n: "[" + ", ".join(str(i) for i in range(n)) + "]"  # noqa: E731
+    before = graph_of(f"steps: [{{id: m, map: {{items: {items(3)}, step: {{id: t, run: {{uses: x}}}}}}}}]")
+    scene.show_graph(before)
+    assert not scene.collapsed
+    # the same pack again, as when a run learns a map's items: m stays open, a new big block starts closed
+    after = graph_of(f"""
+        steps:
+          - {{id: m, map: {{items: {items(20)}, step: {{id: t, run: {{uses: x}}}}}}}}
+          - {{id: n, map: {{items: {items(20)}, step: {{id: u, run: {{uses: x}}}}}}}}
+    """)
+    scene.show_graph(after)
+    assert scene.collapsed == {"n"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleTextItem
 
@@ -48,7 +48,7 @@ class GraphScene(QGraphicsScene):
         self.graph: ExecutionGraph | None = None
         self.collapsed: set[str] = set()
         self.threshold = DEFAULT_COLLAPSE_OVER
-        self._memory: dict[str, set[str]] = {}  # pack -> collapsed blocks, while the app runs
+        self._memory: dict[str, tuple[set[str], set[str]]] = {}  # pack -> (collapsed, known blocks)
         self._pack = ""
         self.rows: list[RowLayout] = []
         self.offsets: list[tuple[float, float]] = []
@@ -61,6 +61,11 @@ class GraphScene(QGraphicsScene):
         self._matches: set[str] = set()
         self._selected: str | None = None
         self._detailed = True
+        self._margin_rows: range = range(0)
+        self._margin_timer = QTimer(self)
+        self._margin_timer.setSingleShot(True)
+        self._margin_timer.setInterval(0)
+        self._margin_timer.timeout.connect(lambda: self._materialize(self._margin_rows) if self.graph else None)
         self.setBackgroundBrush(QColor("#f7f9fb"))
 
     @property
@@ -75,10 +80,11 @@ class GraphScene(QGraphicsScene):
         self.graph = graph
         self.order = graph.order()
         self._pack = pack or str(graph.nx.graph.get("pack", ""))
-        remembered = self._memory.get(self._pack)
-        self.collapsed = {b for b in remembered if b in graph} if remembered is not None else \
-            default_collapsed(graph, self.threshold)
-        self._memory[self._pack] = self.collapsed
+        remembered, known = self._memory.get(self._pack, (set(), set()))
+        # blocks seen before keep their state; new ones (a map expanded at run time) get the default
+        self.collapsed = {b for b in remembered if b in graph} | \
+            {b for b in default_collapsed(graph, self.threshold) if b not in known}
+        self._memory[self._pack] = (self.collapsed, {s for s in self.order if graph.step(s).is_block})
         for index, top in enumerate(graph.top_level()):
             for step in graph.step(top).walk():
                 self._row_of[step.id] = index
@@ -104,6 +110,7 @@ class GraphScene(QGraphicsScene):
         self.graph = None
         self.order = []
         self.rows, self.offsets, self._tops, self._row_items = [], [], [], {}
+        self._margin_rows = range(0)
         self._row_of = {}
         self._matches = set()
         self._selected = None
@@ -154,12 +161,15 @@ class GraphScene(QGraphicsScene):
             return
         if not self._detailed:
             return  # the overview picture is shown: no items needed
-        margin = max(self._region.height() / 2, 400.0)  # half a screen each way: a jump creates few rows
-        wanted = self._rows_between(self._region.top() - margin, self._region.bottom() + margin)
+        margin = max(self._region.height() / 2, 400.0)
         keep = self._rows_between(self._region.top() - 3 * margin, self._region.bottom() + 3 * margin)
         for index in [i for i in self._row_items if i not in keep]:
             self._dematerialize(index)
-        self._materialize(wanted)
+        self._materialize(self._rows_between(self._region.top(), self._region.bottom()))
+        # half a screen each way, right after this paint: scrolling finds them ready, a jump
+        # does not wait for them
+        self._margin_rows = self._rows_between(self._region.top() - margin, self._region.bottom() + margin)
+        self._margin_timer.start()
 
     def _materialize(self, indexes) -> None:
         matched = self._shown_matches() if self._matches else set()
