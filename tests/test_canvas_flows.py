@@ -111,3 +111,17 @@ def test_a_small_graph_exports_at_full_size_and_a_huge_png_is_refused_clearly(qt
     assert title == "Graph not exported" and "too large for PNG" in text and "SVG" in text
     assert not list(tmp_path.glob("huge*.png"))
     QApplication.processEvents()
+
+
+def test_the_collapse_threshold_is_a_preference_and_applies_to_the_open_pack(qtbot, window, big_pack):
+    from stella_desktop.dialogs import PreferencesDialog
+    open_and_wait(qtbot, window, *big_pack)
+    assert "mirror" in window.scene.collapsed
+    window.actions["preferences"].trigger()
+    (dialog,) = [d for d in window.findChildren(PreferencesDialog) if d.isVisible()]
+    spin = dialog.findChild(type(dialog.workers), "pref-collapse-over")
+    assert spin.value() == 12
+    spin.setValue(400)
+    dialog.accept()
+    assert window.settings.collapse_over == 400
+    assert not window.scene.collapsed and "mirror[0]::sync" in window.scene.items_by_id

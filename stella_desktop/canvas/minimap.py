@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame
 
 from stella_desktop.canvas.overview_item import render_picture
 
-BOX_WIDTH, BOX_HEIGHT = 180, 300
+BOX_WIDTH, BOX_HEIGHT = 150, 240
 REDRAW_AFTER_MS = 200
 MAX_STRETCH = 3.0  # scale x and y alike unless that leaves one side 3 times too small
 
@@ -25,7 +25,7 @@ class Minimap(QFrame):
         super().__init__(parent)
         self.setObjectName("minimap")
         self.setFrameShape(QFrame.Shape.Box)
-        self.setStyleSheet("#minimap { background: rgba(255,255,255,235); border: 1px solid #9fb3c8; }")
+        self.setStyleSheet("#minimap { background: rgba(255,255,255,215); border: 1px solid #9fb3c8; }")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("The whole graph; the rectangle is what the canvas shows. Click or drag to move.")
         self._scene = None
