@@ -88,6 +88,9 @@ def main() -> None:
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    for name in names:  # what a figure has to say beyond its row (e.g. its -X importtime)
+        for note in results[name].get("notes", []):
+            print(f"\n{FIGURES[name][0]}: {note}")
     RESULTS.mkdir(exist_ok=True)
     document = {"measuredAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

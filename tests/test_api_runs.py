@@ -14,6 +14,7 @@ from core.execution.store import RunStore  # noqa: E402
 from stella_desktop.api import create_app  # noqa: E402
 
 RUNS = "/v1/task-runner/runs"
+BASE = "http://127.0.0.1:8765"  # the Host the API answers (loopback)
 RELEASE = (RESOURCES_PACKS / "release-approval.yaml").read_text()
 HEADER = "apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: api-run, version: 1.0.0}\n"
 SLEEPY = HEADER + """spec:
@@ -38,7 +39,7 @@ def host(store):
 
 @pytest.fixture
 def client(store, host):
-    with TestClient(create_app(store, host=host)) as made:
+    with TestClient(create_app(store, host=host), base_url=BASE) as made:
         yield made
 
 
@@ -129,14 +130,14 @@ def test_cancel_stops_a_running_run_and_a_resumed_one_with_nothing_left_running(
 
 def test_stopping_the_server_saves_driven_runs_interrupted_and_resumable(store, tmp_path):
     host = RunHost(store)
-    with TestClient(create_app(store, host=host)) as client:
+    with TestClient(create_app(store, host=host), base_url=BASE) as client:
         run_id = started(client.post(RUNS, json={"manifest": SLEEPY}))
         wait_for(client, run_id, lambda s: len(running_anywhere(s)) == 3)
     # the server stopped: nothing was lost, nothing is left running
-    listed = {r["runId"]: r["status"] for r in TestClient(create_app(store)).get(RUNS).json()}
+    listed = {r["runId"]: r["status"] for r in TestClient(create_app(store), base_url=BASE).get(RUNS).json()}
     assert listed[run_id] == "interrupted"
     host = RunHost(store)
-    with TestClient(create_app(store, host=host)) as client:
+    with TestClient(create_app(store, host=host), base_url=BASE) as client:
         snapshot = client.get(f"{RUNS}/{run_id}").json()
         assert running_anywhere(snapshot) == []
         naps = snapshot["steps"][1]["children"]
@@ -151,11 +152,11 @@ def test_commands_run_only_when_the_server_allows_them(store):
   steps:
     - {{id: hello, run: {{uses: builtin:command, with: {{argv: [{sys.executable!r}, -c, "print(42)"]}}}}}}
 """
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(store), base_url=BASE) as client:
         refused = client.post(RUNS, json={"manifest": manifest})
         assert refused.status_code == 422 and "command execution is off" in refused.text
     host = RunHost(store, HostOptions(allow_commands=True))
-    with TestClient(create_app(store, host=host)) as client:
+    with TestClient(create_app(store, host=host), base_url=BASE) as client:
         run_id = started(client.post(RUNS, json={"manifest": manifest}))
         assert host.wait(run_id, 60)
         step = client.get(f"{RUNS}/{run_id}").json()["steps"][0]
