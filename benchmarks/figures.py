@@ -324,8 +324,10 @@ def _peer(name: str, repeat: int) -> dict:
         return {"skipped": f"{name} not installed: run benchmarks/peers/setup.sh"}
     times = []
     for _ in range(repeat):
+        # Prefect's local server may take long to start on a busy machine: give it time rather than fail
+        environment = dict(os.environ, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")
         result = subprocess.run([str(python), str(script)], capture_output=True, text=True, timeout=900,
-                                cwd=tempfile.gettempdir())
+                                cwd=tempfile.gettempdir(), env=environment)
         if result.returncode != 0:
             return {"skipped": f"{name} failed: {result.stderr.strip().splitlines()[-1:]}"}
         times.append(json.loads(result.stdout.strip().splitlines()[-1])["seconds"])
