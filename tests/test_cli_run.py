@@ -250,3 +250,20 @@ def test_running_a_pack_never_imports_qt(store, action):
                             env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert result.returncode == 4, result.stderr  # it ran up to its approval gate
     assert "QT-MODULES []" in result.stderr
+
+
+def test_workspace_root_holds_each_runs_files(store, tmp_path, backend):
+    pack = write(tmp_path, """
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: files, version: 1.0.0}
+spec:
+  steps:
+    - {id: note, run: {uses: builtin:write-file, with: {path: out/note.txt, content: shared}}}
+""")
+    shared = tmp_path / "shared-workspaces"
+    result = stella("run", "--manifest", str(pack), "--workspace-root", str(shared), *backend, store=store)
+    assert result.returncode == 0, result.stderr
+    run_id = only_run(store)
+    assert (shared / run_id / "out" / "note.txt").read_text() == "shared"
+    assert not (store / run_id / "workspace" / "out").exists()
