@@ -4,7 +4,7 @@
 
 1. Launch -> the sample pack's graph painted, warm (the window is created,
    the pack simulated on the worker, the scene built and painted once).
-   Floor: a bare QMainWindow shown and painted.  Target <= 1.0 s.
+   Floor: a bare QMainWindow shown and painted.  Target <= 0.7 s and <= 4x the floor.
 2. Layout of generated 5,000 and 10,000-step packs (targets <= 0.1 s / 0.2 s);
    graphviz ``dot -Tplain`` on the same graphs when ``dot`` is installed.
 3. One full repaint of the 10,000-step view at fit zoom (overview picture
@@ -156,8 +156,10 @@ def main() -> None:
     results["windowToGraph"] = statistics.median(launches)
     results["bareWindow"] = bare
     results["launch"], results["bareProcess"] = process_launch(args.repeat)
+    met = results["launch"] <= 0.7 and results["launch"] / results["bareProcess"] <= 4
     print(f"launch -> sample graph painted, whole process, warm (median of {args.repeat}): "
-          f"{results['launch'] * 1000:.0f} ms (target <= 1000 ms) {'OK' if results['launch'] <= 1 else 'OVER TARGET'}")
+          f"{results['launch'] * 1000:.0f} ms (target <= 700 ms and <= 4x the bare window) "
+          f"{'OK' if met else 'OVER TARGET'}")
     print(f"  floor, a process showing a bare QMainWindow: {results['bareProcess'] * 1000:.0f} ms "
           f"-> ratio {results['launch'] / results['bareProcess']:.1f}x")
     print(f"  in process, window created -> graph painted: {results['windowToGraph'] * 1000:.0f} ms "
