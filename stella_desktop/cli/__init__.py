@@ -11,7 +11,7 @@ import os
 import sys
 
 from stella_desktop import __version__
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--packs", metavar="DIR",
                        help="a folder that input schema references may be read from (default: none)")
     serve.add_argument("--allow-remote", action="store_true",
-                       help="allow listening on an address other machines can reach (no authentication!)")
+                       help="allow listening on an address other machines can reach; every request then "
+                            "needs a token (from --token-file, else a new one printed once at start)")
+    serve.add_argument("--token-file", metavar="PATH",
+                       help="a file holding the access token (16+ characters) every request must send as "
+                            "'Authorization: Bearer TOKEN'; also usable on loopback")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="with --allow-remote: another name clients reach this machine by (the Host header "
+                            "is checked; loopback names and the listening address are always accepted)")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser
@@ -158,6 +165,12 @@ def _add_run_commands(commands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; everything it prints has its control characters escaped (terminal.py)."""
+    with terminal.protected():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module_name, _, function_name = args.handler.partition(":")
@@ -171,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: never a bare traceback
         if args.debug:
             raise
+        from core.execution.store import RunStoreError
+        if isinstance(error, RunStoreError):  # wherever it surfaced, a store problem is exit 5
+            print(f"stella: error: {error}", file=sys.stderr)
+            return exit_codes.RUN_STORE
         print(f"stella: internal error: {type(error).__name__}: {error}\n"
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return exit_codes.INTERNAL

@@ -9,7 +9,7 @@ from core.errors import PackInvalid
 from core.inputs import MISSING_REQUIRED, read_inputs_file
 from core.manifest import load_pack
 from core.simulation import preview_pack
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.table import render_table, use_colour
 
 
@@ -35,9 +35,9 @@ def run(args) -> int:
             print(f"stella: error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return exit_codes.USAGE
     if args.format == "json" and not args.output:
-        sys.stdout.write(document)
+        terminal.write_json(document)
     elif args.format == "table":
-        sys.stdout.write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
+        terminal.raw(sys.stdout).write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
     if args.output:
         print(f"wrote the JSON preview to {args.output}", file=sys.stderr)
     return exit_codes.OK
