@@ -22,6 +22,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from core import json_text
 from stella_desktop.api_limits import Limits
 
 KEEP_ALIVE_SECONDS = 5
@@ -49,6 +50,16 @@ class DeadlineH11Protocol(H11Protocol):
     def connection_lost(self, exc) -> None:
         self._cancel_deadline()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
+        body = json_text.canonical({"detail": f"{msg.rstrip('.')}: the request is not valid HTTP/1.1"})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                      h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def _watch_headers(self) -> None:
         """A deadline while the client owes us headers; none while a request is in progress."""

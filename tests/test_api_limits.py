@@ -176,3 +176,10 @@ def test_small_requests_are_not_affected(served):
         status, _, body = request(port, "POST", SIMULATIONS, {"manifest": FLAKY_PACK.read_text(),
                                                               "inputs": {"shards": ["a"]}})
         assert status == 200 and json.loads(body)["steps"]
+
+
+def test_bytes_that_are_not_http_get_a_json_400(served):
+    with served() as port, connect(port) as sock:
+        sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+        status, data = read_response(sock)
+    assert status == 400 and "not valid HTTP" in json_body(data)["detail"]
