@@ -183,3 +183,15 @@ def test_bytes_that_are_not_http_get_a_json_400(served):
         sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
         status, data = read_response(sock)
     assert status == 400 and "not valid HTTP" in json_body(data)["detail"]
+
+
+def test_connections_past_the_cap_get_a_json_503(served):
+    with served(Limits(max_connections=2)) as port, connect(port) as first, connect(port) as second:
+        status, headers, body = request(port, "GET", "/v1/task-runner/runs")
+        assert status == 503 and headers["retry-after"] == "1" and "too many connections" in json.loads(body)["detail"]
+        first.close()
+        second.close()
+        deadline = time.monotonic() + 20
+        while (status := request(port, "GET", "/v1/task-runner/runs")[0]) == 503 and time.monotonic() < deadline:
+            pass  # until the server has seen both close
+        assert status == 200
