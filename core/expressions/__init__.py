@@ -21,11 +21,13 @@ import jmespath.exceptions
 import jmespath.functions
 from jmespath.parser import Parser
 
+from core.expressions import metered
 from core.expressions.dialect import TooDeep, to_jmespath
-from core.limits import MAX_EXPRESSION_LENGTH
+from core.expressions.metered import ValueBudget
+from core.limits import MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_VALUE_BYTES
 
 __all__ = [
-    "Expression", "ExpressionError", "Template", "TemplatePart", "is_truthy",
+    "Expression", "ExpressionError", "Template", "TemplatePart", "ValueBudget", "is_truthy",
     "render_text", "ROOT_NAMES",
 ]
 
@@ -72,7 +74,12 @@ class Expression:
             return path[1]
         return None
 
-    def evaluate(self, context: dict[str, Any]) -> Any:
+    def evaluate(self, context: dict[str, Any], budget: ValueBudget | None = None) -> Any:
+        """The expression's value; ExpressionError if it fails or passes a limit.
+
+        Every evaluation is bounded in work and value size
+        (:mod:`core.expressions.metered`); ``budget`` also bounds a series.
+        """
         if self.plain_path is not None:
             value: Any = context
             for name in self.plain_path:
@@ -81,7 +88,9 @@ class Expression:
                 value = value.get(name)
             return value
         try:
-            return _compiled(self.jmespath_source).search(context)
+            return metered.evaluate(_compiled(self.jmespath_source).parsed, context, budget)
+        except metered.BudgetExceeded as error:
+            raise ExpressionError(str(error)) from None
         except jmespath.exceptions.JMESPathError as error:
             raise ExpressionError(_first_line(error)) from None
         except (TypeError, ValueError, RecursionError) as error:
@@ -268,13 +277,18 @@ class Template:
             parts.append(TemplatePart(text=tail))
         return Template(source, tuple(parts), None)
 
-    def render(self, context: dict[str, Any]) -> Any:
+    def render(self, context: dict[str, Any], budget: ValueBudget | None = None) -> Any:
         if self.whole is not None:
-            return self.whole.evaluate(context)
-        return "".join(
-            part.text if part.expression is None else render_text(part.expression.evaluate(context))
-            for part in self.parts
-        )
+            return self.whole.evaluate(context, budget)
+        pieces = []
+        length = 0
+        for part in self.parts:
+            piece = part.text if part.expression is None else render_text(part.expression.evaluate(context, budget))
+            length += len(piece)
+            if length > MAX_EXPRESSION_VALUE_BYTES:
+                raise ExpressionError(f"the text would be longer than {MAX_EXPRESSION_VALUE_BYTES:,} characters")
+            pieces.append(piece)
+        return "".join(pieces)
 
 
 _parse_template = lru_cache(maxsize=16384)(Template._parse_uncached)
