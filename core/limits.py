@@ -35,3 +35,11 @@ MAX_PLAN_EXPRESSION_WORK = 20_000_000
 MAX_PLAN_VALUE_BYTES = 64 * 1024 * 1024
 """JSON size of all the parameters, messages and items of one plan together (what a preview
 writes out), so that a pack at the step limit still previews in bounded memory."""
+
+MAX_NUMBER_LENGTH = 4_300
+"""Characters of a number in a manifest (Python's own limit for reading an integer; it also
+bounds YAML's base-60 integers, whose reading time grows with the square of their length)."""
+
+MAX_VALUE_DEPTH = 64
+"""Deepest nesting of an input value (as for YAML; deeper values would reach recursion
+limits in schema validation and JSON writers)."""
