@@ -136,9 +136,12 @@ def test_a_value_just_under_the_limits_is_still_computed():
 
 
 def test_text_made_of_many_templates_is_bounded():
+    """The templates of one text share one expression's budget, and the text its length limit."""
     piece = "{{ to_string(" + _doubled(14) + ") }}"
-    with pytest.raises(ExpressionError, match="longer than"):
-        Template.parse(piece * 200).render(CONTEXT)
+    with pytest.raises(ExpressionError, match="the expressions of this text together do more than 500,000 units"):
+        Template.parse(piece * 50).render(CONTEXT)
+    with pytest.raises(ExpressionError, match="the text would be longer than 10,485,760 characters"):
+        Template.parse("{{ inputs.long }}" * 11).render(dict(CONTEXT, inputs={"long": "x" * 1024 * 1024}))
 
 
 def test_a_shared_budget_bounds_a_series_of_evaluations():

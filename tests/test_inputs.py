@@ -163,7 +163,7 @@ def test_a_catastrophic_pattern_is_a_problem_not_a_freeze(write_pack):
     pack = load_pack(manifest)
     hostile = "a" * 80 + "!"
     found = messages(lambda: resolve_inputs(pack, {"x": hostile, "y": {hostile: 1}}))
-    assert len(found) == 2 and all("took longer than 1 s; the schema's pattern backtracks catastrophically" in f
+    assert len(found) == 2 and all("s; the schema's pattern backtracks catastrophically" in f
                                    for f in found), found
     assert resolve_inputs(pack, {"x": "aaa", "y": {"aa": "z"}}) == {"x": "aaa", "y": {"aa": "z"}}
     assert "does not match" in messages(lambda: resolve_inputs(pack, {"x": "b", "y": {}}))[0]

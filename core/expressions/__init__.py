@@ -24,7 +24,7 @@ from jmespath.parser import Parser
 from core.expressions import metered
 from core.expressions.dialect import TooDeep, to_jmespath
 from core.expressions.metered import ValueBudget
-from core.limits import MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_VALUE_BYTES
+from core.limits import MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_VALUE_BYTES, MAX_EXPRESSION_WORK
 
 __all__ = [
     "Expression", "ExpressionError", "Template", "TemplatePart", "ValueBudget", "is_truthy",
@@ -282,8 +282,11 @@ class Template:
             return self.whole.evaluate(context, budget)
         pieces = []
         length = 0
+        # The expressions of one text share one expression's work budget: fifty of them
+        # in a string must not cost fifty times as much.
+        shared = ValueBudget(max_work=MAX_EXPRESSION_WORK, parent=budget, label="the expressions of this text")
         for part in self.parts:
-            piece = part.text if part.expression is None else render_text(part.expression.evaluate(context, budget))
+            piece = part.text if part.expression is None else render_text(part.expression.evaluate(context, shared))
             length += len(piece)
             if length > MAX_EXPRESSION_VALUE_BYTES:
                 raise ExpressionError(f"the text would be longer than {MAX_EXPRESSION_VALUE_BYTES:,} characters")

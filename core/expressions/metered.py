@@ -51,18 +51,23 @@ class BudgetExceeded(Exception):
 class ValueBudget:
     """Work and result size shared by many evaluations (the expressions of one plan)."""
 
-    def __init__(self, max_work: int | None = None, max_bytes: int | None = None):
+    def __init__(self, max_work: int | None = None, max_bytes: int | None = None,
+                 parent: "ValueBudget | None" = None, label: str = "the pack's expressions"):
         self.max_work = max_work or MAX_PLAN_EXPRESSION_WORK
         self.max_bytes = max_bytes or MAX_PLAN_VALUE_BYTES
+        self.parent = parent
+        self.label = label
         self.work = 0
         self.bytes = 0
 
     def charge(self, work: int, size: int) -> None:
+        if self.parent is not None:
+            self.parent.charge(work, size)
         self.work += work
         self.bytes += size
         if self.work > self.max_work:
-            raise BudgetExceeded(f"the pack's expressions together do more than {self.max_work:,} units of "
-                                 "work; simplify them or split the pack")
+            raise BudgetExceeded(f"{self.label} together do more than {self.max_work:,} units of work; "
+                                 "simplify them or split the pack")
         if self.bytes > self.max_bytes:
             raise BudgetExceeded(f"the plan's parameters, messages and items together are larger than "
                                  f"{_mib(self.max_bytes)} of JSON; make them smaller or split the pack")

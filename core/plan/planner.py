@@ -271,7 +271,8 @@ class _Planner:
         if self.count + items * each <= MAX_PLANNED_STEPS:
             return None
         steps = f" of {each} steps each" if each > 1 else ""
-        return (f"map '{step_id}' expands to {items:,} items{steps}; with the {self.count:,} steps planned "
+        before = f"{self.count:,} step{'s' if self.count != 1 else ''}"
+        return (f"map '{step_id}' expands to {items:,} items{steps}; with the {before} planned "
                 f"before it that passes the limit: a plan may hold at most {MAX_PLANNED_STEPS:,} steps")
 
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
