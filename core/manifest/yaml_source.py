@@ -23,7 +23,33 @@ from core.errors import PackInvalid, Problem
 from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_NUMBER_LENGTH, MAX_YAML_DEPTH
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
+    """The safe loader with implicit tags remembered for short scalars.
+
+    PyYAML resolves every plain scalar with a series of regular expressions;
+    a pack repeats the same few (``id``, ``run``, ``uses``, ``with``) on every
+    step, so remembering them halves composing an 80,000-step manifest.
+    """
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and len(value) <= 64:
+            key = (value, implicit)
+            tag = _RESOLVED.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < 50_000:
+                    _RESOLVED[key] = tag
+            return tag
+        if kind is yaml.MappingNode and not self.yaml_path_resolvers:
+            return self.DEFAULT_MAPPING_TAG
+        if kind is yaml.SequenceNode and not self.yaml_path_resolvers:
+            return self.DEFAULT_SEQUENCE_TAG
+        return super().resolve(kind, value, implicit)
+
 _constructor = yaml.constructor.SafeConstructor()
 
 _TAG = "tag:yaml.org,2002:"
