@@ -117,6 +117,19 @@ class _Meter:
         known = self._sizes.get(id(value))
         if known is not None and known[0] is value:
             return known[1], known[2]
+        if len(value) <= 16:  # the common small object of scalars: one pass, nothing remembered
+            nodes, size = 1, 2
+            for element in (value.values() if type(value) is dict else value):
+                kind = type(element)
+                if kind is list or kind is dict:
+                    return self._measure(value)
+                nodes += 1
+                size += (len(element) + 3) if kind is str else _scalar_size(element) + 1
+            if type(value) is dict:
+                size += sum(len(name) + 3 for name in value)
+            if size > self.max_bytes:
+                raise _too_large(size=size)
+            return nodes, size
         return self._measure(value)
 
     def _measure(self, root: Any) -> tuple[int, int]:
