@@ -33,6 +33,8 @@ __all__ = [
 
 ROOT_NAMES = ("inputs", "secrets", "steps", "item", "index")
 
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-+[A-Za-z0-9_]+)*(?:\.[A-Za-z0-9_]+(?:-+[A-Za-z0-9_]+)*)*\Z")
+_WORDS = {"not", "and", "or", "true", "false", "null"}
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _WHOLE = re.compile(r"\A\s*\{\{(.*?)\}\}\s*\Z", re.DOTALL)
 
@@ -103,6 +105,11 @@ def _parse_cached(source: str) -> Expression:
         raise ExpressionError("the expression is empty")
     if len(source) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
+    if _DOTTED.match(source) and source.split(".", 1)[0] not in _WORDS:
+        # The common case (inputs.x, item.name, steps.a-b.outputs.y): a bare path needs neither
+        # the dialect's rewrite nor the JMESPath parser, which cost 0.2 ms per expression.
+        path = tuple(source.split("."))
+        return Expression(source, ".".join(f'"{name}"' for name in path), (path,), path)
     try:
         translated = to_jmespath(source)
     except (TooDeep, RecursionError) as error:
