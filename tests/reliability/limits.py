@@ -48,7 +48,9 @@ try:
         text = json_text.pretty(preview.to_json())
         outcome = f"simulated: {sum(1 for _ in preview.plan.walk()):,} steps, {len(text) / 2**20:.1f} MiB preview"
 except PackInvalid as invalid:
-    outcome = "refused: " + invalid.problems[0].message
+    message = invalid.problems[0].message
+    outcome = "refused: " + (f"cannot evaluate: {message.rsplit(chr(39) + ': ', 1)[-1]}"
+                             if message.startswith("cannot evaluate") else message)
 elapsed = time.perf_counter() - started
 cpu = time.process_time() - cpu
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
@@ -92,13 +94,16 @@ def cases(long: bool) -> list[dict]:
         dict(name="2^18 elements flattened, filtered",
              manifest=with_value(f"{doubled(18)} | @[][][][][][][][][][][][][][][][][][] | [?@ == 'x']"),
              expect="refused: cannot evaluate", seconds=1, mib=200),
-        dict(name="50 templates of 10 MiB / 16 in one text",
+        dict(name="50 x to_string(16 stages) in one text",
              manifest=pack("    - {id: s, run: {uses: builtin:echo, with: {v: \""
                            + f"{{{{ to_string({doubled(16)}) }}}}" * 50 + "\"}}}\n",
                            "  inputs: [{name: x, type: string, default: abcdefgh}]\n"),
              expect="refused: cannot evaluate", seconds=1, mib=200),
         # -- item 7: validation is linear --
         dict(name=f"{top:,} top-level steps (validate)", stage="validate", expect="valid", seconds=3, mib=2048,
+             manifest=pack("".join(f"    - {{id: s{i}, run: {{uses: builtin:echo, with: {{v: {i}}}}}}}\n"
+                                   for i in range(top)))),
+        dict(name=f"{top:,} steps reading the one before", stage="validate", expect="valid", seconds=6, mib=2048,
              manifest=pack("".join(f"    - {{id: s{i}, run: {{uses: builtin:echo, with: {{v: "
                                    f"'{{{{ steps.s{max(i - 1, 0)}.outputs.x }}}}'}}}}}}\n" if i else
                                    "    - {id: s0, run: {uses: builtin:echo, with: {v: 1}}}\n"
