@@ -94,9 +94,8 @@ def _scalar_size(value: Any) -> int:
 
 
 class _Meter:
-    def __init__(self, shared: ValueBudget | None, max_nodes: int | None = None, max_bytes: int | None = None):
+    def __init__(self, max_nodes: int | None = None, max_bytes: int | None = None):
         self.work = 0
-        self.shared = shared
         self.max_nodes = max_nodes or MAX_EXPRESSION_VALUE_NODES
         self.max_bytes = max_bytes or MAX_EXPRESSION_VALUE_BYTES
         self._sizes: dict[int, tuple[Any, int, int]] = {}  # id -> (the value, kept alive; nodes; bytes)
@@ -265,7 +264,7 @@ class _MeteredInterpreter(jmespath.visitor.TreeInterpreter):
 
 def evaluate(parsed: dict, context: Any, shared: ValueBudget | None = None) -> Any:
     """Evaluate a parsed JMESPath AST under the limits (raises BudgetExceeded)."""
-    meter = _Meter(shared)
+    meter = _Meter()
     result = _MeteredInterpreter(meter).visit(parsed, context)
     meter.size(result)
     if shared is not None:
@@ -283,7 +282,7 @@ class PlanValues:
 
     def __init__(self, budget: ValueBudget):
         self.budget = budget
-        self._meter = _Meter(None, max_nodes=budget.max_bytes, max_bytes=budget.max_bytes)
+        self._meter = _Meter(max_nodes=budget.max_bytes, max_bytes=budget.max_bytes)
 
     def charge(self, value: Any) -> None:
         if value is None:
@@ -297,4 +296,4 @@ class PlanValues:
 
 def measure(value: Any) -> tuple[int, int]:
     """(logical nodes, JSON bytes) of a value, or BudgetExceeded past the limits."""
-    return _Meter(None).size(value)
+    return _Meter().size(value)
