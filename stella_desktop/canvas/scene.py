@@ -35,6 +35,10 @@ OVERVIEW_FROM = 1500
 MARGIN = 40.0
 
 
+def _box_count(row: RowLayout) -> int:
+    return len(row.nodes) + len(row.frames) + len(row.blocks)
+
+
 class GraphScene(QGraphicsScene):
     step_clicked = Signal(str)
     expansion_changed = Signal(str, bool)  # block id, expanded
@@ -62,6 +66,7 @@ class GraphScene(QGraphicsScene):
         self._selected: str | None = None
         self._detailed = True
         self._margin_rows: range = range(0)
+        self._boxes = 0  # boxes in all rows (an overview picture from OVERVIEW_FROM)
         self._margin_timer = QTimer(self)
         self._margin_timer.setSingleShot(True)
         self._margin_timer.setInterval(0)
@@ -89,6 +94,7 @@ class GraphScene(QGraphicsScene):
             for step in graph.step(top).walk():
                 self._row_of[step.id] = index
             self.rows.append(layout_row(graph.step(top), self.collapsed))
+        self._boxes = sum(_box_count(row) for row in self.rows)
         self._restack()
 
     def show_message(self, text: str) -> None:
@@ -124,14 +130,13 @@ class GraphScene(QGraphicsScene):
             if item.x() != dx or item.y() != dy:
                 item.setPos(dx, dy)
         bounds = QRectF(-MARGIN, -MARGIN, width + 2 * MARGIN, height + 2 * MARGIN)
-        boxes = sum(len(r.nodes) + len(r.frames) + len(r.blocks) for r in self.rows)
-        if boxes >= OVERVIEW_FROM:
+        if self._boxes >= OVERVIEW_FROM:
             if self.overview is None:
                 self.overview = OverviewItem()
                 self.overview.setVisible(not self._detailed)
                 self.addItem(self.overview)
                 self.overview.set_statuses(dict(self._statuses))
-            self.overview.set_content(self.shown_rows(), bounds)
+            self.overview.set_content(self.shown_rows, bounds)
         elif self.overview is not None:
             self.removeItem(self.overview)
             self.overview = None
@@ -269,7 +274,9 @@ class GraphScene(QGraphicsScene):
         for index in sorted(indexes):
             if index in self._row_items:
                 self._dematerialize(index)
+            self._boxes -= _box_count(self.rows[index])
             self.rows[index] = layout_row(self.graph.step(self.rows[index].top), self.collapsed)
+            self._boxes += _box_count(self.rows[index])
         self._restack()
         self._materialize(i for i in sorted(indexes) if self._detailed or not self.virtual)
 
