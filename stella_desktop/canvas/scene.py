@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleText
 from core.graph import ExecutionGraph
 from core.layout import DEFAULT_COLLAPSE_OVER, RowLayout, default_collapsed, layout_row, stack_rows
 from stella_desktop.canvas.collapsed_item import ALERT, CollapsedBlockItem
+from stella_desktop.canvas.frame_item import BlockFrameItem
 from stella_desktop.canvas.overview_item import OverviewItem
 from stella_desktop.canvas.row_item import RowItem
 from stella_desktop.canvas.step_item import StepItem
@@ -341,9 +342,11 @@ class GraphScene(QGraphicsScene):
             self._fill_region()
 
     def set_caching(self, cached: bool) -> None:
+        """Cached bitmaps on screen; vectors and text for an export.  Frames are never cached: a
+        frame around a 300-item map is bigger than Qt's whole pixmap cache."""
         mode = QGraphicsItem.CacheMode.DeviceCoordinateCache if cached else QGraphicsItem.CacheMode.NoCache
         for item in self.items():
-            if not isinstance(item, (OverviewItem, RowItem)):
+            if not isinstance(item, (OverviewItem, RowItem, BlockFrameItem)):
                 item.setCacheMode(mode)
 
     def select_step(self, step_id: str | None) -> None:
