@@ -18,7 +18,10 @@ from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill, text_colour
 
 ALERT = {"failed": "#c9184a", "requires-approval": "#b35900", "requires-policy": "#6d28d9",
          "retry-waiting": "#b35900"}
-STATUS_ORDER = list(STYLES)
+# what needs attention first: the text is elided from the right, the bar is read from the left
+STATUS_ORDER = ["failed", "retry-waiting", "requires-approval", "requires-policy", "running", "succeeded",
+                "skipped", "pending"]
+STATUS_ORDER += [s for s in STYLES if s not in STATUS_ORDER]
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -94,9 +97,10 @@ class CollapsedBlockItem(StepItem):
 
     def _paint_bar(self, painter: QPainter, bar: QRectF) -> None:
         total = sum(self.counts.values())
+        painter.setPen(QPen(QColor("#627d98"), 1))  # a white, outlined track: visible on any fill
+        painter.setBrush(QColor("#ffffff"))
+        painter.drawRect(bar.adjusted(-1, -1, 1, 1))
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#e4e7eb"))
-        painter.drawRect(bar)
         if not total:
             return
         x = bar.left()
