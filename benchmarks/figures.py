@@ -51,6 +51,11 @@ def interleaved(commands: list[list[str]], repeat: int, env=None) -> list[float]
 
 # -- the figures ------------------------------------------------------------------------------------
 def simulate_10k(repeat: int) -> dict:
+    """What ``simulate`` does (read YAML, validate, plan, simulate, write JSON), three times over.
+
+    Simulate needs no execution graph (a step's status depends on the step alone), so none
+    is built; the floor is building and sorting the networkx graph of the same steps.
+    """
     from simulate import floor_graph, generate_pack
     from core.gc_pause import without_gc
     from core.graph import ExecutionGraph
@@ -60,27 +65,49 @@ def simulate_10k(repeat: int) -> dict:
     text, inputs = generate_pack(10_000)
 
     def ours():
-        plan = build_plan(parse_pack(text), inputs)
-        simulate(plan, ExecutionGraph.from_plan(plan)).to_json()
+        simulate(build_plan(parse_pack(text), inputs)).to_json()
 
     graph = ExecutionGraph.from_plan(build_plan(parse_pack(text), inputs))
     nodes, edges = list(graph.nx.nodes), list(graph.nx.edges)
-    floor = min(median_of(lambda: floor_graph(nodes, edges), repeat),
-                median_of(lambda: without_gc(floor_graph)(nodes, edges), repeat))
-    return {"value": median_of(ours, repeat), "floor": floor,
-            "floorLabel": f"networkx DiGraph build + topological sort, {len(nodes):,} nodes",
-            "target": "<= 5x floor", "targetRatio": 5}
+    runs = []
+    for _ in range(3):  # the target must hold in each of three consecutive runs
+        floor = min(median_of(lambda: floor_graph(nodes, edges), repeat),
+                    median_of(lambda: without_gc(floor_graph)(nodes, edges), repeat))
+        runs.append((median_of(ours, repeat), floor))
+    value, floor = max(runs, key=lambda run: run[0] / run[1])
+    return {"value": value, "floor": floor,
+            "floorLabel": f"networkx DiGraph build + topological sort, {len(nodes):,} nodes (worst of 3 runs)",
+            "target": "<= 4x floor in each of 3 runs", "targetRatio": 4,
+            "notes": ["simulate 10k, three consecutive runs: " + ", ".join(
+                f"{v * 1000:.0f} ms / {f * 1000:.0f} ms = {v / f:.1f}x" for v, f in runs)]}
+
+
+def import_times(command: list[str], top: int = 8) -> list[str]:
+    """The slowest imports of ``command`` by ``-X importtime`` (min of 3 runs; cumulative ms)."""
+    best: dict[str, int] = {}
+    for _ in range(3):
+        stderr = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True,
+                                text=True).stderr
+        for line in stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("  "):
+                name, cumulative = parts[2].strip(), int(parts[1])
+                best[name] = min(best.get(name, cumulative), cumulative)
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:top]
+    return [f"-X importtime (top-level imports, cumulative, min of 3): "
+            + ", ".join(f"{name} {micros / 1000:.0f} ms" for name, micros in ranked)]
 
 
 def cli_simulate(repeat: int) -> dict:
     cli = [sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
            str(SAMPLE / "pack.yaml"), "--inputs", str(SAMPLE / "inputs.json"), "--format", "json"]
-    imports = [sys.executable, "-c", "import pydantic, yaml, networkx, jmespath"]
+    imports = [sys.executable, "-c", "import pydantic, yaml, jmespath, jsonschema"]
     bare = [sys.executable, "-c", "pass"]
     ours, import_floor, floor = interleaved([cli, imports, bare], max(repeat * 2, 11))
     return {"value": ours, "floor": floor, "floorLabel": "python -c pass",
-            "target": f"<= {import_floor * 1000:.0f} ms + 100 ms (the libraries' import time + 100 ms)",
-            "targetSeconds": import_floor + 0.1}
+            "alsoFloor": [import_floor, "python -c 'import pydantic, yaml, jmespath, jsonschema'"],
+            "target": "<= 250 ms and <= 7x python -c pass", "targetSeconds": 0.25, "targetRatio": 7,
+            "notes": import_times(cli)}
 
 
 def _layout(steps: int, repeat: int, target: float) -> dict:
@@ -250,8 +277,10 @@ def resume_10k(repeat: int) -> dict:
 def app_launch(repeat: int) -> dict:
     from gui import process_launch
     value, floor = process_launch(repeat)
+    app = [sys.executable, "-m", "stella_desktop.app", "--self-test"]
     return {"value": value, "floor": floor, "floorLabel": "a process showing a bare QMainWindow",
-            "target": "<= 1.0 s", "targetSeconds": 1.0}
+            "target": "<= 0.7 s and <= 4x the bare window", "targetSeconds": 0.7, "targetRatio": 4,
+            "notes": import_times(app)}
 
 
 def _peer(name: str, repeat: int) -> dict:
@@ -303,7 +332,19 @@ def peak_rss_kib() -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
+def compile_bytecode() -> None:
+    """Write the .pyc files an installed copy has (pip compiles on install).
+
+    Without them (this machine sets PYTHONDONTWRITEBYTECODE) every cold process would compile
+    our sources first, which a user's never does.
+    """
+    import compileall
+    for folder in ("core", "stella_desktop", "benchmarks"):
+        compileall.compile_dir(str(REPO / folder), quiet=1)
+
+
 def main() -> None:
+    compile_bytecode()
     parser = argparse.ArgumentParser()
     parser.add_argument("name", choices=sorted(FIGURES))
     parser.add_argument("--repeat", type=int, default=5)
