@@ -154,6 +154,7 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     assert view.find_bar.isVisible() and field.hasFocus()
     qtbot.keyClicks(field, "deep-7-3")
     assert view.matches == ["deep-7-3"] and scene.items_by_id["nest-7"].matched  # outlined while collapsed
+    assert scene.items_by_id["nest-7"].opacity() == 1 and scene.items_by_id["fetch"].opacity() < 0.5  # the rest dims
     qtbot.keyClick(field, Qt.Key.Key_Return)
     item = scene.items_by_id["deep-7-3"]  # its block was expanded
     assert view.current == "deep-7-3" and item.isSelected() and item.matched
@@ -165,6 +166,7 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     assert len(view.matches) == 15 and all(m.startswith("approve-") for m in view.matches)
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert not view.find_bar.isVisible() and view.matches == [] and not scene.items_by_id["approve-0"].matched
+    assert all(item.opacity() == 1 for item in scene.items_by_id.values())
 
 
 # -- 6. order is visible -----------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class GraphScene(QGraphicsScene):
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}
         self._matches: set[str] = set()
+        self._filtering = False  # a find is active: steps that do not match are dimmed
         self._selected: str | None = None
         self._detailed = True
         self._margin_rows: range = range(0)
@@ -120,6 +121,7 @@ class GraphScene(QGraphicsScene):
         self._margin_rows = range(0)
         self._row_of = {}
         self._matches = set()
+        self._filtering = False
         self._selected = None
 
     def _restack(self) -> None:
@@ -179,6 +181,7 @@ class GraphScene(QGraphicsScene):
 
     def _materialize(self, indexes) -> None:
         matched = self._shown_matches() if self._matches else set()
+        filtering = self._filtering
         for index in indexes:
             if index in self._row_items:
                 continue
@@ -190,7 +193,7 @@ class GraphScene(QGraphicsScene):
             self.items_by_id.update(container.steps)
             for step_id, item in container.steps.items():
                 item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
-                item.set_matched(step_id in matched)
+                item.set_matched(step_id in matched, filtering)
                 if isinstance(item, CollapsedBlockItem):
                     self._update_counts(step_id)
                 if step_id == self._selected:
@@ -315,15 +318,19 @@ class GraphScene(QGraphicsScene):
         alert = ", ".join(f"{n} {s.replace('-', ' ')}" for s, n in inside.items()) + " inside" if inside else ""
         self.items_by_id[block_id].set_counts(counts, alert_status, alert)
 
-    def set_matches(self, step_ids) -> None:
-        """Outline these steps (find results); a collapsed block is outlined for a match inside."""
+    def set_matches(self, step_ids, filtering: bool | None = None) -> None:
+        """Outline these steps (find results) and, while ``filtering`` (default: any match), dim the
+        rest; a collapsed block is outlined for a match inside."""
+        filtering = bool(step_ids) if filtering is None else filtering
         before = self._shown_matches()
         self._matches = set(step_ids)
         after = self._shown_matches()
-        for step_id in before ^ after:
+        changed = self.items_by_id if filtering != self._filtering else (before ^ after)
+        self._filtering = filtering
+        for step_id in changed:
             item = self.items_by_id.get(step_id)
             if item is not None:
-                item.set_matched(step_id in after)
+                item.set_matched(step_id in after, filtering)
 
     def _shown_matches(self) -> set[str]:
         if self.graph is None:
