@@ -265,3 +265,18 @@ def test_blocks_seen_before_keep_their_state_and_new_big_ones_start_collapsed(ca
     """)
     scene.show_graph(after)
     assert scene.collapsed == {"n"}
+
+
+def test_a_block_decided_at_run_time_says_so_too(canvas):
+    graph = graph_of("""
+        steps:
+          - {id: fetch, run: {uses: x}}
+          - id: fan
+            when: "{{ steps.fetch.outputs.ok }}"
+            parallel: {steps: [{id: a, run: {uses: x}}, {id: b, run: {uses: x}}]}
+    """)
+    scene, _ = show(canvas, graph)
+    frame = scene.items_by_id["fan"]
+    assert frame.runtime_when and "Decided at run time" in frame.toolTip()
+    scene.set_expanded("fan", False)
+    assert "Decided at run time" in scene.items_by_id["fan"].toolTip()
