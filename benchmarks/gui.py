@@ -33,7 +33,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QRectF, QSettings  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QApplication, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QMainWindow,
 )

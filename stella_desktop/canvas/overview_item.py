@@ -16,10 +16,10 @@ from typing import Callable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from core.layout import RowLayout
 from stella_desktop.status_style import fill
-from PySide6.QtWidgets import QGraphicsItem
 
 PICTURE_SIDE = 4096
 
