@@ -280,3 +280,18 @@ def test_a_block_decided_at_run_time_says_so_too(canvas):
     assert frame.runtime_when and "Decided at run time" in frame.toolTip()
     scene.set_expanded("fan", False)
     assert "Decided at run time" in scene.items_by_id["fan"].toolTip()
+
+
+def test_find_next_wraps_around_and_goes_backwards_with_shift_enter(canvas, qtbot):
+    scene, view = show(canvas, big_graph())
+    view.open_find()
+    field = view.find_bar.field
+    field.setText("approve-1")  # approve-1 and approve-10 .. approve-14, in document order
+    assert view.matches == ["approve-1"] + [f"approve-{i}" for i in range(10, 15)]
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert view.current == "approve-1" and view.find_bar.count.text() == "1 of 6"
+    qtbot.keyClick(field, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert view.current == "approve-14" and view.find_bar.count.text() == "6 of 6"  # wrapped backwards
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert view.current == "approve-1"  # and forwards
+    assert scene.items_by_id["approve-1"].isSelected()
