@@ -92,7 +92,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
     rect = scene.sceneRect()
     detailed = scene._detailed
     selected = [item for item in scene.selectedItems()]
-    matches = set(scene._matches)
+    matches, filtering = set(scene._matches), scene._filtering
     scene.clearSelection()
     scene.set_matches([])
     scene.set_detail(True)
@@ -106,7 +106,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
         scene.set_caching(True)
         scene.set_visible_region(scene._region)  # rows far from the view lose their items again
         scene.set_detail(detailed)
-        scene.set_matches(matches)
+        scene.set_matches(matches, filtering)
         for item in selected:
             item.setSelected(True)
 
