@@ -62,7 +62,7 @@ def launch_to_painted(folder: Path) -> float:
     window = MainWindow(settings)
     window.show()
     window.open_pack(str(DEFAULT_PACK), str(DEFAULT_INPUTS))
-    process_events_until(lambda: window.result is not None and window.scene.items_by_id)
+    process_events_until(lambda: window.session.simulation is not None and window.scene.items_by_id)
     window.view.viewport().repaint()
     elapsed = time.perf_counter() - started
     window.close()
