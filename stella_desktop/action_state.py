@@ -6,7 +6,7 @@ are always enabled and not listed.  A disabled action says why in its tooltip.
 
 from __future__ import annotations
 
-from stella_desktop.session import Mode, SessionState
+from stella_desktop.session_state import Mode, SessionState
 
 STATEFUL = ("reload", "simulate", "new-simulation", "run", "cancel", "approve", "reject", "allow", "deny",
             "export-preview", "export-graph")

@@ -34,6 +34,17 @@ class RunControl(QObject):
     def scheduler(self):
         return self.run.scheduler if self.run else None
 
+    def waiting_gate(self, kind: str):
+        """The gate step of ``kind`` ("approval" / "policy") the run waits at, or None."""
+        if self.run is None:
+            return None
+        scheduler = self.run.scheduler
+        for step_id in sorted(scheduler.waiting):
+            step = scheduler.graph.step(step_id)
+            if step.kind == f"gate.{kind}":
+                return step
+        return None
+
     def views(self) -> dict[str, StepView]:
         return from_run(self.run.scheduler) if self.run else {}
 

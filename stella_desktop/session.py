@@ -11,8 +11,6 @@ way).  It talks to runs only through :class:`~stella_desktop.run_control.RunCont
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,47 +25,10 @@ from core.layout import layout_graph
 from core.simulation import simulate
 from stella_desktop import attention
 from stella_desktop.run_control import RunControl
+from stella_desktop.session_state import InputsState, Mode, PackState, SessionState, derive_state, read_text
 from stella_desktop.settings import AppSettings
 from stella_desktop.step_status import StepView, from_preview
 from stella_desktop.workers import SimulationResult, Simulator, input_name
-
-
-class Mode(str, Enum):
-    EMPTY = "no pack"
-    SIMULATION = "simulation"
-    RUNNING = "running"
-    WAITING = "waiting at gate"
-    FINISHED = "finished"
-
-
-@dataclass(frozen=True)
-class PackState:
-    path: str | None = None
-    text: str = ""
-    name: str | None = None
-    version: str | None = None
-    plan_hash: str | None = None
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class InputsState:
-    specs: tuple = ()
-    values: dict = field(default_factory=dict)
-    errors: dict = field(default_factory=dict)   # input name -> what is wrong with it
-    read_only: bool = False
-    key: tuple = ()                               # the form is rebuilt when this changes
-
-
-@dataclass(frozen=True)
-class SessionState:
-    """What the actions' enabled state depends on (see :mod:`stella_desktop.action_state`)."""
-    mode: Mode
-    runnable: bool                 # a valid preview with valid inputs is on screen
-    why_not_runnable: str = ""
-    waiting_for: frozenset = frozenset()  # "approval" and/or "policy"
-    has_run: bool = False
-    has_preview: bool = False      # a real preview (valid pack and inputs) can be exported
 
 
 class Session(QObject):
@@ -142,32 +103,14 @@ class Session(QObject):
         return RunStore(self.settings.store_folder)
 
     def state(self) -> SessionState:
-        why = ""
-        result = self.simulation
-        if self.pack.path is None:
-            why = "Open a pack first."
-        elif self.inputs.errors and not self.inputs.read_only:
-            why = "Fix the inputs first: " + "; ".join(f"{k}: {v}" for k, v in sorted(self.inputs.errors.items()))
-        elif result is None:
-            why = "The pack is being simulated."
-        elif result.preview is None:
-            why = "The pack has problems; fix them first (see Problems)."
         waiting = frozenset()
         if self.mode == Mode.WAITING:
             waiting = frozenset(kind for kind in ("approval", "policy") if self.waiting_gate(kind) is not None)
-        return SessionState(self.mode, not why, why, waiting, self.run is not None,
-                            result is not None and result.runnable)
+        return derive_state(self.mode, self.pack.path, self.inputs, self.simulation, waiting, self.run is not None)
 
     def waiting_gate(self, kind: str):
         """The gate step of ``kind`` ("approval" / "policy") the run waits at, or None."""
-        scheduler = self.scheduler
-        if scheduler is None:
-            return None
-        for step_id in sorted(scheduler.waiting):
-            step = scheduler.graph.step(step_id)
-            if step.kind == f"gate.{kind}":
-                return step
-        return None
+        return self._runs.waiting_gate(kind)
 
     # -- the pack and its inputs ---------------------------------------------------------------
     def open_pack(self, path: str, inputs_path: str | None = None, values: dict | None = None) -> None:
@@ -186,7 +129,7 @@ class Session(QObject):
         self._leave_run()
         self.inputs = InputsState(values=values)
         self.selected = None
-        self._set_pack(PackState(path, _read_text(path)))
+        self._set_pack(PackState(path, read_text(path)))
         self._simulate(refit=True)
 
     def open_start_up(self, pack: str | None, inputs_path: str | None, sample: str, sample_inputs: str) -> None:
@@ -207,7 +150,7 @@ class Session(QObject):
         if self.run is not None:
             self.new_simulation()
             return
-        self._set_pack(PackState(self.pack.path, _read_text(self.pack.path), self.pack.name, self.pack.version,
+        self._set_pack(PackState(self.pack.path, read_text(self.pack.path), self.pack.name, self.pack.version,
                                  self.pack.plan_hash, self.pack.description))
         self._simulate(refit=False)
 
@@ -281,7 +224,7 @@ class Session(QObject):
         self.selection_changed.emit(step_id)
 
     def reveal_source(self, file: str, line: int, column: int) -> None:
-        text = _read_text(file) if file and Path(file).is_file() else self.pack.text
+        text = read_text(file) if file and Path(file).is_file() else self.pack.text
         self.source_requested.emit(text, line, column)
 
     def _set_attention(self, shown: attention.Attention | None) -> None:
@@ -347,7 +290,7 @@ class Session(QObject):
         self.simulation = SimulationResult(0, path, pack=run.pack, plan=run.plan, graph=run.graph,
                                            preview=preview, inputs=dict(run.plan.inputs))
         meta = run.pack.manifest.metadata
-        self._set_pack(PackState(path, _read_text(path), meta.name, meta.version, run.plan.plan_hash,
+        self._set_pack(PackState(path, read_text(path), meta.name, meta.version, run.plan.plan_hash,
                                  meta.description))
         specs = tuple(run.pack.manifest.spec.inputs)
         self.inputs = InputsState(specs, dict(run.plan.inputs), {}, True, (path, run.run_id))
@@ -453,9 +396,3 @@ class Session(QObject):
         self._countdown.stop()
         self._runs.stop_for_close()
 
-
-def _read_text(path: str | None) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except (OSError, TypeError):
-        return ""
