@@ -8,8 +8,8 @@ A graph that changed shape is fitted into view again.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStyle, QVBoxLayout, QWidget
 
 from stella_desktop.canvas.legend import LegendWidget
 from stella_desktop.canvas.scene import GraphScene
@@ -33,7 +33,15 @@ class GraphPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.legend)
+        legend_strip = QScrollArea()  # the legend scrolls sideways in a narrow window instead of widening it
+        legend_strip.setObjectName("legend-strip")
+        legend_strip.setFrameShape(QFrame.Shape.NoFrame)
+        legend_strip.setWidget(self.legend)
+        legend_strip.setWidgetResizable(True)
+        legend_strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = legend_strip.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        legend_strip.setFixedHeight(self.legend.sizeHint().height() + bar)
+        layout.addWidget(legend_strip)
         layout.addWidget(self.note)
         layout.addWidget(self.view, 1)
         self.session = None

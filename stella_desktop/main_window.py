@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
             for name in ("problems", "run-log", "runs"):
                 self.tabifyDockWidget(self.docks["results"], self.docks[name])
             self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+            self.resizeDocks([self.docks["inputs"], self.docks["details"]], [260, 280], Qt.Orientation.Horizontal)
         self.docks["results"].raise_()
         self.docks["details"].raise_()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from core.execution.store import RunStore
@@ -34,6 +34,8 @@ class RunsBrowser(QWidget):
         self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(lambda _: self._emit(self.open_run))
         self.summary = QLabel()
+        self.summary.setObjectName("runs-summary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
         refresh = QPushButton("Refresh")
         refresh.setObjectName("runs-refresh")
         self.open_button = QPushButton("Open")
@@ -103,6 +105,7 @@ class RunsBrowser(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Created"), Qt.SortOrder.DescendingOrder)  # newest first
         self.summary.setText(f"{plural(len(summaries), 'run')} in {self.store.root}" if self.store else "")
+        self.summary.setToolTip(self.summary.text())
 
     def selected_run(self) -> str | None:
         items = self.table.selectedItems()

@@ -159,6 +159,7 @@ class Session(QObject):
         if self.inputs.read_only:
             return
         self.inputs = InputsState(self.inputs.specs, dict(values), dict(errors), False, self.inputs.key)
+        self.settings.remember_last(self.pack.path, values)  # the next start reopens these inputs
         self.inputs_changed.emit(self.inputs)
         self.state_changed.emit()
         if not errors:
