@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QTextOption
@@ -42,7 +43,18 @@ def _value_html(value) -> str:
     text = json.dumps(value, ensure_ascii=False)
     if len(text) > 400:
         text = text[:400] + "…"
-    return f"<code>{html.escape(text)}</code>"
+    return f"<code>{breakable(text)}</code>"
+
+
+def breakable(text: str) -> str:
+    """Escaped text that wraps after separators ("/", ".", ",", "_") rather than mid-token; a long
+    run without any (a hash) may wrap every 20 characters."""
+    if len(text) <= 24:
+        return html.escape(text)
+    escaped = html.escape(re.sub(r"([^\s/,_.]{20})(?=[^\s/,_.])", "\\1\u200b", text))
+    for separator in ("/", ",", "_", "."):
+        escaped = escaped.replace(separator, separator + "\u200b")
+    return escaped
 
 
 def _table(rows) -> str:
@@ -60,25 +72,25 @@ def pack_summary_html(pack, plan: Plan | None, plan_hash: str | None, run=None, 
         policy = plan.failure_policy
         rows.append(("Failure policy", f"{plural(policy.max_attempts, 'attempt')} per step, "
                                        f"{duration(policy.backoff_seconds) or '0 s'} backoff"))
-    rows.append(("Plan hash", f"<code>{html.escape(plan_hash)}</code>" if plan_hash else "none yet: inputs incomplete"))
+    rows.append(("Plan hash", f"<code>{breakable(plan_hash)}</code>" if plan_hash else "none yet: inputs incomplete"))
     secrets = [s.name for s in pack.manifest.spec.secrets]
     if secrets:
         found = secrets_from_environment(secrets, environ)
         rows.append(("Secrets", "<br>".join(
             f"<code>{html.escape(n)}</code> " + ("<span style='color:#2f7d32'>set</span>" if n in found else
                                                  f"<span style='color:#c92a2a'>not set</span> "
-                                                 f"(<code>STELLA_SECRET_{html.escape(n)}</code>)")
+                                                 f"(<code>{breakable('STELLA_SECRET_' + n)}</code>)")
             for n in secrets)))
     outputs = pack.manifest.spec.outputs
     if outputs:
         rows.append(("Outputs", "<br>".join(
             f"<code>{html.escape(o.name)}</code> ({html.escape(o.type)}): "
-            f"<code>{html.escape(o.path or o.expression or '')}</code>" for o in outputs)))
+            f"<code>{breakable(o.path or o.expression or '')}</code>" for o in outputs)))
     if run is not None:
         folder = run.handle.workspace
         rows.append(("Run", f"{html.escape(run.run_id)} ({html.escape(run.scheduler.status)})"))
         rows.append(("Workspace", f"<a href='{QUrl.fromLocalFile(str(folder)).toString()}'>"
-                                  f"{html.escape(str(folder))}</a>"))
+                                  f"{breakable(str(folder))}</a>"))
     return _table(rows) + "<p style='color:#829ab1'>Select a step in the graph or the table to see its details.</p>"
 
 

@@ -28,7 +28,7 @@ from stella_desktop.run_control import RunControl
 from stella_desktop.session_state import InputsState, Mode, PackState, SessionState, derive_state, read_text
 from stella_desktop.settings import AppSettings
 from stella_desktop.step_status import StepView, from_preview
-from stella_desktop.workers import SimulationResult, Simulator, input_name
+from stella_desktop.workers import SimulationResult, Simulator
 
 
 class Session(QObject):
@@ -61,6 +61,7 @@ class Session(QObject):
         self.notes: dict[str, str] = {}
         self.selected: str | None = None
         self.mode = Mode.EMPTY
+        self._opened = 0
         self.problems: list[Problem] = []
         self.problems_about_inputs = False
         self.attention: attention.Attention | None = None
@@ -127,6 +128,7 @@ class Session(QObject):
         self.settings.add_recent(path)
         self.settings.remember_last(path, values)
         self._leave_run()
+        self._opened += 1  # a new document: the form shows its values, even for the same pack
         self.inputs = InputsState(values=values)
         self.selected = None
         self._set_pack(PackState(path, read_text(path)))
@@ -179,13 +181,8 @@ class Session(QObject):
         self.simulation = result
         self.mode = Mode.SIMULATION
         specs = tuple(result.pack.manifest.spec.inputs) if result.pack else ()
-        key = (result.manifest_path, tuple(s.model_dump_json() for s in specs))
-        errors = {}
-        for problem in result.input_problems:
-            name = input_name(problem)
-            if name:
-                errors[name] = problem.message.split(": ", 1)[-1]
-        self.inputs = InputsState(specs, self.inputs.values, errors, False, key)
+        key = (result.manifest_path, self._opened, tuple(s.model_dump_json() for s in specs))
+        self.inputs = InputsState(specs, self.inputs.values, result.input_errors(), False, key)
         self.inputs_changed.emit(self.inputs)
         self.problems = list(result.problems)
         self.problems_about_inputs = bool(result.problems) and len(result.input_problems) == len(result.problems)
@@ -314,6 +311,7 @@ class Session(QObject):
             return
         values = {k: v for k, v in self.run.plan.inputs.items() if v is not None}
         self._leave_run()
+        self._opened += 1
         self.inputs = InputsState(values=values)
         self._simulate(refit=True)
 

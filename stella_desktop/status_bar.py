@@ -46,6 +46,7 @@ class StatusBarPanel(QObject):
             signal.connect(lambda *_: self.refresh())
         session.busy_changed.connect(self._busy)
         session.status_message.connect(lambda text: self.bar.showMessage(text, MESSAGE_MS))
+        session.log_reset.connect(lambda _: self.bar.clearMessage())  # "Run succeeded" leaves with its run
 
     def _busy(self, busy: bool) -> None:
         if busy:

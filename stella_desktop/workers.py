@@ -55,6 +55,15 @@ class SimulationResult:
         """A real preview: the pack is valid and so are its inputs."""
         return self.preview is not None and not self.input_problems
 
+    def input_errors(self) -> dict[str, str]:
+        """Input name -> what is wrong with its value, for the form's inline errors."""
+        errors = {}
+        for problem in self.input_problems:
+            name = input_name(problem)
+            if name:
+                errors[name] = problem.message.split(": ", 1)[-1]
+        return errors
+
     @property
     def inputs_incomplete(self) -> bool:
         return self.preview is not None and bool(self.input_problems)

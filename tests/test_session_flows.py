@@ -268,7 +268,9 @@ def test_run_is_disabled_at_a_gate_and_only_the_waiting_gates_decisions_are_enab
 
 # 10 -----------------------------------------------------------------------------------------------
 def test_input_problems_keep_the_graph_and_mark_the_steps_that_read_them(qtbot, window, monkeypatch):
-    open_with_dialog(qtbot, window, monkeypatch, SBOM_PACK)  # the flagship sample, no inputs file
+    open_and_wait(qtbot, window, SBOM_PACK, str(SBOM_PACK.parent / "inputs.json"))
+    open_with_dialog(qtbot, window, monkeypatch, SBOM_PACK)  # the flagship sample again, no inputs file
+    assert window.inputs.fields["sbomBundle"].editor.toPlainText() == ""  # the form shows this document
     scene = window.scene.items_by_id
     assert "validate-input" in scene and "mirror" in scene
     assert window.graph.note.isVisible() and "1 input problem" in window.graph.note.text()

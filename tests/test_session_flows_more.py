@@ -170,3 +170,17 @@ def test_the_decision_dialog_shows_what_is_decided_and_starts_in_the_reason(qtbo
     (dialog,) = [d for d in window.findChildren(DecisionDialog) if d.isVisible()]
     assert "release-window" in dialog.what.text() and "Parameter version" in dialog.what.text()
     dialog.reject()
+
+
+# 17 -----------------------------------------------------------------------------------------------
+def test_a_finished_runs_status_message_leaves_with_the_run(qtbot, window, tmp_path):
+    pack = tmp_path / "quick.yaml"
+    pack.write_text(INVALID_ONE.replace('{v: "{{ inputs.missing }}"}', "{v: 1}").replace("broken", "quick"))
+    open_and_wait(qtbot, window, pack)
+    action(window, "run").trigger()
+    wait_mode(qtbot, window, Mode.FINISHED)
+    assert window.statusBar().currentMessage() == "Run succeeded"
+    pack.write_text(INVALID_ONE)
+    open_and_wait(qtbot, window, pack)
+    assert window.statusBar().currentMessage() == ""
+    assert window.status.counts_label.text() == "This pack has 1 problem"
