@@ -61,7 +61,8 @@ class Session(QObject):
         self.notes: dict[str, str] = {}
         self.selected: str | None = None
         self.mode = Mode.EMPTY
-        self._opened = 0
+        self._opened = 0  # documents opened: the inputs form is rebuilt for each
+        self._refit = False  # the next simulation's graph is fitted into view
         self.problems: list[Problem] = []
         self.problems_about_inputs = False
         self.attention: attention.Attention | None = None
@@ -168,7 +169,7 @@ class Session(QObject):
             self._simulate(refit=False)
 
     def _simulate(self, refit: bool) -> None:
-        self._refit = getattr(self, "_refit", False) or refit
+        self._refit = self._refit or refit
         self._simulator.request(self.pack.path, self.inputs.values)
 
     def _on_simulated(self, result: SimulationResult) -> None:
