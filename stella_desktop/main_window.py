@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.graph = GraphPanel()
         self.scene, self.view = self.graph.scene, self.graph.view
+        self.scene.set_collapse_threshold(self.settings.collapse_over)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         for name in ("reload", None, "export-preview", "export-graph", None, "preferences", None, "quit"):
             file_menu.addSeparator() if name is None else file_menu.addAction(a[name])
         view_menu = self.menuBar().addMenu("&View")
-        for name in ("fit", "zoom-in", "zoom-out"):
+        for name in ("fit", "zoom-in", "zoom-out", "find", "expand-all", "collapse-all"):
             view_menu.addAction(a[name])
         view_menu.addSeparator()
         for dock in self.docks.values():
@@ -148,6 +149,9 @@ class MainWindow(QMainWindow):
         a["export-preview"].triggered.connect(lambda: commands.export_preview_dialog(self))
         a["export-graph"].triggered.connect(lambda: commands.export_graph_dialog(self))
         a["fit"].triggered.connect(self.view.fit)
+        a["find"].triggered.connect(self.view.open_find)
+        a["expand-all"].triggered.connect(lambda: self.scene.set_all_expanded(True))
+        a["collapse-all"].triggered.connect(lambda: self.scene.set_all_expanded(False))
         a["zoom-in"].triggered.connect(lambda: self.view.zoom_by(1.25))
         a["zoom-out"].triggered.connect(lambda: self.view.zoom_by(0.8))
         a["runs"].triggered.connect(lambda: self._raise_dock("runs"))

@@ -21,7 +21,6 @@ from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
 from core.inputs import read_inputs_file
-from core.layout import layout_graph
 from core.simulation import simulate
 from stella_desktop import attention
 from stella_desktop.run_control import RunControl
@@ -56,7 +55,6 @@ class Session(QObject):
         self.inputs = InputsState()
         self.simulation: SimulationResult | None = None
         self.graph = None
-        self.layout = None
         self.views: dict[str, StepView] = {}
         self.notes: dict[str, str] = {}
         self.selected: str | None = None
@@ -193,12 +191,12 @@ class Session(QObject):
                                  meta.version if meta else None, plan.plan_hash if result.runnable else None,
                                  meta.description if meta else None))
         if result.preview is None:
-            self._show_graph(None, None, {}, {}, refit)
+            self._show_graph(None, {}, {}, refit)
         else:
             views = from_preview(result.preview)
             notes = {step: "needs " + ", ".join(names) for step, names in result.affected.items()}
             grew = self.graph is None or set(result.graph.order()) - set(self.graph.order())
-            self._show_graph(result.graph, result.layout, views, notes, refit or bool(grew))
+            self._show_graph(result.graph, views, notes, refit or bool(grew))
         self._set_attention(None)
         self.mode_changed.emit(self.mode)
         self.state_changed.emit()
@@ -208,8 +206,8 @@ class Session(QObject):
         self.pack = pack
         self.pack_changed.emit(pack)
 
-    def _show_graph(self, graph, layout, views: dict, notes: dict, refit: bool) -> None:
-        self.graph, self.layout, self.views, self.notes = graph, layout, dict(views), dict(notes)
+    def _show_graph(self, graph, views: dict, notes: dict, refit: bool) -> None:
+        self.graph, self.views, self.notes = graph, dict(views), dict(notes)
         if graph is None or self.selected not in graph:
             self.selected = None
         self.graph_changed.emit(refit)
@@ -299,7 +297,7 @@ class Session(QObject):
         self.mode = mode
         self._set_attention(None)
         self.log_reset.emit(list(run.handle.records))
-        self._show_graph(run.graph, layout_graph(run.graph), self._runs.views(), {}, True)
+        self._show_graph(run.graph, self._runs.views(), {}, True)
         if mode == Mode.RUNNING:
             self._countdown.start()
         self.runs_changed.emit()
@@ -353,7 +351,7 @@ class Session(QObject):
         self.record_added.emit(record)
         if record["type"] == "expand":
             run = self.run
-            self._show_graph(run.graph, layout_graph(run.graph), self._runs.views(), {}, True)
+            self._show_graph(run.graph, self._runs.views(), {}, True)
 
     def _on_views_changed(self, changed: dict) -> None:
         self.views.update(changed)

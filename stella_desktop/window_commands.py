@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from stella_desktop.dialogs import DecisionDialog, PreferencesDialog, apply_theme, decision_text
-from stella_desktop.export import export_graph_image
+from stella_desktop.export import GraphTitle, export_graph_image
 
 
 def sample_inputs(manifest: str) -> str | None:
@@ -70,12 +70,15 @@ def export_graph_dialog(window) -> None:
 
 
 def export_graph(window, path: str) -> None:
+    """The graph as drawn, titled with the pack, version and plan hash of the document shown."""
+    plan, pack = window.session.plan, window.session.pack
+    title = GraphTitle(pack.name, pack.version, pack.plan_hash or "inputs incomplete") if plan is not None else None
     try:
-        written = export_graph_image(window.scene, path)
+        message = export_graph_image(window.scene, path, title)
     except OSError as error:
         window.notify("Graph not exported", str(error), error=True)
         return
-    window.statusBar().showMessage(f"Graph written to {written}", 5000)
+    window.statusBar().showMessage(message, 8000)
 
 
 def ask_decision(window, kind: str, yes: bool) -> None:
@@ -100,6 +103,8 @@ def preferences(window) -> None:
     def apply() -> None:
         apply_theme(QApplication.instance(), window.settings.theme)
         window.runs.set_store(window.session.store())
+        if window.settings.collapse_over != window.scene.threshold:
+            window.scene.set_collapse_threshold(window.settings.collapse_over)
 
     dialog.accepted.connect(apply)
     dialog.open()
