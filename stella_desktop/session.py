@@ -197,8 +197,7 @@ class Session(QObject):
             notes = {step: "needs " + ", ".join(names) for step, names in result.affected.items()}
             grew = self.graph is None or set(result.graph.order()) - set(self.graph.order())
             self._show_graph(result.graph, views, notes, refit or bool(grew))
-        self._set_attention(None)
-        self.mode_changed.emit(self.mode)
+        self.mode_changed.emit(self.mode)  # the banner keeps its offer: leaving a run already cleared it
         self.state_changed.emit()
 
     # -- what is shown -------------------------------------------------------------------------

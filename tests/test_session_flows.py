@@ -242,7 +242,10 @@ def test_quitting_with_a_run_waiting_at_a_gate_asks_and_the_next_start_offers_it
     first.confirm_close = lambda text: True
     first.close()
     second = new_window(qtbot, settings)
+    second.open_pack(str(RELEASE))  # as at start-up: the offer comes while the last pack simulates
     second.offer_resume()
+    settled(qtbot, second, RELEASE)
+    assert second.banner.isVisible()
     assert run_id in second.banner.label.text() and "waiting at a gate" in second.banner.label.text()
     next(b for b in second.banner.buttons if b.text() == "Resume").click()
     wait_mode(qtbot, second, Mode.WAITING)
