@@ -68,7 +68,7 @@ def launch_to_painted(folder: Path) -> float:
     window = MainWindow(settings)
     window.show()
     window.open_pack(str(DEFAULT_PACK), str(DEFAULT_INPUTS))
-    process_events_until(lambda: window.result is not None and window.scene.items_by_id)
+    process_events_until(lambda: window.session.simulation is not None and window.scene.items_by_id)
     window.view.viewport().repaint()
     elapsed = time.perf_counter() - started
     window.close()
@@ -218,8 +218,8 @@ def open_to_fit(folder: Path, steps: int) -> float:
     QApplication.instance().processEvents()
     started = time.perf_counter()
     window.open_pack(str(manifest), str(inputs_path))
-    process_events_until(lambda: window.result is not None and not window._tasks and bool(window.scene.items_by_id),
-                         timeout=120)
+    process_events_until(lambda: window.session.simulation is not None and not window.session.busy
+                         and bool(window.scene.items_by_id), timeout=120)
     window.view.fit()
     window.view.viewport().repaint()
     elapsed = time.perf_counter() - started
