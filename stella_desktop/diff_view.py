@@ -33,6 +33,10 @@ class DiffView(QWidget):
         layout.addWidget(self._summary)
         layout.addWidget(self._tree)
 
+    def bind(self, session) -> None:
+        session.changes.changed.connect(lambda diff: self.set_diff(diff, session.changes.title))
+        self.step_clicked.connect(session.select)
+
     def set_diff(self, diff: PlanDiff | None, title: str = "") -> None:
         self._tree.clear()
         if diff is None:

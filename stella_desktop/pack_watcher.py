@@ -17,7 +17,7 @@ DEBOUNCE_MS = 300
 
 
 class PackWatcher(QObject):
-    changed = Signal()  # one of the watched files was saved (debounced)
+    changed = Signal(list)  # the watched files that were saved (debounced)
 
     def __init__(self, parent=None, debounce_ms: int = DEBOUNCE_MS):
         super().__init__(parent)
@@ -62,9 +62,10 @@ class PackWatcher(QObject):
         gone = [p for p in self._files if os.path.isfile(p) and p not in self._watcher.files()]
         if gone:  # replaced by a rename: watch the new file
             self._watcher.addPaths(gone)
-        if stamps != self._stamps:
-            self._stamps = stamps
-            self.changed.emit()
+        saved = [p for p in self._files if stamps[p] != self._stamps.get(p)]
+        self._stamps = stamps
+        if saved:
+            self.changed.emit(saved)
 
 
 def _stamp(path: str) -> tuple:

@@ -60,6 +60,31 @@ def export_preview(window, path: str) -> None:
     window.statusBar().showMessage(f"Preview written to {path}", 5000)
 
 
+def compare_dialog(window) -> None:
+    """Compare With…: a pack, or a preview JSON file (runs: the Runs panel's Compare button)."""
+    path, _ = QFileDialog.getOpenFileName(window, "Compare with", str(Path(window.session.pack.path or ".").parent),
+                                          "Packs and previews (*.yaml *.yml *.json);;All files (*)")
+    if path:
+        compare(window, path)
+
+
+def compare(window, source: str) -> None:
+    """Show on the canvas and in the Changes panel what differs from ``source`` (a file or a run id)."""
+    from core.diff_sources import DiffSourceError
+    from core.errors import PackInvalid
+
+    try:
+        window.session.changes.compare_with(source)
+    except DiffSourceError as error:
+        window.notify("Cannot compare", str(error), error=True)
+        return
+    except PackInvalid as invalid:
+        window.notify("Cannot compare", "\n".join(str(p) for p in invalid.problems), error=True)
+        return
+    window.docks["changes"].show()
+    window.docks["changes"].raise_()
+
+
 def export_graph_dialog(window) -> None:
     path, chosen = QFileDialog.getSaveFileName(window, "Export graph", "graph.png",
                                                "PNG image (*.png);;SVG image (*.svg)")

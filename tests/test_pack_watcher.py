@@ -11,12 +11,14 @@ def test_saves_in_place_and_by_rename_are_reported_once_each(qtbot, tmp_path):
         path.write_text("one")
     watcher = PackWatcher(debounce_ms=50)
     watcher.watch([str(manifest), str(inputs)])
-    with qtbot.waitSignal(watcher.changed, timeout=5000):
+    with qtbot.waitSignal(watcher.changed, timeout=5000) as saved:
         manifest.write_text("two")
         manifest.write_text("three, saved twice in a burst")
-    with qtbot.waitSignal(watcher.changed, timeout=5000):  # an editor's atomic save: write, then rename
+    assert saved.args == [[str(manifest)]]
+    with qtbot.waitSignal(watcher.changed, timeout=5000) as saved:  # an editor's atomic save: write, rename
         (tmp_path / ".inputs.json.swp").write_text('{"a": 1}')
         os.replace(tmp_path / ".inputs.json.swp", inputs)
+    assert saved.args == [[str(inputs)]]
     with qtbot.waitSignal(watcher.changed, timeout=5000):  # still watched after the rename
         inputs.write_text('{"a": 2}')
     with qtbot.assertNotEmitted(watcher.changed, wait=400):

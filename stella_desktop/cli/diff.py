@@ -8,23 +8,15 @@ manifest, inputs or preview file, 5 for a run-store problem.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from core import json_text
-from core.diff import PlanDiff, PlanSide, diff_plans, side_from_preview, side_from_preview_dict, side_from_run
+from core.diff import PlanDiff, diff_plans
+from core.diff_sources import INVALID, STORE, USAGE, DiffSourceError, load_side
 from core.errors import PackInvalid
 from stella_desktop.cli import exit_codes
 
-MAX_PREVIEW_BYTES = 256 * 1024 * 1024
-
-
-class DiffSourceError(Exception):
-    """An argument that cannot be compared; ``code`` is the exit code to end with."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
+_CODES = {USAGE: exit_codes.USAGE, INVALID: exit_codes.INVALID, STORE: exit_codes.RUN_STORE}
 
 
 def run(args) -> int:
@@ -33,7 +25,7 @@ def run(args) -> int:
         new = load_side(args.new, args.new_inputs or args.inputs, args.store)
     except DiffSourceError as error:
         print(f"stella: error: {error}", file=sys.stderr)
-        return error.code
+        return _CODES[error.kind]
     except PackInvalid as invalid:
         for problem in invalid.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -46,81 +38,6 @@ def run(args) -> int:
     else:
         sys.stdout.write(render_diff(result))
     return 1 if result.differs else exit_codes.OK
-
-
-def load_side(argument: str, inputs_path: str | None, store_folder: str | None) -> PlanSide:
-    """OLD or NEW as a :class:`PlanSide`: a manifest, a preview JSON file, or a run id."""
-    if os.path.isdir(argument):
-        raise DiffSourceError(f"'{argument}' is a folder; give a manifest, a preview JSON file or a run id",
-                              exit_codes.USAGE)
-    if os.path.exists(argument):
-        if argument.lower().endswith(".json"):
-            return _preview_file(argument)
-        return _manifest(argument, inputs_path)
-    return _run(argument, store_folder)
-
-
-def _manifest(path: str, inputs_path: str | None) -> PlanSide:
-    from core.inputs import read_inputs_file
-    from core.manifest import load_pack
-    from core.simulation import preview_pack
-
-    pack = load_pack(path)
-    inputs = read_inputs_file(inputs_path) if inputs_path else {}
-    return side_from_preview(preview_pack(pack, inputs, inputs_path or "inputs"), path)
-
-
-def _preview_file(path: str) -> PlanSide:
-    try:
-        if not os.path.isfile(path):
-            raise DiffSourceError(f"'{path}' is not a regular file", exit_codes.USAGE)
-        if os.path.getsize(path) > MAX_PREVIEW_BYTES:
-            raise DiffSourceError(f"{path}: the preview file is larger than 256 MiB", exit_codes.INVALID)
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except OSError as error:
-        raise DiffSourceError(f"cannot read {path}: {error.strerror or error}", exit_codes.USAGE) from None
-    except (ValueError, RecursionError) as error:
-        raise DiffSourceError(f"{path}: not valid JSON ({error})", exit_codes.INVALID) from None
-    try:
-        return side_from_preview_dict(document, path)
-    except ValueError as error:
-        raise DiffSourceError(f"{path}: {error}", exit_codes.INVALID) from None
-
-
-def _run(run_id: str, store_folder: str | None) -> PlanSide:
-    from core.execution.run import PlanDrift, load_snapshot
-    from core.execution.store import RunNotFound, RunStore, RunStoreError
-
-    store = RunStore(store_folder) if store_folder else RunStore()
-    try:
-        snapshot = load_snapshot(store, run_id)
-    except RunNotFound:
-        raise DiffSourceError(f"'{run_id}' is neither a file nor a run in the store {store.root}",
-                              exit_codes.USAGE) from None
-    except PlanDrift as drift:
-        raise DiffSourceError(str(drift), exit_codes.INVALID) from None
-    except RunStoreError as error:
-        raise DiffSourceError(str(error), exit_codes.RUN_STORE) from None
-    try:
-        return side_from_run(snapshot, f"run {run_id}", _planned(snapshot))
-    except ValueError as error:
-        raise DiffSourceError(f"run {run_id}: {error}", exit_codes.RUN_STORE) from None
-
-
-def _planned(snapshot: dict) -> PlanSide | None:
-    """The run's plan with its static fields, if its manifest still plans to the run's hash."""
-    from core.manifest import load_pack
-    from core.plan import build_plan
-    from core.simulation import simulate
-
-    try:
-        plan = build_plan(load_pack(snapshot["manifestPath"]), snapshot.get("inputs") or {})
-    except (PackInvalid, OSError, KeyError, TypeError):
-        return None
-    if plan.plan_hash != snapshot.get("planHash"):
-        return None
-    return side_from_preview(simulate(plan), snapshot["manifestPath"])
 
 
 # -- the table ------------------------------------------------------------------------------
