@@ -139,6 +139,20 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+ABSENT: Any = object()
+"""A key one side of a changed object does not have (see :func:`field_lines`)."""
+
+
+def field_lines(name: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """A changed field as (label, old, new) rows; objects (parameters) one row per changed key,
+    labelled ``name.key``, with :data:`ABSENT` for a key one side lacks."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(old) + [key for key in new if key not in old]
+        return [(f"{name}.{key}", old.get(key, ABSENT), new.get(key, ABSENT))
+                for key in keys if not _same(old.get(key, ABSENT), new.get(key, ABSENT))]
+    return [(name, old, new)]
+
+
 # -- building sides -------------------------------------------------------------------------
 
 def side_from_preview_dict(document: Any, source: str, *, when: dict[str, str | None] | None = None) -> PlanSide:

@@ -7,7 +7,7 @@ import json
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from core.diff import PlanDiff
+from core.diff import ABSENT, PlanDiff, field_lines
 
 _MARK = {"added": "+ added", "removed": "− removed", "changed": "~ changed"}
 
@@ -50,16 +50,17 @@ class DiffView(QWidget):
         self._summary.setText(f"{title}: {text}" if title else text)
         rows = []
         for step in diff.steps:
-            fields = step.fields.items() or [("", {"old": "", "new": ""})]
-            for name, values in fields:
-                item = QTreeWidgetItem([step.id, _MARK[step.change], name,
-                                        _value(values["old"]) if name else "", _value(values["new"]) if name else ""])
+            lines = [line for name, values in step.fields.items()
+                     for line in field_lines(name, values["old"], values["new"])] or [("", "", "")]
+            for label, old, new in lines:
+                item = QTreeWidgetItem([step.id, _MARK[step.change], label,
+                                        _value(old) if label else "", _value(new) if label else ""])
                 item.setData(0, Qt.UserRole, step.id)
                 for column in (3, 4):
                     item.setToolTip(column, item.text(column))
                 rows.append(item)
         self._tree.addTopLevelItems(rows)
-        for column in range(3):
+        for column in range(5):
             self._tree.resizeColumnToContents(column)
 
     def rows(self) -> list[tuple[str, ...]]:
@@ -74,5 +75,7 @@ class DiffView(QWidget):
 
 
 def _value(value) -> str:
+    if value is ABSENT:
+        return "(absent)"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else value
     return text if len(text) <= 120 else text[:119] + "…"

@@ -65,7 +65,7 @@ def test_saving_the_pack_re_simulates_and_marks_new_changed_and_removed_steps(qt
     assert "parameters" in tip
     rows = window.changes.rows()
     assert ("check", "− removed", "", "", "") in rows
-    assert ("fetch", "~ changed", "parameters", '{"message": "hello"}', '{"message": "bonjour"}') in rows
+    assert ("fetch", "~ changed", "parameters.message", "hello", "bonjour") in rows
     window.changes._tree.itemClicked.emit(window.changes._tree.topLevelItem(0), 0)
     assert window.session.selected == rows[0][0]
     trigger(window, "simulate")  # nothing changed since: the marks go

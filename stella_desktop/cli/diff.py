@@ -11,7 +11,7 @@ import json
 import sys
 
 from core import json_text
-from core.diff import PlanDiff, diff_plans
+from core.diff import ABSENT, PlanDiff, diff_plans, field_lines
 from core.diff_sources import INVALID, STORE, USAGE, DiffSourceError, load_side
 from core.errors import PackInvalid
 from stella_desktop.cli import exit_codes
@@ -69,18 +69,12 @@ def render_diff(result: PlanDiff) -> str:
 
 def _field_lines(name: str, old, new) -> list[str]:
     """One line per changed field; for objects (parameters), one line per changed key."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = list(old) + [key for key in new if key not in old]
-        return [f"    {name}.{_value(key)[1:-1]}: {_show(old.get(key, _ABSENT))} -> {_show(new.get(key, _ABSENT))}"
-                for key in keys if old.get(key, _ABSENT) != new.get(key, _ABSENT)]
-    return [f"    {name}: {_value(old)} -> {_value(new)}"]
-
-
-_ABSENT = object()
+    return [f"    {_value(label)[1:-1]}: {_show(before)} -> {_show(after)}"
+            for label, before, after in field_lines(name, old, new)]
 
 
 def _show(value) -> str:
-    return "(absent)" if value is _ABSENT else _value(value)
+    return "(absent)" if value is ABSENT else _value(value)
 
 
 def _value(value) -> str:
