@@ -81,3 +81,35 @@ def test_preflight_lists_every_missing_executor_and_secret():
     secrets = secrets_from_environment(["token"], {"STELLA_SECRET_TOKEN": "v"})
     preflight(plan, ExecutorRegistry({"builtin:noop": echo, "vendor:thing": echo, "builtin:command": echo}),
               secrets, pack)
+
+
+def test_write_file_refuses_secrets_unless_allowed(tmp_path):
+    from core.execution.redaction import Redactor
+    import base64
+    (tmp_path / "workspace").mkdir()
+    secrets = Redactor({"token": "hunter22"})
+
+    def write(parameters):
+        return write_file(StepContext("run", "step", 1, parameters, tmp_path / "workspace", secrets=secrets))
+
+    for parameters, where in (({"path": "a.txt", "content": "x hunter22"}, "content"),
+                              ({"path": "hunter22.txt", "content": "x"}, "path"),
+                              ({"path": "a.txt", "content": {"auth": "hunter22"}}, "content"),
+                              ({"path": "a.txt", "content": base64.b64encode(b"me:hunter22").decode()}, "content")):
+        with pytest.raises(StepFailed, match=f"refusing to write secret 'token' into the file's {where} "
+                                             r"\(set 'allowSecretInFile: true'"):
+            write(parameters)
+    assert os.listdir(tmp_path / "workspace") == []
+    assert write({"path": "a.txt", "content": "x hunter22", "allowSecretInFile": True})["bytes"] == 10
+    with pytest.raises(StepFailed, match="refusing"):  # only the literal true allows it
+        write({"path": "a.txt", "content": "hunter22", "allowSecretInFile": "true"})
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path):
+    workspace = tmp_path / "workspace"
+    (workspace / "out" / "folder").mkdir(parents=True)
+    with pytest.raises(StepFailed, match="cannot write 'out/folder'"):  # a folder is in the way
+        write_file(context(tmp_path, {"path": "out/folder", "content": "x"}))
+    with pytest.raises(StepFailed, match="not valid Unicode"):  # fails half-way through writing
+        write_file(context(tmp_path, {"path": "out/a.txt", "content": "ok \ud800"}))
+    assert [p.name for p in workspace.rglob("*")] == ["out", "folder"]

@@ -126,3 +126,18 @@ def test_a_failing_when_leaks_no_secret_to_journal_snapshot_terminal_or_api(tmp_
         response = client.get(path)
         assert response.status_code == 200 and leaks(response.text, TOKEN) == []
     assert fastapi
+
+
+def test_allow_secret_in_file_must_be_a_boolean():
+    from conftest import pack_text
+    from core.errors import PackInvalid
+    from core.manifest import parse_pack
+    with pytest.raises(PackInvalid, match="'allowSecretInFile' must be true or false"):
+        parse_pack(pack_text("""
+            steps:
+              - {id: a, run: {uses: builtin:write-file, with: {path: x, allowSecretInFile: "yes"}}}
+        """), "p.yaml")
+    parse_pack(pack_text("""
+        steps:
+          - {id: a, run: {uses: builtin:write-file, with: {path: x, allowSecretInFile: true}}}
+    """), "p.yaml")

@@ -6,8 +6,11 @@ outputs; it raises :class:`StepFailed` for a failure and
 Executors run on worker threads and decide nothing about the run.
 
 Built-ins: ``builtin:noop``, ``builtin:echo``, ``builtin:sleep``,
-``builtin:fail``, ``builtin:write-file`` and ``builtin:command`` (refused
-unless command execution is enabled).  More come from the entry-point group
+``builtin:fail``, ``builtin:write-file`` (refuses a secret value in its
+``path`` or ``content`` unless ``with: {allowSecretInFile: true}``) and
+``builtin:command`` (refused unless command execution is enabled; each
+command runs in its own session, and its whole process group is stopped on
+timeout, cancel and shutdown).  More come from the entry-point group
 ``stella.executors`` (name: the ``uses`` value, object: the callable).
 """
 
@@ -23,7 +26,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
 
+from core.execution.redaction import Redactor
+
 ENTRY_POINT_GROUP = "stella.executors"
+ALLOW_SECRET_IN_FILE = "allowSecretInFile"
 MAX_CAPTURE = 64 * 1024
 
 
@@ -43,6 +49,8 @@ class StepContext:
     parameters: dict
     workspace: Path
     cancel: threading.Event = field(default_factory=threading.Event)
+    secrets: Redactor = field(default_factory=Redactor)
+    """Finds the run's secret values, for executors that must not write them anywhere."""
 
 
 Executor = Callable[[StepContext], dict]
@@ -79,13 +87,34 @@ def write_file(context: StepContext) -> dict:
         raise StepFailed("'path' must be a non-empty string")
     content = context.parameters.get("content", "")
     text = content if isinstance(content, str) else json.dumps(content, indent=2, sort_keys=True)
+    if context.parameters.get(ALLOW_SECRET_IN_FILE) is not True:
+        for name, value in (("path", relative), ("content", text)):
+            form = context.secrets.find(value)
+            if form is not None:
+                secret = context.secrets.secret_name(form)
+                raise StepFailed(f"refusing to write {f'secret {secret!r}' if secret else 'a secret value'} "
+                                 f"into the file's {name} (set '{ALLOW_SECRET_IN_FILE}: true' in the step's "
+                                 "'with' to allow it)")
     target = confined_path(context.workspace, relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    confined_path(context.workspace, relative)  # again: a folder made above may not be a link out
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, target)
+    temporary = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        confined_path(context.workspace, relative)  # again: a folder made above may not be a link out
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+        temporary = None
+    except OSError as error:
+        raise StepFailed(f"cannot write '{relative}': {error.strerror or error}") from None
+    except UnicodeError:
+        raise StepFailed(f"cannot write '{relative}': the content is not valid Unicode text") from None
+    finally:
+        if temporary is not None:  # never leave a half-written .write-*.tmp behind
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
     return {"path": relative, "bytes": len(text.encode("utf-8"))}
 
 
