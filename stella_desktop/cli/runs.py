@@ -115,13 +115,16 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     if live:
         timer.timeout.connect(redraw)
         timer.start(200)
-    previous = signal.signal(signal.SIGINT, lambda *_: runner.cancel())
+    # Ctrl+C and a polite kill (SIGTERM) both cancel: running commands' process groups are stopped
+    previous = {number: signal.signal(number, lambda *_: runner.cancel())
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         QTimer.singleShot(0, runner.start)
         app.exec()
         runner.wait_for_workers()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         timer.stop()
         active.close()
     if live:
