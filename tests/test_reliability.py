@@ -2,6 +2,7 @@
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -39,7 +40,7 @@ metadata: {name: slow, version: 1.0.0}
 spec:
   steps:
     - {id: first, run: {uses: builtin:noop}}
-    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 2}}}
+    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 60}}}
 """
 
 
@@ -61,8 +62,9 @@ def test_two_processes_resuming_the_same_run_one_drives_the_other_exits_5(tmp_pa
     second = stella("resume", run_id, "--store", str(store))
     _, err = second.communicate(timeout=60)
     assert second.returncode == 5 and f"locked by pid {first.pid}" in err
+    first.send_signal(signal.SIGINT)  # the nap outlasts a slow second start; Ctrl+C ends it
     first.communicate(timeout=60)
-    assert first.returncode == 0
+    assert first.returncode == 130
 
 
 @pytest.fixture
@@ -107,7 +109,7 @@ spec:
 def test_a_read_only_store_gives_a_clear_error(tmp_path, tiny_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     pack = tmp_path / "pack.yaml"
-    pack.write_text(SLOW.replace("seconds: 2", "seconds: 0"))
+    pack.write_text(SLOW.replace("seconds: 60", "seconds: 0"))
     process = stella("run", "--manifest", str(pack), "--store", str(tiny_disk / "runs"))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 5 and "Read-only file system" in err

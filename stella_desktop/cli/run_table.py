@@ -59,7 +59,7 @@ def render_run_list(summaries: list[dict]) -> str:
         pack_text = f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?"
         status = item.get("status") or "?"
         if item.get("problem"):
-            status = f"corrupt: {item['problem']}"
+            status = f"damaged: {item['problem']}"
         rows.append((item["runId"], pack_text, status, item.get("createdAt") or "", item.get("updatedAt") or ""))
     widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
     ordered = [rows[i] for i in range(len(rows))]

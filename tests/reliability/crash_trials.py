@@ -9,7 +9,9 @@ the run ends, then checks from the journal and the snapshot:
 * no step succeeded twice, and no succeeded step ran again;
 * no transition is missing (replaying the journal through the state machine
   raises on any gap) and every step ended in a final state;
-* the snapshot on disk agrees with the state the journal replays to.
+* the snapshot on disk agrees with the state the journal replays to;
+* ``verify_run`` finds the journal's checksum chain intact and matching the
+  snapshot (a crash is never mistaken for damage).
 """
 
 from __future__ import annotations
@@ -77,8 +79,12 @@ def check_run(store: Path, run_id: str) -> list[str]:
     """What is wrong with a finished run's journal and snapshot (empty when nothing is)."""
     from core.execution.run import ActiveRun
     from core.execution.state import IllegalTransition, TERMINAL
+    from core.execution.journal import verify_run
     from core.execution.store import RunStore
     problems = []
+    check = verify_run(store / run_id)  # a crash is never mistaken for damage
+    if not check.ok:
+        return [f"verify_run: record {check.bad_record}: {check.reason}"]
     try:
         run = ActiveRun.open(RunStore(store), run_id, lock=False)
     except IllegalTransition as gap:
