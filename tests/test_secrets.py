@@ -141,3 +141,64 @@ def test_allow_secret_in_file_must_be_a_boolean():
         steps:
           - {id: a, run: {uses: builtin:write-file, with: {path: x, allowSecretInFile: true}}}
     """), "p.yaml")
+
+
+RUNTIME_MAP = """\
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: late, version: 1.0.0}
+spec:
+  secrets: [{name: token}, {name: tok}]
+  steps:
+    - {id: first, run: {uses: builtin:write-file, with: {path: first.txt, content: ran}}}
+    - {id: list, run: {uses: builtin:echo, with: {names: [a, b]}}}
+    - id: each
+      map:
+        items: "{{ steps.list.outputs.names }}"
+        step:
+          id: inner
+          parallel:
+            steps:
+              - {id: call, run: {uses: builtin:command, with: {argv: [echo, "{{ item }}"]}}}
+              - {id: note, run: {uses: builtin:echo, with: {auth: "Bearer {{ secrets.token }}"}}}
+"""
+
+
+def test_preflight_checks_the_template_of_a_map_known_only_at_run_time():
+    from core.errors import PackInvalid
+    from core.execution.executors import ExecutorRegistry, echo
+    from core.execution.preflight import preflight
+    from core.manifest import parse_pack
+    from core.plan import build_plan
+    pack = parse_pack(RUNTIME_MAP, "late.yaml")
+    plan = build_plan(pack)
+    with pytest.raises(PackInvalid) as caught:
+        preflight(plan, ExecutorRegistry.default(plugins=False), {}, pack)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "late.yaml:16:1: step 'each[*]::call': 'builtin:command' cannot run: command execution is off" in text
+    assert "secret 'token' is needed but not set" in text
+    assert "secret 'tok'" not in text  # secrets.token does not read secrets.tok
+    registry = ExecutorRegistry.default(allow_commands=True, plugins=False)
+    assert preflight(plan, registry, {"token": "x"}, pack) == []
+    allowed = parse_pack(RUNTIME_MAP.replace("{path: first.txt, content: ran}",
+                                             "{path: first.txt, content: ran, allowSecretInFile: true}"), "late.yaml")
+    assert preflight(build_plan(allowed), registry, {"token": "x"}, allowed) == [
+        "step 'first' (line 7) may write secret values into a file: it sets allowSecretInFile: true"]
+    assert echo
+
+
+def test_a_run_time_map_that_cannot_run_is_refused_before_any_step_runs(tmp_path):
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(RUNTIME_MAP)
+    store = tmp_path / "store"
+    result = stella("run", "--manifest", str(manifest), "--store", str(store))
+    assert result.returncode == 3, result.stderr
+    assert "step 'each[*]::call': 'builtin:command' cannot run" in result.stderr
+    assert "secret 'token' is needed but not set" in result.stderr
+    assert not store.exists() or os.listdir(store) == []  # 'first' never ran
+    manifest.write_text(RUNTIME_MAP.replace("content: ran}", "content: ran, allowSecretInFile: true}"))
+    result = stella("run", "--manifest", str(manifest), "--store", str(store), "--allow-commands",
+                    env={"STELLA_SECRET_token": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "notice: step 'first' (line 7) may write secret values into a file" in result.stderr
+    assert store_leaks(store, TOKEN) == [] and leaks(result.stdout + result.stderr, TOKEN) == []

@@ -52,6 +52,11 @@ def run(args) -> int:
     return _drive(active, registry, args)
 
 
+def _notify(active: ActiveRun) -> None:
+    for notice in active.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+
+
 def _open(store: RunStore, run_id: str, **options) -> ActiveRun | int:
     """The reopened run, or the exit code (after saying why) when it cannot be reopened."""
     try:
@@ -82,6 +87,7 @@ def resume(args) -> int:
 def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
 
+    _notify(active)
     from stella_desktop.runner import Runner, describe
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
