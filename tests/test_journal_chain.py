@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,13 @@ def test_a_damaged_finished_run_exits_5_is_listed_damaged_and_never_reruns(tmp_p
     listed = json.loads(stella(store, "runs", "list", "--format", "json").stdout)
     assert [(r["runId"], r["status"]) for r in listed] == [(run_id, "damaged")]
     assert (journal.read_bytes() if journal.exists() else None) == before  # nothing re-ran
+
+
+def test_a_few_journal_damage_trials(tmp_path):
+    """Short mode of tests/reliability/journal_damage.py: random damage to a real run is always caught."""
+    import random
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "reliability"))
+    from journal_damage import make_run, trials
+    store, run_id = make_run(tmp_path)
+    missed, by_kind = trials(store / run_id, run_id, tmp_path, 24, random.Random(5))
+    assert missed == [] and sum(by_kind.values()) == 24
