@@ -103,24 +103,38 @@ class Redactor:
 
     def redact(self, value: Any) -> Any:
         """``value`` with secrets masked in every string and key; the same object if none was found."""
-        if self._pattern is None:
+        if self._pattern is None or not self._holds_secret(value):
             return value
+        return self._rebuild(value)
+
+    def _holds_secret(self, value: Any) -> bool:
+        search = self._pattern.search
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if search(item):
+                    return True
+            elif isinstance(item, dict):
+                for key, inner in item.items():
+                    if isinstance(key, str) and search(key):
+                        return True
+                    if not isinstance(inner, (int, float, type(None))):
+                        stack.append(inner)
+            elif isinstance(item, (list, tuple)):
+                stack.extend(item)
+        return False
+
+    def _rebuild(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
-            changed = False
-            result = {}
-            for key, item in value.items():
-                new_key = self.redact_text(key) if isinstance(key, str) else key
-                new_item = self.redact(item)
-                changed |= new_key is not key or new_item is not item
-                result[new_key] = new_item
-            return result if changed else value
-        if isinstance(value, (list, tuple)):
-            items = [self.redact(item) for item in value]
-            if any(new is not old for new, old in zip(items, value)):
-                return items if isinstance(value, list) else tuple(items)
-            return value
+            return {self.redact_text(key) if isinstance(key, str) else key: self._rebuild(item)
+                    for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._rebuild(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self._rebuild(item) for item in value)
         return value
 
     def contains(self, value: Any) -> str | None:

@@ -433,11 +433,10 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
-        self._transition(step_id, SUCCEEDED, outputs=self.redact(dict(outputs or {})))
+        self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
 
     def fail(self, step_id: str, message: str) -> None:
-        message = self.redact(message)
-        state = self.states[step_id]
+        state = self.states[step_id]  # the message is redacted with the whole record in _emit
         if state.attempts < self.policy.max_attempts:
             retry_at = self.clock.now() + timedelta(seconds=self.policy.backoff_seconds)
             self._transition(step_id, PENDING, f"attempt {state.attempts} failed: {message}",
