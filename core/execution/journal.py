@@ -177,7 +177,7 @@ def verify_run(run_dir: str | os.PathLike) -> RunCheck:
             return RunCheck(0, chain_hex(_CHAIN_START), 0, problem)
     journal = folder / JOURNAL
     if not journal.is_file():
-        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} is missing",
+        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} is missing or not a file",
                         snapshot.get("records") if snapshot else None)
     try:
         data = journal.read_bytes()

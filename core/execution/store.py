@@ -302,8 +302,13 @@ class RunHandle:
                                  f"{snapshot.get('schemaVersion')!r}")
         journal = self.folder / JOURNAL
         if not journal.is_file():
-            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing (the run's records are lost)")
-        scan = scan_journal(journal.read_bytes(), self._chained)
+            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing or not a file (the run's records "
+                             "are lost)")
+        try:
+            data = journal.read_bytes()
+        except OSError as error:
+            raise RunStoreError(f"cannot read run '{self.run_id}': {error.strerror or error}") from None
+        scan = scan_journal(data, self._chained)
         if scan.bad_record is not None:
             raise RunCorrupt(f"run '{self.run_id}': {scan.reason}")
         if snapshot is not None:
