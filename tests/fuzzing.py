@@ -240,7 +240,10 @@ def check_secret_run(text: str, secrets: dict[str, str], folder: Path, api: bool
                 return f"runs show exited {code}: {err}"
         texts["runs list"] = _cli(["task-runner", "runs", "list", "--store", str(store), "--format", "json"], {})[1]
         if api:
-            texts.update(_api_texts(store, run_id))
+            try:
+                texts.update(_api_texts(store, run_id))
+            except _Unexpected as unexpected:
+                return str(unexpected)
     for root, _, files in os.walk(store):
         for name in files:
             texts[os.path.join(root, name)] = Path(root, name).read_bytes().decode("utf-8", "replace")
@@ -251,6 +254,10 @@ def check_secret_run(text: str, secrets: dict[str, str], folder: Path, api: bool
     return None
 
 
+class _Unexpected(Exception):
+    pass
+
+
 def _api_texts(store: Path, run_id: str) -> dict[str, str]:
     try:
         from fastapi.testclient import TestClient
@@ -258,6 +265,11 @@ def _api_texts(store: Path, run_id: str) -> dict[str, str]:
         return {}
     from core.execution.store import RunStore
     from stella_desktop.api import create_app
-    client = TestClient(create_app(RunStore(store)))
-    return {f"API {path}": client.get(path).text
-            for path in ("/v1/task-runner/runs", f"/v1/task-runner/runs/{run_id}")}
+    client = TestClient(create_app(RunStore(store)), base_url="http://127.0.0.1:8765")
+    texts = {}
+    for path in ("/v1/task-runner/runs", f"/v1/task-runner/runs/{run_id}"):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise _Unexpected(f"API {path} answered {response.status_code}: {response.text}")
+        texts[f"API {path}"] = response.text
+    return texts

@@ -121,7 +121,7 @@ def test_a_failing_when_leaks_no_secret_to_journal_snapshot_terminal_or_api(tmp_
 
     from core.execution.store import RunStore
     from stella_desktop.api import create_app
-    client = TestClient(create_app(RunStore(store)))
+    client = TestClient(create_app(RunStore(store)), base_url="http://127.0.0.1:8765")
     for path in ("/v1/task-runner/runs", f"/v1/task-runner/runs/{run_id}"):
         response = client.get(path)
         assert response.status_code == 200 and leaks(response.text, TOKEN) == []

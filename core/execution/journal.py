@@ -97,6 +97,10 @@ def scan_journal(data: bytes, chained: bool = True) -> Scan:
                     record = json.loads(line[9:])
                 except ValueError:
                     pass
+        if isinstance(record, dict) and not isinstance(record.get("type"), str):
+            scan.bad_record = number
+            scan.reason = f"journal line {number} is not a record (no type)"
+            return scan
         if not isinstance(record, dict):
             scan.bad_record = number
             scan.reason = f"journal line {number} is damaged (checksum or JSON)"
@@ -176,13 +180,14 @@ def verify_run(run_dir: str | os.PathLike) -> RunCheck:
         if snapshot is None:
             return RunCheck(0, chain_hex(_CHAIN_START), 0, problem)
     journal = folder / JOURNAL
-    if not journal.is_file():
-        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} is missing or not a file",
+    if not journal.exists():
+        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} is missing",
                         snapshot.get("records") if snapshot else None)
     try:
         data = journal.read_bytes()
     except OSError as error:
-        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} cannot be read ({error.strerror})")
+        return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} cannot be read ({error.strerror or error})",
+                        snapshot.get("records") if snapshot else None)
     scan = scan_journal(data, chained=isinstance(version, int) and version >= CHAINED_SINCE)
     chain = chain_hex(chain_of(scan.crcs))
     counted = snapshot.get("records") if snapshot else None

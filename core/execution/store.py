@@ -240,7 +240,10 @@ class RunHandle:
     # -- lock -------------------------------------------------------------------------
     def lock(self) -> None:
         path = self.folder / "lock"
-        handle = open(path, "a+")
+        try:
+            handle = open(path, "a+")
+        except OSError as error:  # a read-only store, or the lock file replaced by a folder
+            raise RunStoreError(f"cannot lock run '{self.run_id}': {path.name}: {error.strerror or error}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -301,13 +304,12 @@ class RunHandle:
                 raise RunCorrupt(f"run '{self.run_id}': snapshot schema version "
                                  f"{snapshot.get('schemaVersion')!r}")
         journal = self.folder / JOURNAL
-        if not journal.is_file():
-            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing or not a file (the run's records "
-                             "are lost)")
+        if not journal.exists():
+            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing (the run's records are lost)")
         try:
             data = journal.read_bytes()
-        except OSError as error:
-            raise RunStoreError(f"cannot read run '{self.run_id}': {error.strerror or error}") from None
+        except OSError as error:  # for example, the journal replaced by a folder
+            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} cannot be read ({error.strerror or error})") from None
         scan = scan_journal(data, self._chained)
         if scan.bad_record is not None:
             raise RunCorrupt(f"run '{self.run_id}': {scan.reason}")
@@ -329,18 +331,22 @@ class RunHandle:
         status, updated = "pending", self.header.get("createdAt")
         for record in self.records:
             if record.get("type") == "run":
-                status = record["status"]
+                status = str(record.get("status"))
             updated = record.get("at", updated)
         return RunSummary(self.run_id, self.header.get("pack"), status, self.header.get("createdAt"), updated)
 
     # -- writing ----------------------------------------------------------------------
     def open_journal(self) -> None:
         path = self.folder / JOURNAL
-        self._journal = open(path, "ab")
-        if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
-            self._journal.truncate(self._good_length)
-            self._journal.seek(self._good_length)
-            os.fsync(self._journal.fileno())
+        try:
+            self._journal = open(path, "ab")
+            if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
+                self._journal.truncate(self._good_length)
+                self._journal.seek(self._good_length)
+                os.fsync(self._journal.fileno())
+        except OSError as error:
+            raise RunStoreError(f"cannot open the journal of run '{self.run_id}' for writing: "
+                                f"{error.strerror or error}") from None
 
     def append(self, record: dict) -> None:
         if self._journal is None:
@@ -382,7 +388,10 @@ class RunHandle:
         self._snapshot = (len(self.records), snapshot)
 
     def request_cancel(self) -> None:
-        (self.folder / "cancel-request").write_text(f"{os.getpid()}\n")
+        try:
+            (self.folder / "cancel-request").write_text(f"{os.getpid()}\n")
+        except OSError as error:
+            raise RunStoreError(f"cannot ask run '{self.run_id}' to cancel: {error.strerror or error}") from None
 
     def take_cancel_request(self) -> bool:
         path = self.folder / "cancel-request"
