@@ -2,7 +2,10 @@
 
 Mutations: dropped and renamed keys, values of the wrong type, huge and
 negative numbers, unicode and control characters, deep nesting, expression
-fragments, duplicated step ids, duplicate mapping keys and torn YAML text.
+fragments, expression amplification (``[@, @]`` stages, ``to_string`` and
+comparisons of doubled values, wide multi-selects, flatten chains, many
+templates in one text, big maps of parallel templates), duplicated step ids,
+duplicate mapping keys and torn YAML text.
 :func:`check_simulation` feeds the result to the simulator in process and
 says what is wrong if anything escapes as other than a located problem.
 
@@ -68,14 +71,69 @@ def _get(value, path):
     return value
 
 
+SEEDS = ['`"ab"`', "`[1, 2, 3]`", '`{"a": "xyz"}`', "`12345678901234567890`"]
+STAGES = ["[@, @]", "[@, @, @, @]", "{a: @, b: @}", "[@, [@, @]]", "[@, @][]", "[[@, @], [@, @]][][]"]
+WRAPS = ["{}", "to_string({})", "length(to_string({})) > `1`", "{} == {}", "[{}][*].[@, @]",
+         "sort_by([{}][*].{{k: to_string(@)}}, &k)", "join(',', [to_string({}), to_string({})])",
+         "map(&to_string(@), [{}, {}])", "not_null({}) && length(to_string({})) > `0`", "contains([{}], {})",
+         "merge({{a: {}}}, {{b: {}}})", "keys({{a: {}}})", "max_by([{{v: `1`, w: {}}}], &v)"]
+
+
+@st.composite
+def amplifying_expressions(draw) -> str:
+    """A template that doubles (or more) a value many times, then walks or compares it."""
+    value = draw(st.sampled_from(SEEDS))
+    for _ in range(draw(st.integers(1, 48))):
+        value = f"{value} | {draw(st.sampled_from(STAGES))}"
+    value = f"({value})"
+    expression = draw(st.sampled_from(WRAPS)).replace("{}", value).replace("{{", "{").replace("}}", "}")
+    template = "{{ " + expression + " }}"
+    return template * draw(st.sampled_from([1, 1, 1, 2, 50]))
+
+
+def _amplify(draw, pack: dict) -> None:
+    """Put an amplifying expression where packs evaluate them (when, with, items, messages), or a huge map."""
+    steps = pack.get("spec", {}).get("steps") if isinstance(pack.get("spec"), dict) else None
+    if not isinstance(steps, list) or not steps or not isinstance(steps[0], dict):
+        return
+    expression = draw(amplifying_expressions())
+    place = draw(st.sampled_from(["when", "with", "items", "message", "big-map", "wide-parallel"]))
+    step = steps[draw(st.integers(0, len(steps) - 1))]
+    if not isinstance(step, dict):
+        return
+    if place == "when":
+        step["when"] = expression
+    elif place == "with":
+        step["run"] = {"uses": "builtin:echo", "with": {"v": expression}}
+        for kind in ("gate", "parallel", "map"):
+            step.pop(kind, None)
+    elif place == "items":
+        steps.append({"id": "amplified", "map": {"items": expression, "step": {"id": "child", "run": {"uses": "x"}}}})
+    elif place == "message":
+        pack.setdefault("spec", {})["success"] = {"message": expression}
+    elif place == "big-map":  # more planned steps than the limit, through a parallel template
+        children = [{"id": f"c{i}", "run": {"uses": "x"}} for i in range(draw(st.integers(2, 6)))]
+        items = "{{ `" + "[" + ",".join(["0"] * draw(st.sampled_from([10, 20_000, 30_000]))) + "]` }}"
+        steps.append({"id": "fan", "map": {"items": items, "step": {"id": "p", "parallel": {"steps": children}}}})
+    else:
+        count = draw(st.sampled_from([5, 1_000]))
+        steps.append({"id": "wide", "parallel": {"steps": [{"id": f"w{i}", "run": {"uses": "x"}} for i in range(count)]}})
+
+
 @st.composite
 def mutated_manifests(draw) -> str:
     pack = copy.deepcopy(draw(st.sampled_from(BASES)))
+    if draw(st.integers(0, 3)) == 0:  # a quarter of the cases: only amplification, so that it is evaluated
+        _amplify(draw, pack)
+        return yaml.safe_dump(pack, sort_keys=False, allow_unicode=False, width=1000)
     for _ in range(draw(st.integers(1, 4))):
         paths = list(_paths(pack))
         path = draw(st.sampled_from(paths))
         kind = draw(st.sampled_from(["drop", "rename", "wrong", "expression", "nest", "duplicate-step",
-                                     "new-key", "unicode"]))
+                                     "new-key", "unicode", "amplify", "amplify"]))
+        if kind == "amplify":
+            _amplify(draw, pack)
+            continue
         if not path:
             continue
         parent, last = _get(pack, path[:-1]), path[-1]
