@@ -13,7 +13,8 @@ SPECS = [
     ("open", "&Open Pack…", QKeySequence.StandardKey.Open, "Open a Task Pack manifest"),
     ("reload", "&Reload", QKeySequence.StandardKey.Refresh, "Read the pack again from disk"),
     ("simulate", "&Simulate", "Ctrl+Shift+S", "Preview what a run would do, without running anything"),
-    ("run", "&Run", "Ctrl+R", "Run the pack on this machine"),
+    ("run", "&Run", "Ctrl+R", "Run the pack on this machine, with the inputs of the preview shown"),
+    ("new-simulation", "&New Simulation", "Ctrl+Shift+N", "Leave the open run (it stays saved) and edit its inputs again"),
     ("cancel", "&Cancel Run", "Ctrl+.", "Stop the running steps; the run stays resumable"),
     ("approve", "&Approve…", "Ctrl+Shift+A", "Approve the approval the run is waiting for"),
     ("reject", "Re&ject…", "", "Reject the approval the run is waiting for"),
@@ -33,6 +34,15 @@ SPECS = [
 ]
 
 
+def apply_states(actions: dict[str, QAction], states: dict[str, tuple[bool, str]]) -> None:
+    """Enable or disable actions; a disabled action's tooltip says why."""
+    for name, (enabled, why) in states.items():
+        action = actions[name]
+        action.setEnabled(enabled)
+        base = action.property("baseToolTip")
+        action.setToolTip(base if enabled or not why else f"{base}\n(disabled: {why})")
+
+
 def build_actions(parent) -> dict[str, QAction]:
     actions = {}
     for name, text, shortcut, tooltip in SPECS:
@@ -48,6 +58,7 @@ def build_actions(parent) -> dict[str, QAction]:
             action.setShortcuts(list(action.shortcuts()) + [QKeySequence("Ctrl+=")])
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tooltip} ({keys})" if keys else tooltip)
+        action.setProperty("baseToolTip", action.toolTip())
         action.setStatusTip(tooltip)
         actions[name] = action
     return actions

@@ -5,13 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from core.execution.store import RunStore
+from stella_desktop.presentation import duration, plural, run_elapsed
 
-COLUMNS = ("Run", "Pack", "Status", "Created", "Updated")
+COLUMNS = ("Run", "Pack", "Status", "Created", "Updated", "Elapsed")
 
 
 class RunsBrowser(QWidget):
@@ -33,6 +34,8 @@ class RunsBrowser(QWidget):
         self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(lambda _: self._emit(self.open_run))
         self.summary = QLabel()
+        self.summary.setObjectName("runs-summary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
         refresh = QPushButton("Refresh")
         refresh.setObjectName("runs-refresh")
         self.open_button = QPushButton("Open")
@@ -55,6 +58,13 @@ class RunsBrowser(QWidget):
         layout.addWidget(self.table)
         self.store: RunStore | None = None
         self._stale = False
+
+    def bind(self, session) -> None:
+        """Open or resume runs through ``session``; refresh when its runs change."""
+        self.set_store(session.store())
+        self.open_run.connect(session.open_run)
+        self.resume_run.connect(session.resume_run)
+        session.runs_changed.connect(self.mark_stale)
 
     def set_store(self, store: RunStore) -> None:
         """Use ``store``; its runs are read when the browser is shown (a big store costs nothing at start)."""
@@ -83,7 +93,8 @@ class RunsBrowser(QWidget):
             self.table.insertRow(row)
             pack = summary.pack or {}
             cells = (summary.run_id, f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?",
-                     summary.status or "?", summary.created_at or "", summary.updated_at or "")
+                     summary.status or "?", summary.created_at or "", summary.updated_at or "",
+                     duration(run_elapsed(summary.created_at, summary.updated_at)))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, summary.run_id)
@@ -93,7 +104,8 @@ class RunsBrowser(QWidget):
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Created"), Qt.SortOrder.DescendingOrder)  # newest first
-        self.summary.setText(f"{len(summaries)} runs in {self.store.root}" if self.store else "")
+        self.summary.setText(f"{plural(len(summaries), 'run')} in {self.store.root}" if self.store else "")
+        self.summary.setToolTip(self.summary.text())
 
     def selected_run(self) -> str | None:
         items = self.table.selectedItems()

@@ -56,6 +56,25 @@ def template_size(step: Step) -> int:
     return size
 
 
+def plan_with_stand_ins(pack: Pack, supplied_inputs: dict | None, names: set[str]) -> Plan:
+    """A plan for *display* while the inputs ``names`` are missing or invalid: each stands in as null.
+
+    The app keeps showing a pack's graph while its inputs are incomplete (and
+    marks the steps that read them); such a plan is never run nor exported.
+    Raises PackInvalid when the pack cannot be planned even so.
+    """
+    specs = {spec.name: spec for spec in pack.manifest.spec.inputs}
+    inputs = {}
+    for name, spec in specs.items():
+        if name in names:
+            inputs[name] = None
+        elif name in (supplied_inputs or {}):
+            inputs[name] = supplied_inputs[name]
+        else:
+            inputs[name] = spec.default if spec.has_default else None
+    return _Planner(pack, inputs).plan()
+
+
 class _Planner:
     def __init__(self, pack: Pack, inputs: dict):
         self.pack = pack

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 SELECTED = QColor("#1f6feb")  # the selection outline (never exported)
 MATCHED = QColor("#e8590c")  # a find match
+DIMMED = 0.3  # the opacity of steps that do not match an active find
 
 
 # Qt asks every item for its bounding rectangle many times per paint and per move; a
@@ -47,10 +48,12 @@ class StepItem(QGraphicsRectItem):
             self.status_changed()
             self.update()
 
-    def set_matched(self, matched: bool) -> None:
+    def set_matched(self, matched: bool, filtering: bool = False) -> None:
+        """Outlined as a find match; while a find is active, everything else is dimmed."""
         if matched != self._matched:
             self._matched = matched
             self.update()
+        self.setOpacity(1.0 if matched or not filtering else DIMMED)
 
     def status_changed(self) -> None:
         """Hook for subclasses (tooltips)."""

@@ -82,7 +82,8 @@ def resume(args) -> int:
 def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
 
-    from stella_desktop.runner import Runner, describe
+    from stella_desktop.presentation import describe
+    from stella_desktop.runner import Runner
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     runner = Runner(active, registry, workers=args.workers)
