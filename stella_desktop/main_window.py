@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self._bind()
         self._update_title()
         self._update_actions()
-        self.resize(1400, 900)
+        self._default_size()
         self._restore_layout()
 
     # -- building -------------------------------------------------------------------------------
@@ -225,6 +225,12 @@ class MainWindow(QMainWindow):
                 return
 
     # -- layout and closing -----------------------------------------------------------------------
+    def _default_size(self) -> None:
+        """1400 x 900, but never larger than the screen (a 1280 x 800 laptop hid Details and the
+        status bar off-screen).  A margin is left for the title bar and frame."""
+        screen = self.screen().availableGeometry()
+        self.resize(min(1400, screen.width() * 95 // 100), min(900, screen.height() * 90 // 100))
+
     def _restore_layout(self) -> None:
         """The saved geometry and docks, else the default layout (never both: tabifying and then
         restoring leaves a stray tab bar on screen).  Either way Results and Details are in front."""

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QW
 from core.execution.clock import iso
 from core.graph import ExecutionGraph
 from stella_desktop.presentation import StepTimes, duration, with_countdown
-from stella_desktop.status_style import STYLES, fill
+from stella_desktop.status_style import STYLES, fill, text_colour
 from stella_desktop.step_status import StepView
 
 COLUMNS = ("Step", "Kind", "Status", "Reason", "Uses", "Attempts", "Took", "Next attempt")
@@ -100,6 +100,8 @@ class StepTreeModel(QAbstractItemModel):
         column = index.column()
         if role == Qt.ItemDataRole.BackgroundRole and column == 2:
             return QBrush(fill(view.status))
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:  # the fill is light: the dark theme's text is not
+            return QBrush(text_colour(view.status))
         if role == Qt.ItemDataRole.UserRole:
             return step_id
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
