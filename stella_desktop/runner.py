@@ -21,9 +21,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from core.execution.attempt import CANCELLED, Completion, StepAttempt, execute_attempt
 from core.execution.driver import SYNC_INTERVAL, Driver
-from core.execution.describe import describe  # noqa: F401  (the app's log lines; re-exported)
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun
+from stella_desktop.presentation import describe  # noqa: F401  (re-exported: the CLI's progress lines)
 
 SYNC_INTERVAL_MS = int(SYNC_INTERVAL * 1000)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.execution.executors import Executor, ExecutorRegistry, StepCancelled, StepContext, StepFailed
+from core.execution.redaction import Redactor
 
 CANCELLED = "interrupted: run cancelled"
 WORKER_LOST = "interrupted: its worker was lost"
@@ -51,8 +52,9 @@ def execute_attempt(executor: Executor | None, attempt: StepAttempt,
     step_id, number = attempt.step_id, attempt.attempt
     if executor is None:
         return Completion(step_id, number, error=f"'{attempt.uses}' cannot run here: no executor is installed for it")
+    secrets = Redactor(attempt.secret_values)  # every form of the secrets this attempt carries
     context = StepContext(attempt.run_id, step_id, number, attempt.parameters, Path(attempt.workspace),
-                          cancel if cancel is not None else threading.Event())
+                          cancel if cancel is not None else threading.Event(), secrets)
     try:
         outputs = executor(context)
         completion = Completion(step_id, number, outputs=dict(outputs or {}))
@@ -62,9 +64,8 @@ def execute_attempt(executor: Executor | None, attempt: StepAttempt,
         completion = Completion(step_id, number, error=str(failure) or "failed")
     except Exception as error:
         completion = Completion(step_id, number, error=f"{type(error).__name__}: {error}")
-    if attempt.secret_values:
-        completion = Completion(step_id, number, mask(completion.outputs, attempt.secret_values),
-                                mask(completion.error, attempt.secret_values))
+    if secrets:
+        completion = Completion(step_id, number, secrets.redact(completion.outputs), secrets.redact(completion.error))
     return completion
 
 
@@ -82,19 +83,6 @@ def _worker_registry(allow_commands: bool) -> ExecutorRegistry:
     if registry is None:
         registry = _REGISTRIES[allow_commands] = ExecutorRegistry.default(allow_commands=allow_commands)
     return registry
-
-
-def mask(value: Any, secrets: tuple[str, ...]) -> Any:
-    """``value`` with each secret replaced by ``***``."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {key: mask(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [mask(item, secrets) for item in value]
-    return value
 
 
 def secrets_within(value: Any, secrets: list[str]) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ import time
 from core import json_text
 from core.errors import PackInvalid
 from core.execution.backends import BackendUnavailable, make_backend, workspace_for
-from core.execution.describe import describe
 from core.execution.driver import Driver
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun, PlanDrift, load_snapshot
@@ -56,6 +55,11 @@ def run(args) -> int:
     return _drive(active, registry, args)
 
 
+def _notify(active: ActiveRun) -> None:
+    for notice in active.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+
+
 def _open(store: RunStore, run_id: str, **options) -> ActiveRun | int:
     """The reopened run, or the exit code (after saying why) when it cannot be reopened."""
     try:
@@ -92,6 +96,7 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
         _error(str(error))
         return exit_codes.USAGE
     driver = Driver(active, backend, registry, workspace=workspace_for(args.workspace_root, active.run_id))
+    _notify(active)
     live = args.format == "table" and sys.stdout.isatty()
     colour = use_colour(getattr(args, "color", "auto"), sys.stdout)
     drawn = {"lines": 0, "at": 0.0}
@@ -112,12 +117,15 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
         driver.on_tick.append(redraw)
     else:
         active.listeners.append(lambda record: print(describe(record), file=sys.stderr))
-    # Ctrl+C: the handler only posts the cancel; the driver thread runs it between two records
-    previous = signal.signal(signal.SIGINT, lambda *_: driver.post(driver.cancel))
+    # Ctrl+C and a polite kill (SIGTERM) both cancel (running commands' process groups are stopped);
+    # the handler only posts the cancel: the driver thread runs it between two records
+    previous = {number: signal.signal(number, lambda *_: driver.post(driver.cancel))
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         status = driver.drive()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         backend.shutdown(wait=True)
         active.close()
     if live:
