@@ -5,6 +5,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.execution.store import RunStore
 from stella_desktop.dialogs import PreferencesDialog
+from stella_desktop.session_state import Mode
 from test_app import nothing_left_behind, open_and_wait, settings, status, window  # noqa: F401  (fixtures)
 
 MAPPED = """
@@ -29,23 +30,26 @@ def test_a_cancelled_resumed_run_paints_no_step_or_block_running(qtbot, window, 
     pack.write_text(MAPPED.replace("SECONDS", "30"))
     open_and_wait(qtbot, window, pack)
     window.actions["run"].trigger()
-    qtbot.waitUntil(lambda: window.run_control.run is not None and status(window, "fan[1]::nap") == "running",
+    qtbot.waitUntil(lambda: window.session.run is not None and status(window, "fan[1]::nap") == "running",
                     timeout=20_000)
     window.actions["cancel"].trigger()
-    qtbot.waitUntil(lambda: not window.run_control.driving, timeout=20_000)
-    run_id = window.run_control.run.run_id
-    window.resume_run(run_id)
-    qtbot.waitUntil(lambda: window.run_control.driving and status(window, "fan[1]::nap") == "running",
+    qtbot.waitUntil(lambda: window.session.mode != Mode.RUNNING, timeout=20_000)
+    run_id = window.session.run.run_id
+    window.session.resume_run(run_id)
+    qtbot.waitUntil(lambda: window.session.mode == Mode.RUNNING and status(window, "fan[1]::nap") == "running",
                     timeout=20_000)
     assert status(window, "fan") == "running"
     window.actions["cancel"].trigger()
-    qtbot.waitUntil(lambda: not window.run_control.driving, timeout=20_000)
+    qtbot.waitUntil(lambda: window.session.mode != Mode.RUNNING, timeout=20_000)
+    minimap = window.view.minimap
+    qtbot.waitUntil(lambda: not minimap._redraw.isActive(), timeout=10_000)  # its picture is redrawn
     QApplication.processEvents()
     window.grab().save(str(tmp_path / "cancelled-resumed-run.png"))
-    assert window.run_control.scheduler.status == "cancelled"
+    assert [s for s, status in window.scene._statuses.items() if status == "running"] == []  # the minimap too
+    assert window.session.scheduler.status == "cancelled"
     assert painted_running(window) == []
     assert status(window, "fan") == "pending"
-    states = window.run_control.scheduler.states
+    states = window.session.scheduler.states
     assert [s for s, state in states.items() if state.status == "running"] == []
 
 
@@ -68,9 +72,9 @@ def test_preferences_offer_a_dask_scheduler_and_the_run_uses_it(qtbot, window, s
     pack.write_text(MAPPED.replace("SECONDS", "0.05"))
     open_and_wait(qtbot, window, pack)
     window.actions["run"].trigger()
-    assert window.run_control.runner.backend.name == "dask"
-    qtbot.waitUntil(lambda: not window.run_control.driving, timeout=60_000)
-    assert window.run_control.scheduler.status == "succeeded"
+    assert window.session._runs.runner.backend.name == "dask"
+    qtbot.waitUntil(lambda: window.session.mode != Mode.RUNNING, timeout=60_000)
+    assert window.session.scheduler.status == "succeeded"
     assert status(window, "last") == "succeeded"
 
 
