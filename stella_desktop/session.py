@@ -253,12 +253,9 @@ class Session(QObject):
             self.problems_changed.emit()
             self.notice.emit("The run cannot start", attention.cannot_start(invalid.problems), True)
             return
-        except RunStoreError as error:
-            self.notice.emit("The run store failed", str(error), True)
-            return
-        except BackendUnavailable as error:
-            self.notice.emit("The run cannot start", f"{error}\n\nNothing was run. Check the Dask scheduler in "
-                             "Preferences, or run steps on this computer.", True)
+        except (RunStoreError, BackendUnavailable) as error:  # the store, or the Dask cluster in Preferences
+            store = isinstance(error, RunStoreError)
+            self.notice.emit("The run store failed" if store else "The run cannot start", str(error), True)
             return
         self._enter_run(run, Mode.RUNNING)
 

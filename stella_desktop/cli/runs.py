@@ -16,6 +16,7 @@ from core.execution.scheduler import DecisionError
 from core.execution.store import RunLocked, RunStore, RunStoreError
 from core.inputs import read_inputs_file
 from stella_desktop.cli import exit_codes, terminal
+from stella_desktop.presentation import describe
 from stella_desktop.cli.run_table import render_run, render_run_list
 from stella_desktop.cli.table import use_colour
 
