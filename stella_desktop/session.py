@@ -254,8 +254,8 @@ class Session(QObject):
             self.notice.emit("The run cannot start", attention.cannot_start(invalid.problems), True)
             return
         except (RunStoreError, BackendUnavailable) as error:  # the store, or the Dask cluster in Preferences
-            store = isinstance(error, RunStoreError)
-            self.notice.emit("The run store failed" if store else "The run cannot start", str(error), True)
+            self.notice.emit("The run store failed" if isinstance(error, RunStoreError) else "The run cannot start",
+                             str(error), True)
             return
         self._enter_run(run, Mode.RUNNING)
 
@@ -265,8 +265,7 @@ class Session(QObject):
     def resume_run(self, run_id: str) -> None:
         self._with_run(run_id, "cannot be resumed",
                        lambda: self._runs.resume(self.store(), run_id, self._registry(), self.settings.workers,
-                                                 self.settings.scheduler_for_runs()),
-                       Mode.RUNNING)
+                                                 self.settings.scheduler_for_runs()), Mode.RUNNING)
 
     def _with_run(self, run_id: str, failed: str, opening, mode: Mode) -> None:
         if self.mode == Mode.RUNNING:
