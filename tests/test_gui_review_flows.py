@@ -5,7 +5,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from test_session_flows import (  # noqa: F401  (fixtures)
-    RELEASE, action, new_window, nothing_left_behind, open_and_wait, settings, window,
+    RELEASE, Mode, action, new_window, nothing_left_behind, open_and_wait, settings, settled, wait_mode, window,
 )
 from stella_desktop.dialogs import apply_theme
 
@@ -43,5 +43,38 @@ def test_the_results_status_column_stays_readable_in_the_dark_theme(qtbot, windo
             text = foreground.color() if foreground is not None else tree.palette().color(QPalette.ColorRole.Text)
             assert contrast(text, background) >= 4.5, (model.data(index), text.name(), background.name())
     finally:
+        apply_theme(app, "system")
+        app.setPalette(before)
+
+
+def strongest_contrast(widget) -> float:
+    """The highest contrast between any pixel drawn for ``widget`` (over its parent, as on screen)
+    and the most common (background) colour there."""
+    image = widget.parentWidget().grab(widget.geometry()).toImage()
+    counts: dict[int, int] = {}
+    for y in range(0, image.height(), 2):
+        for x in range(image.width()):
+            rgb = image.pixel(x, y)
+            counts[rgb] = counts.get(rgb, 0) + 1
+    background = QColor(max(counts, key=counts.get))
+    return max(contrast(QColor(rgb), background) for rgb in counts)
+
+
+def test_the_banner_text_stays_readable_in_the_dark_theme(qtbot, settings):
+    """The paused-at-a-gate banner kept its pale yellow but took the dark theme's white text."""
+    app = QApplication.instance()
+    before = QPalette(app.palette())
+    apply_theme(app, "dark")  # as at start-up: the theme is applied before the window is built
+    window = new_window(qtbot, settings)
+    try:
+        open_and_wait(qtbot, window, RELEASE)
+        action(window, "run").trigger()
+        wait_mode(qtbot, window, Mode.WAITING)
+        qtbot.waitUntil(lambda: window.banner.isVisible() and "Paused" in window.banner.label.text(), timeout=5_000)
+        assert strongest_contrast(window.banner.label) >= 4.5
+        action(window, "new-simulation").trigger()
+        settled(qtbot, window, RELEASE)
+    finally:
+        window.close()
         apply_theme(app, "system")
         app.setPalette(before)
