@@ -78,3 +78,16 @@ def test_the_banner_text_stays_readable_in_the_dark_theme(qtbot, settings):
         window.close()
         apply_theme(app, "system")
         app.setPalette(before)
+
+
+def test_at_start_up_the_keyboard_drives_the_graph_not_the_legend(qtbot, window):
+    """The first focus went to the legend's scroll strip: Down scrolled nothing instead of selecting a step."""
+    from PySide6.QtTest import QTest
+
+    open_and_wait(qtbot, window, RELEASE)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
+    focused = QApplication.focusWidget()
+    assert focused.objectName() != "legend-strip"
+    QTest.keyClick(focused, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: window.session.selected == "build", timeout=5_000)
