@@ -91,3 +91,35 @@ def test_at_start_up_the_keyboard_drives_the_graph_not_the_legend(qtbot, window)
     assert focused.objectName() != "legend-strip"
     QTest.keyClick(focused, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: window.session.selected == "build", timeout=5_000)
+
+
+PARALLEL_SLEEP = """
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: fan, version: 1.0.0}
+spec:
+  steps:
+    - id: fan
+      parallel:
+        steps:
+          - {id: slow-a, run: {uses: builtin:sleep, with: {seconds: 30}}}
+          - {id: slow-b, run: {uses: builtin:sleep, with: {seconds: 30}}}
+    - {id: after, run: {uses: builtin:noop}}
+"""
+
+
+def test_a_cancelled_run_shows_nothing_still_running(qtbot, window, tmp_path):
+    """After Cancel Run the parallel block still said 'running' on the canvas and in the status bar."""
+    pack = tmp_path / "fan.yaml"
+    pack.write_text(PARALLEL_SLEEP)
+    open_and_wait(qtbot, window, pack)
+    action(window, "run").trigger()
+    qtbot.waitUntil(lambda: window.session.scheduler is not None
+                    and window.session.scheduler.states["slow-a"].status == "running", timeout=10_000)
+    action(window, "cancel").trigger()
+    wait_mode(qtbot, window, Mode.FINISHED)
+    assert window.session.run.scheduler.status == "cancelled"
+    still = {step: view.status for step, view in window.session.views.items() if view.status == "running"}
+    assert still == {}
+    assert "running" not in window.status.counts_label.text()
+    assert window.scene.items_by_id["fan"].status != "running"
