@@ -123,3 +123,19 @@ def test_a_cancelled_run_shows_nothing_still_running(qtbot, window, tmp_path):
     assert still == {}
     assert "running" not in window.status.counts_label.text()
     assert window.scene.items_by_id["fan"].status != "running"
+
+
+def test_in_a_1024_by_700_window_the_minimap_leaves_the_canvas_to_the_graph(qtbot, window):
+    """At 1,024 x 700 the 150 x 240 minimap covered a quarter of the canvas, steps included."""
+    from conftest import SBOM_PACK
+
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700, timeout=5_000)
+    open_and_wait(qtbot, window, SBOM_PACK, str(SBOM_PACK.parent / "inputs.json"))
+    action(window, "fit").trigger()
+    viewport = window.view.viewport()
+    qtbot.waitUntil(lambda: window.view.minimap.isVisible(), timeout=5_000)
+    minimap = window.view.minimap
+    assert minimap.width() * minimap.height() <= viewport.width() * viewport.height() / 8, (
+        minimap.size(), viewport.size())
+    assert viewport.rect().contains(minimap.geometry().translated(-viewport.x(), -viewport.y()))
