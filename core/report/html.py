@@ -21,7 +21,7 @@ h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;borde
 table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em;
 text-align:left;vertical-align:top}th{background:#f3f3f3}code,.mono{font-family:ui-monospace,monospace;
 font-size:.9em;word-break:break-all}.succeeded{color:#2e7d32}.failed{color:#c62828}.skipped{color:#777}
-.meta td:first-child{width:12em;font-weight:600}svg{max-width:100%;height:auto}
+.meta td:first-child{width:12em;font-weight:600}td.id{white-space:nowrap;word-break:normal}svg{max-width:100%;height:auto}
 @media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}
 """
 
@@ -51,7 +51,7 @@ def _summary(report: dict) -> str:
     rows = [
         ("Run", report["runId"]), ("Pack", f"{report['pack'].get('name')} {report['pack'].get('version')}"),
         ("Manifest", report.get("manifestPath")), ("Plan hash", report["planHash"]),
-        ("Failure policy", f"{policy.get('maxAttempts')} attempts, {policy.get('backoffSeconds')} s backoff"),
+        ("Failure policy", f"{_count(policy.get('maxAttempts'), 'attempt')}, {policy.get('backoffSeconds')} s backoff"),
         ("Created", report.get("createdAt")), ("Started", report.get("startedAt")),
         ("Ended", report.get("endedAt") or "not ended"), ("Duration", _duration(report.get("durationSeconds"))),
         ("Secrets used (names)", ", ".join(report.get("secrets") or []) or "none"),
@@ -64,7 +64,7 @@ def _steps(report: dict) -> str:
     rows = []
     for step in report["steps"]:
         attempts = "<br>".join(
-            f"#{a['attempt']} {_e(a['result'])}: {_e(a['start'])} → {_e(a['end'] or '…')}"
+            f"#{a['attempt']} {_e(a['result'])}: {_e(_clock(a['start']))} → {_e(_clock(a['end']) or '…')}"
             f" ({_e(_duration(a['durationSeconds']))})" + (f" — {_e(a['message'])}" if a.get("message") else "")
             for a in step["attempts"]) or "—"
         depth = 0
@@ -72,7 +72,7 @@ def _steps(report: dict) -> str:
         while parent:
             depth += 1
             parent = next((s.get("parent") for s in report["steps"] if s["id"] == parent), None)
-        rows.append(f'<tr><td class="mono" style="padding-left:{0.5 + depth * 1.2}em">{_e(step["id"])}</td>'
+        rows.append(f'<tr><td class="mono id" style="padding-left:{0.5 + depth * 1.2}em">{_e(step["id"])}</td>'
                     f"<td>{_e(step['kind'])}</td><td class=\"{_e(step['status'])}\">{_e(step['status'])}</td>"
                     f"<td>{_e(_duration(step.get('durationSeconds')))}</td><td>{attempts}</td>"
                     f"<td>{_e(step.get('statusReason') or '')}</td></tr>")
@@ -109,13 +109,24 @@ def timeline_svg(report: dict, width: int = 900) -> str:
     height = axis + row_height * len(rows) + 6
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline of attempts">',
+           '<defs><pattern id="wait" width="6" height="6" patternUnits="userSpaceOnUse" '
+           'patternTransform="rotate(45)"><rect width="6" height="6" fill="#eceff1"/>'
+           '<line x1="0" y1="0" x2="0" y2="6" stroke="#90a4ae" stroke-width="2"/></pattern></defs>',
            f'<line x1="{label}" y1="{axis - 4}" x2="{label + plot}" y2="{axis - 4}" stroke="#999"/>']
     for tick in range(5):
         x = label + plot * tick / 4
         out.append(f'<text x="{x:.1f}" y="12" font-size="10" text-anchor="middle" fill="#555">'
                    f'{_e(_duration(span * tick / 4))}</text>')
+    waits = {g["stepId"]: g for g in report.get("gates") or [] if g.get("requestedAt")}
     for index, step in enumerate(rows):
         y = axis + index * row_height
+        gate = waits.get(step["id"])
+        if gate:  # the wait for a decision, hatched grey behind the gate's instant
+            begin = (parse_iso(gate["requestedAt"]) - origin).total_seconds()
+            finish = (parse_iso(gate["decidedAt"]) - origin).total_seconds() if gate.get("decidedAt") else span
+            out.append(f'<rect x="{label + plot * begin / span:.1f}" y="{y + 5}" '
+                       f'width="{max(plot * (finish - begin) / span, 1):.1f}" height="{row_height - 10}" '
+                       f'fill="url(#wait)"><title>{_e(step["id"])}: waiting for a decision</title></rect>')
         out.append(f'<text x="{label - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
                    f'{_e(_clip(step["id"], 34))}</text>')
         for attempt in step["attempts"]:
@@ -144,6 +155,15 @@ def _duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)} min {int(seconds % 60)} s"
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+
+
+def _clock(moment: str | None) -> str | None:
+    """The time of day of an ISO timestamp, to the millisecond (the date is in the summary)."""
+    return moment[11:23] if moment and len(moment) >= 23 else moment
+
+
+def _count(number, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _clip(text: str, limit: int) -> str:
