@@ -19,6 +19,43 @@ from core.plan import Plan, to_json_value
 REPORT_VERSION = 1
 
 
+def check_run(store, run_id: str):
+    """The journal check of a run (:class:`~core.execution.journal.RunCheck`); RunNotFound if none."""
+    from core.execution.journal import verify_run
+    from core.execution.store import RunNotFound
+
+    folder = store.folder_of(run_id)
+    if not folder.is_dir():
+        raise RunNotFound(f"no run '{run_id}' in {store.root}")
+    return verify_run(folder)
+
+
+def damage_text(check) -> str:
+    place = f"record {check.bad_record}: " if check.bad_record else ""
+    return place + (check.reason or "damaged")
+
+
+def report_for_run(store, run_id: str) -> dict:
+    """The report of a run in ``store`` (the CLI's export and the app's Export Run Report…).
+
+    Raises RunNotFound, RunCorrupt (a damaged journal: no report is made of it),
+    PlanDrift or PackInvalid (the manifest no longer plans as it did), or
+    another RunStoreError.
+    """
+    from core.execution.run import ActiveRun
+    from core.execution.store import RunCorrupt
+
+    check = check_run(store, run_id)
+    if not check.ok:
+        raise RunCorrupt(f"run {run_id} is damaged: {damage_text(check)}")
+    active = ActiveRun.open(store, run_id, lock=False)
+    try:
+        return build_report(active.snapshot(), active.plan, active.handle.records,
+                            {"records": check.records, "chainHash": check.chain})
+    finally:
+        active.close()
+
+
 def build_report(snapshot: dict, plan: Plan, records: Iterable[dict], journal: dict) -> dict:
     """The report JSON for a run.
 

@@ -43,55 +43,34 @@ def export(args) -> int:
 
 def _report(args) -> dict | int:
     """The run's report, or the exit code after saying why it cannot be made."""
-    from core.execution.run import ActiveRun, PlanDrift
-    from core.execution.store import RunNotFound, RunStore, RunStoreError
-    from core.report import build_report
+    from core.execution.run import PlanDrift
+    from core.execution.store import RunCorrupt, RunNotFound, RunStore, RunStoreError
+    from core.report import report_for_run
 
     store = RunStore(args.store) if args.store else RunStore()
     try:
-        check = _check(store, args.run_id)
-        if not check.ok:
-            _error(f"run {args.run_id} is damaged: {_where(check)}; no report was written")
-            return exit_codes.RUN_STORE
-        active = ActiveRun.open(store, args.run_id, lock=False)
+        return report_for_run(store, args.run_id)
     except RunNotFound as error:
         _error(str(error))
         return exit_codes.USAGE
+    except RunCorrupt as error:
+        _error(f"{error}; no report was written")
+        return exit_codes.RUN_STORE
     except (PlanDrift, PackInvalid) as error:
         _error(f"{error} (a report needs the run's manifest as it was)")
         return exit_codes.INVALID
     except RunStoreError as error:
         _error(str(error))
         return exit_codes.RUN_STORE
-    try:
-        return build_report(active.snapshot(), active.plan, active.handle.records,
-                            {"records": check.records, "chainHash": check.chain})
-    finally:
-        active.close()
-
-
-def _check(store, run_id: str):
-    """The journal check of a run folder (RunNotFound when there is no such run)."""
-    from core.execution.journal import verify_run
-    from core.execution.store import RunNotFound
-
-    folder = store.folder_of(run_id)
-    if not folder.is_dir():
-        raise RunNotFound(f"no run '{run_id}' in {store.root}")
-    return verify_run(folder)
-
-
-def _where(check) -> str:
-    place = f"record {check.bad_record}: " if check.bad_record else ""
-    return place + (check.reason or "damaged")
 
 
 def verify(args) -> int:
     from core.execution.store import RunNotFound, RunStore, RunStoreError
+    from core.report import check_run, damage_text
 
     store = RunStore(args.store) if args.store else RunStore()
     try:
-        check = _check(store, args.run_id)
+        check = check_run(store, args.run_id)
     except RunNotFound as error:
         _error(str(error))
         return exit_codes.USAGE
@@ -99,7 +78,7 @@ def verify(args) -> int:
         _error(str(error))
         return exit_codes.RUN_STORE
     if not check.ok:
-        print(f"run {args.run_id}: DAMAGED at {_where(check)}", file=sys.stderr)
+        print(f"run {args.run_id}: DAMAGED at {damage_text(check)}", file=sys.stderr)
         return exit_codes.RUN_STORE
     print(f"run {args.run_id}: journal intact: {check.records} records, chain {check.chain}")
     if not args.report:
