@@ -158,6 +158,19 @@ def main() -> None:
         window.problems.itemActivated.emit(window.problems.topLevelItem(0), 0)
         shoot(app, window, "problems.png")
 
+        edited = folder / "flaky-fanout.yaml"  # saved in an editor: re-simulated, changes tagged
+        original = (PACKS / "flaky-fanout.yaml").read_text()
+        edited.write_text(original)
+        simulated(app, window, edited)
+        edited.write_text(original.replace("failTimes: 1", "failTimes: 2").replace("maxParallel: 2", "maxParallel: 3")
+                          .replace("    - id: finish\n", "    - id: notify\n      run: {uses: builtin:noop}\n"
+                                                           "    - id: finish\n")
+                          .replace("          - id: check-late\n            run: {uses: builtin:sleep, with: {seconds: 0.3}}\n", ""))
+        wait(app, lambda: "notify" in window.scene.items_by_id and window.changes.rows())
+        window.docks["changes"].raise_()
+        window.session.select("flaky")
+        shoot(app, window, "changes-after-edit.png")
+
         long_pack = folder / "nightly-mirror.yaml"
         long_pack.write_text(LONG)
         simulated(app, window, long_pack)

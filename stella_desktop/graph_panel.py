@@ -54,6 +54,7 @@ class GraphPanel(QWidget):
         session.selection_changed.connect(self._select)
         self.scene.step_clicked.connect(session.select)
         self.view.navigated.connect(session.select)
+        session.changes.changed.connect(self._show_changes)
 
     def _show_graph(self, refit: bool) -> None:
         session = self.session
@@ -77,6 +78,11 @@ class GraphPanel(QWidget):
             self.note.hide()
         if refit:
             QTimer.singleShot(0, self.view.fit)
+
+    def _show_changes(self, diff) -> None:
+        """New and changed steps tagged on the canvas (removed ones are listed in Changes)."""
+        steps = diff.steps if diff is not None else ()
+        self.scene.set_changes({s.id: (s.change, list(s.fields)) for s in steps if s.change != "removed"})
 
     def _show_statuses(self, changed: dict) -> None:
         notes = dict(countdown_notes(changed))

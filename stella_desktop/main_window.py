@@ -20,6 +20,7 @@ from stella_desktop.actions import apply_states, build_actions
 from stella_desktop.banner import Banner
 from stella_desktop.bundled import sample_packs
 from stella_desktop.details import DetailsPanel
+from stella_desktop.diff_view import DiffView
 from stella_desktop.graph_panel import GraphPanel
 from stella_desktop.inputs_panel import InputsPanel
 from stella_desktop.problems import ProblemsPanel
@@ -40,6 +41,7 @@ DOCKS = (
     ("run-log", "Run Log", Qt.DockWidgetArea.BottomDockWidgetArea),
     ("runs", "Runs", Qt.DockWidgetArea.BottomDockWidgetArea),
     ("source", "Source", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("changes", "Changes", Qt.DockWidgetArea.BottomDockWidgetArea),
 )
 
 
@@ -80,7 +82,8 @@ class MainWindow(QMainWindow):
         self.run_log = RunLog()
         self.runs = RunsBrowser()
         self.source = SourceView()
-        widgets = {"inputs": self.inputs, "details": self.details, "results": self.results,
+        self.changes = DiffView()
+        widgets = {"changes": self.changes, "inputs": self.inputs, "details": self.details, "results": self.results,
                    "problems": self.problems, "run-log": self.run_log, "runs": self.runs, "source": self.source}
         self.docks: dict[str, QDockWidget] = {}
         for name, title, area in DOCKS:
@@ -103,7 +106,7 @@ class MainWindow(QMainWindow):
         for path in sample_packs():
             label = path.parent.name if path.name == "pack.yaml" else path.stem
             samples.addAction(label, lambda p=str(path): self.open_pack(p, commands.sample_inputs(p)))
-        for name in ("reload", None, "export-preview", "export-graph", None, "preferences", None, "quit"):
+        for name in ("reload", "compare", "clear-comparison", None, "export-preview", "export-graph", None, "preferences", None, "quit"):
             file_menu.addSeparator() if name is None else file_menu.addAction(a[name])
         view_menu = self.menuBar().addMenu("&View")
         for name in ("fit", "zoom-in", "zoom-out", "find", "expand-all", "collapse-all"):
@@ -113,7 +116,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         run_menu = self.menuBar().addMenu("&Run")
         for name in ("simulate", "new-simulation", "run", "cancel", None, "approve", "reject", "allow", "deny",
-                     None, "runs"):
+                     None, "runs", "export-report"):
             run_menu.addSeparator() if name is None else run_menu.addAction(a[name])
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
@@ -130,6 +133,8 @@ class MainWindow(QMainWindow):
         self.run_log.bind(session)
         self.runs.bind(session)
         self.source.bind(session)
+        self.changes.bind(session)
+        self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
         self.status.bind(session)
         self.banner.bind(session, self._run_command)
         session.state_changed.connect(self._update_actions)
@@ -148,6 +153,10 @@ class MainWindow(QMainWindow):
             a[name].triggered.connect(lambda _=False, k=kind, y=yes: commands.ask_decision(self, k, y))
         a["export-preview"].triggered.connect(lambda: commands.export_preview_dialog(self))
         a["export-graph"].triggered.connect(lambda: commands.export_graph_dialog(self))
+        a["export-report"].triggered.connect(lambda: commands.export_report_dialog(self, session.run.run_id))
+        self.runs.export_report.connect(lambda run_id: commands.export_report_dialog(self, run_id))
+        a["compare"].triggered.connect(lambda: commands.compare_dialog(self))
+        a["clear-comparison"].triggered.connect(session.changes.clear_comparison)
         a["fit"].triggered.connect(self.view.fit)
         a["find"].triggered.connect(self.view.open_find)
         a["expand-all"].triggered.connect(lambda: self.scene.set_all_expanded(True))
@@ -232,7 +241,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if not (isinstance(state, QByteArray) and self.restoreState(state)):
-            for name in ("problems", "run-log", "runs"):
+            for name in ("problems", "run-log", "runs", "changes"):
                 self.tabifyDockWidget(self.docks["results"], self.docks[name])
             self.tabifyDockWidget(self.docks["details"], self.docks["source"])
             self.resizeDocks([self.docks["inputs"], self.docks["details"]], [260, 280], Qt.Orientation.Horizontal)

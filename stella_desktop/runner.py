@@ -162,7 +162,7 @@ class Runner(QObject):
             return
         self._cancels[step.id] = cancel
         context = StepContext(self.run.run_id, step.id, state.attempts, parameters, self.run.handle.workspace,
-                              cancel)
+                              cancel, self.scheduler.redactor)
         self.pool.start(StepTask(executor, context, self._signals))
 
     def _on_result(self, result: StepResult) -> None:

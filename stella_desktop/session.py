@@ -23,6 +23,7 @@ from core.execution.store import RunStore, RunStoreError
 from core.inputs import read_inputs_file
 from core.simulation import simulate
 from stella_desktop import attention
+from stella_desktop.plan_changes import PlanChanges
 from stella_desktop.run_control import RunControl
 from stella_desktop.session_state import InputsState, Mode, PackState, SessionState, derive_state, read_text
 from stella_desktop.settings import AppSettings
@@ -69,6 +70,8 @@ class Session(QObject):
         self._runs.views_changed.connect(self._on_views_changed)
         self._runs.stopped.connect(self._on_run_stopped)
         self._runs.store_failed.connect(lambda m: self.notice.emit("The run store failed", m, True))
+        self.inputs_path: str | None = None  # the inputs file opened with the pack, if any
+        self.changes = PlanChanges(self)  # what changed in the plan; watches the pack's files
         self._simulator = Simulator(self)
         self._simulator.finished.connect(self._on_simulated)
         self._simulator.busy_changed.connect(self.busy_changed)
@@ -123,7 +126,7 @@ class Session(QObject):
                 values = read_inputs_file(inputs_path)
             except PackInvalid as invalid:
                 self.notice.emit("Inputs not loaded", "\n".join(str(p) for p in invalid.problems), True)
-        path = str(Path(path).resolve())
+        path, self.inputs_path = str(Path(path).resolve()), inputs_path
         self.settings.add_recent(path)
         self.settings.remember_last(path, values)
         self._leave_run()

@@ -93,12 +93,14 @@ def test_the_journal_replaced_by_a_folder(capsys, store):
         status, body = api_answer(root, method, path)
         assert status == 500 and "journal.jsonl cannot be read" in body["detail"], path
     assert main(["task-runner", "runs", "list", "--store", str(root)]) == 0
-    assert "corrupt" in capsys.readouterr().out
+    assert "damaged" in capsys.readouterr().out
 
 
 def _append(root, run_id, record) -> None:
-    with open(root / run_id / "journal.jsonl", "ab") as journal:
-        journal.write(encode_record(record))
+    path = root / run_id / "journal.jsonl"
+    previous = int(path.read_bytes().splitlines()[-1][:8], 16)  # a well-chained line (core/execution/journal.py)
+    with open(path, "ab") as journal:
+        journal.write(encode_record(record, previous))
     (root / run_id / "snapshot.json").unlink(missing_ok=True)
 
 

@@ -63,6 +63,7 @@ class GraphScene(QGraphicsScene):
         self._region = QRectF(-1e9, -MARGIN, 2e9, 3000)  # until the view says: the top
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}
+        self._changes: dict[str, tuple[str, list[str]]] = {}  # step id -> (added/changed, fields)
         self._matches: set[str] = set()
         self._filtering = False  # a find is active: steps that do not match are dimmed
         self._selected: str | None = None
@@ -194,6 +195,8 @@ class GraphScene(QGraphicsScene):
             for step_id, item in container.steps.items():
                 item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
                 item.set_matched(step_id in matched, filtering)
+                if step_id in self._changes:
+                    item.set_change(*self._changes[step_id])
                 if isinstance(item, CollapsedBlockItem):
                     self._update_counts(step_id)
                 if step_id == self._selected:
@@ -299,6 +302,14 @@ class GraphScene(QGraphicsScene):
         if self.overview is not None:
             self.overview.set_statuses(dict(self._statuses))
         self.content_changed.emit()
+
+    def set_changes(self, changes: dict[str, tuple[str, list[str]]]) -> None:
+        """Tag steps new or changed: step id -> (change, names of the fields that changed)."""
+        before, self._changes = self._changes, dict(changes)
+        for step_id in set(before) | set(self._changes):
+            item = self.items_by_id.get(step_id)
+            if item is not None:
+                item.set_change(*self._changes.get(step_id, (None, [])))
 
     def status_of(self, step_id: str) -> str:
         return self._statuses.get(step_id, "pending")

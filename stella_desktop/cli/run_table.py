@@ -59,7 +59,7 @@ def render_run_list(summaries: list[dict]) -> str:
         pack_text = f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?"
         status = item.get("status") or "?"
         if item.get("problem"):
-            status = f"corrupt: {item['problem']}"
+            status = f"damaged: {item['problem']}"
         rows.append(tuple(cell(value) for value in (item["runId"], pack_text, status, item.get("createdAt") or "",
                                                     item.get("updatedAt") or "",
                                                     duration(run_elapsed(item.get("createdAt"), item.get("updatedAt"))))))

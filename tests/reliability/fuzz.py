@@ -1,12 +1,17 @@
-"""Long-mode manifest fuzzing: 10,000+ mutated packs through the simulator, in process.
+"""Long-mode fuzzing: 10,000+ mutated packs through the simulator, and runs that put secrets in messages.
 
-    .venv/bin/python tests/reliability/fuzz.py [--cases 10000] [--seed 1]
+    .venv/bin/python tests/reliability/fuzz.py [--cases 10000] [--secret-cases 1000] [--seed 1]
 
 Prints the number of cases run, how many were refused with located problems,
 how many simulated, how many of those were refused by an expression, plan or
 value limit (the amplification strategies), the slowest case and the peak
 memory, and any failure (an exception other than a located problem: what the
-CLI would report as exit 70), with the falsifying manifest.  Exit 1 if
+CLI would report as exit 70), with the falsifying manifest.  Then runs
+``--secret-cases`` packs (through the CLI entry point, in process) whose steps
+put secret values into expression errors, outputs, failure messages, command
+output in other encodings and refused paths, and reports any encoding of a
+secret found in the store, stdout, stderr or the API's answers, or any exit
+70.  Exit 1 if
 anything failed.
 """
 
@@ -22,7 +27,7 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE.parent)]
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
-from fuzzing import check_simulation, mutated_manifests  # noqa: E402
+from fuzzing import check_secret_run, check_simulation, mutated_manifests, secret_runs  # noqa: E402
 
 
 def peak_mib() -> float:
@@ -33,6 +38,7 @@ def peak_mib() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--secret-cases", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     counts = {"cases": 0, "refused": 0, "simulated": 0, "limits": 0}
@@ -70,7 +76,34 @@ def main() -> int:
           f"{slowest[0]:.2f} s, peak RSS {peak_mib():.0f} MiB")
     for problem, text in failures[:5]:
         print(f"\nFAILURE: {problem}\n{text[:2000]}")
-    return 1 if failures else 0
+    secret_failures = fuzz_secrets(args.secret_cases, args.seed) if args.secret_cases else []
+    return 1 if failures or secret_failures else 0
+
+
+def fuzz_secrets(cases: int, seed_value: int) -> list[tuple[str, str]]:
+    import tempfile
+    counts = {"cases": 0}
+    failures: list[tuple[str, str]] = []
+
+    @seed(seed_value)
+    @settings(max_examples=cases, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(secret_runs())
+    def run(case):
+        text, secrets = case
+        counts["cases"] += 1
+        with tempfile.TemporaryDirectory() as folder:
+            problem = check_secret_run(text, secrets, Path(folder))
+        if problem:
+            failures.append((problem, text))
+
+    started = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - started
+    print(f"secret fuzz: {counts['cases']:,} runs with secrets in messages in {elapsed:.0f} s (seed {seed_value}): "
+          f"{len(failures)} failures (a secret in any encoding in the store, stdout, stderr or the API, or exit 70)")
+    for problem, text in failures[:5]:
+        print(f"\nFAILURE: {problem}\n{text[:2000]}")
+    return failures
 
 
 if __name__ == "__main__":
