@@ -1,0 +1,114 @@
+"""Forecast a simulated pack: durations, the virtual run, statuses and the critical path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.execution.scheduler import ABORTED
+from core.execution.state import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
+from core.forecast.assumptions import Assumptions, check_assumptions
+from core.forecast.critical_path import critical_path
+from core.forecast.engine import VirtualRun
+from core.forecast.model import (
+    NOT_REACHED, TOLERATED, WAITING, Forecast, StepForecast,
+)
+from core.gc_pause import without_gc
+from core.plan import Plan, PlannedStep
+from core.simulation import SimulationPreview
+
+
+def step_durations(plan: Plan, assumptions: Assumptions,
+                   history: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+    """Step id -> (seconds per attempt, source): given, then sleep, then history, else 0."""
+    history = history or {}
+    durations: dict[str, tuple[float, str]] = {}
+    for step in plan.walk():
+        if step.id in assumptions.durations:
+            durations[step.id] = (assumptions.durations[step.id], "given")
+        elif step.kind == "run" and step.uses == "builtin:sleep" and _number(step.parameters.get("seconds")):
+            durations[step.id] = (max(float(step.parameters["seconds"]), 0.0), "sleep")
+        elif step.kind == "run" and step.id in history:
+            durations[step.id] = (history[step.id], "history")
+        else:
+            durations[step.id] = (0.0, "none")
+    return durations
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@without_gc
+def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
+             durations: dict[str, float] | None = None, store: str | Path | None = None) -> Forecast:
+    """Run ``preview``'s plan on virtual time under the assumptions.
+
+    ``assume`` and ``durations`` are keyed by step id or map template id;
+    ``store`` is a run store folder whose succeeded runs of the same pack
+    give history durations.  Raises AssumptionError for what does not fit.
+    """
+    plan = preview.plan
+    assumptions = check_assumptions(plan, assume, durations)
+    history = None
+    if store is not None:
+        from core.forecast.history import history_durations
+        history = history_durations(store, plan.pack_name)
+    timing = step_durations(plan, assumptions, history)
+    run = VirtualRun(plan, assumptions, {step_id: seconds for step_id, (seconds, _) in timing.items()})
+    run.drive()
+    steps = _step_forecasts(preview, run, timing)
+    by_id = {step.id: step for step in steps}
+    return Forecast(
+        assumptions=assumptions.given,
+        outcome=run.scheduler.status if run.scheduler.status in ("succeeded", "failed") else WAITING,
+        duration=run.ended_at,
+        critical_path=critical_path(run.graph, by_id),
+        steps=tuple(steps),
+        backoff_seconds=plan.failure_policy.backoff_seconds,
+    )
+
+
+def _step_forecasts(preview: SimulationPreview, run: VirtualRun,
+                    timing: dict[str, tuple[float, str]]) -> list[StepForecast]:
+    scheduler = run.scheduler
+    statuses: dict[str, str] = {}
+    result = []
+    for preview_step in preview.walk():
+        planned: PlannedStep = preview_step.step
+        state = scheduler.states[planned.id]
+        parent_status = statuses.get(planned.parent) if planned.parent else None
+        tolerant = planned.parent is not None and bool(run.graph.step(planned.parent).continue_on_error)
+        trace = run.traces.get(planned.id)
+        attempts = tuple(trace.attempts) if trace else ()
+        status = _status(state.status, state.reason, parent_status, tolerant, planned.id in scheduler.waiting,
+                         bool(attempts))
+        statuses[planned.id] = status
+        waiting_since = trace.gate_since if trace and status == WAITING else None
+        result.append(StepForecast(
+            planned.id, planned.kind, planned.parent, status, attempts, timing[planned.id][1],
+            planned.id in run.when_assumed, state.reason, waiting_since))
+    return result
+
+
+def _status(status: str, reason: str | None, parent_status: str | None, tolerant: bool,
+            waiting: bool, started: bool) -> str:
+    """The forecast status of a step from the scheduler's (see the issue's table of statuses).
+
+    A step skipped after attempts (its block stopped while it waited for a retry) stays
+    ``skipped``: it was reached, so it is not ``not-reached``.
+    """
+    if status == SUCCEEDED:
+        return SUCCEEDED
+    if status == FAILED:
+        return TOLERATED if tolerant else FAILED
+    if status == SKIPPED:
+        if parent_status in (NOT_REACHED, SKIPPED):
+            return parent_status
+        if not started and (reason == ABORTED or (reason or "").startswith("block '")):
+            return NOT_REACHED
+        return SKIPPED
+    if status == PENDING:
+        return WAITING if waiting else NOT_REACHED
+    if status == RUNNING:
+        return WAITING  # a block the run paused inside
+    return status

@@ -1,0 +1,173 @@
+"""Run the real :class:`~core.execution.scheduler.Scheduler` on virtual time with stand-in executors.
+
+The scheduler decides everything, as in a real run: which step starts,
+retries and their backoff, ``maxParallel`` queues, ``continueOnError``,
+aborts, gates and approval expiry.  This module only plays the world
+around it: each started attempt "runs" for the step's duration and then
+succeeds or fails as assumed; each waiting gate is decided as assumed
+after its duration (or never, for ``wait``).  Time is a
+:class:`~core.execution.clock.FakeClock` that jumps from one event to the
+next, so nothing sleeps and nothing is written anywhere.
+
+Two changes are made to a *copy* of the plan before it is driven, because
+they are assumptions rather than behaviour: steps assumed ``skip`` are
+disabled, and a ``when`` that only run time can decide is taken as true.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import heapq
+from datetime import datetime, timedelta, timezone
+
+from core.execution.clock import FakeClock
+from core.execution.scheduler import RUN_FAILED, RUN_FINAL, RUN_WAITING, Scheduler
+from core.forecast.assumptions import Assumptions
+from core.forecast.model import Attempt, StepTrace
+from core.graph import ExecutionGraph
+from core.plan import Plan, PlannedStep
+
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FORECAST_BY = "forecast (assumed)"
+ASSUMED_SKIP = "assumed skipped (forecast)"
+
+
+def forecast_plan(plan: Plan, assumptions: Assumptions) -> tuple[Plan, set[str]]:
+    """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true."""
+    when_assumed: set[str] = set()
+
+    def rewrite(step: PlannedStep) -> PlannedStep:
+        children = tuple(rewrite(child) for child in step.children) if step.children else step.children
+        skip = assumptions.outcome(step.id).skip
+        assume_when = step.when_runtime and step.enabled and not skip
+        if not (skip or assume_when or children is not step.children and children != step.children):
+            return step
+        step = copy.copy(step)
+        step.children = children
+        if assume_when:
+            when_assumed.add(step.id)
+            step.when_runtime = False
+        if skip and step.enabled:
+            step.enabled, step.disabled_reason, step.when_runtime = False, ASSUMED_SKIP, False
+        return step
+
+    steps = tuple(rewrite(step) for step in plan.steps)
+    if all(new is old for new, old in zip(steps, plan.steps)):
+        return plan, when_assumed
+    return dataclasses.replace(plan, steps=steps), when_assumed
+
+
+class VirtualRun:
+    """One forecast: the scheduler, the clock, the stand-ins and what they recorded."""
+
+    def __init__(self, plan: Plan, assumptions: Assumptions, durations: dict[str, float]):
+        self.assumptions = assumptions
+        self.durations = durations
+        self.plan, self.when_assumed = forecast_plan(plan, assumptions)
+        self.graph = ExecutionGraph.from_plan(self.plan)
+        self.clock = FakeClock(EPOCH)
+        self.now = 0.0  # seconds since EPOCH, kept beside the clock so records need no parsing
+        self.scheduler = Scheduler(self.plan, self.graph, self.clock, expand=lambda *_: ())
+        self.scheduler.on_applied = self._on_record
+        self.traces: dict[str, StepTrace] = {}
+        self.ended_at = 0.0
+        self._events: list[tuple[float, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
+        self._order = 0
+        self._new_gates: list[str] = []
+
+    # -- what the scheduler did, as it does it ------------------------------------------
+    def _trace(self, step_id: str) -> StepTrace:
+        trace = self.traces.get(step_id)
+        if trace is None:
+            trace = self.traces[step_id] = StepTrace()
+        return trace
+
+    def _on_record(self, record: dict) -> None:
+        kind = record["type"]
+        if kind == "transition":
+            to = record["to"]
+            if to == "running":
+                trace = self._trace(record["stepId"])
+                start = trace.gate_since if trace.gate_since is not None else self.now
+                trace.attempts.append(Attempt(record["attempt"], start, self.now, None))
+                trace.gate_since = None
+            elif record["from"] == "running":
+                attempt = self.traces[record["stepId"]].attempts[-1]
+                attempt.end = self.now
+                attempt.result = "succeeded" if to == "succeeded" else "failed"
+        elif kind == "gate":
+            self._trace(record["stepId"]).gate_since = self.now
+            self._new_gates.append(record["stepId"])
+        elif kind == "run" and (record["status"] in RUN_FINAL or record["status"] == RUN_WAITING):
+            self.ended_at = self.now
+
+    # -- the world around the scheduler ---------------------------------------------------
+    def _at(self, seconds: float, kind: str, step_id: str, ok: bool = True) -> None:
+        self._order += 1
+        heapq.heappush(self._events, (seconds, self._order, kind, step_id, ok))
+
+    def _set_time(self, seconds: float) -> None:
+        self.now = seconds
+        self.clock.set(EPOCH + timedelta(seconds=seconds))
+
+    def _started(self, steps: list[PlannedStep]) -> None:
+        states = self.scheduler.states
+        for step in steps:
+            attempt = states[step.id].attempts
+            fails = self.assumptions.outcome(step.id).attempt_fails(attempt)
+            self._at(self.now + self.durations.get(step.id, 0.0), "attempt", step.id, not fails)
+        for gate_id in self._new_gates:
+            step = self.graph.step(gate_id)
+            if step.kind == "gate.approval":
+                decision = self.assumptions.approvals.get(step.approval_id)
+                text = decision.text if decision else "approve"
+            else:
+                text = self.assumptions.outcome(gate_id).text
+                text = "allow" if text == "succeed" else text
+            if text != "wait":
+                self._at(self.now + self.durations.get(gate_id, 0.0), "decide", gate_id,
+                         text in ("approve", "allow"))
+        self._new_gates.clear()
+
+    def _happen(self, kind: str, step_id: str, ok: bool) -> None:
+        scheduler = self.scheduler
+        if kind == "attempt":
+            if ok:
+                scheduler.complete(step_id)
+            else:
+                scheduler.fail(step_id, "assumed failure (forecast)")
+            return
+        if step_id not in scheduler.waiting:
+            return  # decided already (a shared approval) or expired
+        step = self.graph.step(step_id)
+        if step.kind == "gate.policy":
+            scheduler.decide_policy(step_id, ok, FORECAST_BY)
+            return
+        approval = scheduler.approvals[step.approval_id]
+        expires = scheduler.waiting.get(step_id)
+        if approval["status"] == "pending" and (expires is None or self.clock.now() < expires):
+            scheduler.approve(step.approval_id, FORECAST_BY, approved=ok)
+
+    def drive(self) -> None:
+        scheduler = self.scheduler
+        scheduler.start()
+        events = self._events
+        while True:
+            self._started(scheduler.advance())
+            if scheduler.status in RUN_FINAL and not events:
+                break
+            moment = events[0][0] if events else None
+            wake = scheduler.next_wakeup()
+            if wake is not None:
+                seconds = (wake - EPOCH).total_seconds()
+                if seconds > self.now and (moment is None or seconds < moment):
+                    moment = seconds
+            if moment is None:
+                break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
+            self._set_time(moment)
+            while events and events[0][0] <= moment:
+                _, _, kind, step_id, ok = heapq.heappop(events)
+                self._happen(kind, step_id, ok)
+        if scheduler.status == RUN_FAILED and not self.ended_at:
+            self.ended_at = self.now
