@@ -85,7 +85,7 @@ def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tupl
     last, last_end = None, None
     for step_id in ids:
         step = steps[step_id]
-        if graph.children(step_id):
+        if graph.step(step_id).children:
             continue
         finish = step.end if step.attempts else step.waiting_since
         if finish is not None and (last_end is None or _key(finish) >= _key(last_end)):
