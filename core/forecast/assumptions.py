@@ -27,6 +27,10 @@ class AssumptionError(ValueError):
     """An assumption or duration that does not fit the pack (a usage error, exit 2)."""
 
 
+class ForecastLimit(AssumptionError):
+    """The assumptions make a run too long to play (too many attempts, or past the year 9999)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One step's assumed outcome: ``failures`` attempts fail first (None: every attempt)."""

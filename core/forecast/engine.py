@@ -23,9 +23,10 @@ from datetime import datetime, timedelta, timezone
 
 from core.execution.clock import FakeClock
 from core.execution.scheduler import RUN_FAILED, RUN_FINAL, RUN_WAITING, Scheduler
-from core.forecast.assumptions import Assumptions
+from core.forecast.assumptions import Assumptions, ForecastLimit
 from core.forecast.model import Attempt, StepTrace
 from core.graph import ExecutionGraph
+from core.limits import MAX_FORECAST_EVENTS
 from core.plan import Plan, PlannedStep
 
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -104,7 +105,7 @@ class VirtualRun:
         self.scheduler.on_applied = self._on_record
         self.traces: dict[str, StepTrace] = {}
         self.ended_at = 0.0
-        self._events: list[tuple[float, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
+        self._events: list[tuple[datetime, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
         self._order = 0
         self._new_gates: list[str] = []
 
@@ -135,20 +136,22 @@ class VirtualRun:
             self.ended_at = self.now
 
     # -- the world around the scheduler ---------------------------------------------------
-    def _at(self, seconds: float, kind: str, step_id: str, ok: bool = True) -> None:
+    def _at(self, after: float, kind: str, step_id: str, ok: bool = True) -> None:
+        """``kind`` happens ``after`` seconds from now (datetime arithmetic, as the scheduler's own)."""
         self._order += 1
-        heapq.heappush(self._events, (seconds, self._order, kind, step_id, ok))
+        moment = self.clock.now() + timedelta(seconds=after) if after else self.clock.now()
+        heapq.heappush(self._events, (moment, self._order, kind, step_id, ok))
 
-    def _set_time(self, seconds: float) -> None:
-        self.now = seconds
-        self.clock.set(EPOCH + timedelta(seconds=seconds))
+    def _set_time(self, moment: datetime) -> None:
+        self.clock.set(moment)
+        self.now = (moment - EPOCH).total_seconds()
 
     def _started(self, steps: list[PlannedStep]) -> None:
         states = self.scheduler.states
         for step in steps:
             attempt = states[step.id].attempts
             fails = self.assumptions.outcome(step.id).attempt_fails(attempt)
-            self._at(self.now + self.durations.get(step.id, 0.0), "attempt", step.id, not fails)
+            self._at(self.durations.get(step.id, 0.0), "attempt", step.id, not fails)
         for gate_id in self._new_gates:
             step = self.graph.step(gate_id)
             if step.kind == "gate.approval":
@@ -158,7 +161,7 @@ class VirtualRun:
                 text = self.assumptions.outcome(gate_id).text
                 text = "allow" if text == "succeed" else text
             if text != "wait":
-                self._at(self.now + self.durations.get(gate_id, 0.0), "decide", gate_id,
+                self._at(self.durations.get(gate_id, 0.0), "decide", gate_id,
                          text in ("approve", "allow"))
         self._new_gates.clear()
 
@@ -182,6 +185,13 @@ class VirtualRun:
             scheduler.approve(step.approval_id, FORECAST_BY, approved=ok)
 
     def drive(self) -> None:
+        try:
+            self._drive()
+        except OverflowError:
+            raise ForecastLimit(f"the forecast run passes the year 9999 (at {self.now:,.0f} virtual seconds): "
+                                "give shorter durations") from None
+
+    def _drive(self) -> None:
         scheduler = self.scheduler
         scheduler.start()
         events = self._events
@@ -191,13 +201,15 @@ class VirtualRun:
                 break
             moment = events[0][0] if events else None
             wake = scheduler.next_wakeup()
-            if wake is not None:
-                seconds = (wake - EPOCH).total_seconds()
-                if seconds > self.now and (moment is None or seconds < moment):
-                    moment = seconds
+            if wake is not None and wake > self.clock.now() and (moment is None or wake < moment):
+                moment = wake
             if moment is None:
                 break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
             self._set_time(moment)
+            if self._order > MAX_FORECAST_EVENTS:
+                raise ForecastLimit(f"the forecast stopped after {MAX_FORECAST_EVENTS:,} attempts and decisions "
+                                    f"(maxAttempts is {self.plan.failure_policy.max_attempts:,}); assume "
+                                    "fewer failures")
             while events and events[0][0] <= moment:
                 _, _, kind, step_id, ok = heapq.heappop(events)
                 self._happen(kind, step_id, ok)
