@@ -18,5 +18,5 @@ MAX_EXPRESSION_LENGTH = 4_096
 MAX_EXPRESSION_DEPTH = 50
 """Brackets nested inside one another in an expression."""
 
-MAX_FORECAST_EVENTS = 1_000_000
-"""Attempts and gate decisions a forecast plays before it stops (``maxAttempts`` is unbounded)."""
+MAX_FORECAST_ATTEMPTS = 200_000
+"""Attempts a forecast may play, or three per step for bigger plans (``maxAttempts`` is unbounded)."""

@@ -26,7 +26,7 @@ from core.execution.scheduler import RUN_FAILED, RUN_FINAL, RUN_WAITING, Schedul
 from core.forecast.assumptions import Assumptions, ForecastLimit
 from core.forecast.model import Attempt, StepTrace
 from core.graph import ExecutionGraph
-from core.limits import MAX_FORECAST_EVENTS
+from core.limits import MAX_FORECAST_ATTEMPTS
 from core.plan import Plan, PlannedStep
 
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -184,7 +184,22 @@ class VirtualRun:
         if approval["status"] == "pending" and (expires is None or self.clock.now() < expires):
             scheduler.approve(step.approval_id, FORECAST_BY, approved=ok)
 
+    def check_size(self) -> None:
+        """Refuse, before playing it, a forecast of more attempts than :data:`MAX_FORECAST_ATTEMPTS`."""
+        max_attempts = self.plan.failure_policy.max_attempts
+        steps = attempts = 0
+        for step in self.graph._steps.values():
+            steps += 1
+            if step.kind == "run":
+                failures = self.assumptions.outcome(step.id).failures
+                attempts += max_attempts if failures is None else min(failures + 1, max_attempts)
+        limit = max(MAX_FORECAST_ATTEMPTS, 3 * steps)
+        if attempts > limit:
+            raise ForecastLimit(f"the assumptions make up to {attempts:,} attempts (maxAttempts is {max_attempts:,}); "
+                                f"a forecast plays at most {limit:,}: assume fewer failures")
+
     def drive(self) -> None:
+        self.check_size()
         try:
             self._drive()
         except OverflowError:
@@ -206,10 +221,6 @@ class VirtualRun:
             if moment is None:
                 break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
             self._set_time(moment)
-            if self._order > MAX_FORECAST_EVENTS:
-                raise ForecastLimit(f"the forecast stopped after {MAX_FORECAST_EVENTS:,} attempts and decisions "
-                                    f"(maxAttempts is {self.plan.failure_policy.max_attempts:,}); assume "
-                                    "fewer failures")
             while events and events[0][0] <= moment:
                 _, _, kind, step_id, ok = heapq.heappop(events)
                 self._happen(kind, step_id, ok)
