@@ -36,13 +36,21 @@ class FakeClock:
         self._now = moment
 
 
+_last_iso: tuple = (None, None)  # (moment, text): a run records many changes at one instant
+
+
 def iso(moment: datetime | None) -> str | None:
     # isoformat, not strftime: strftime imports a module on every call, which adds up per step
+    global _last_iso
     if moment is None:
         return None
-    if moment.tzinfo is not timezone.utc:
-        moment = moment.astimezone(timezone.utc)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z", without a replace()
+    last = _last_iso  # one tuple, read and written whole: safe from any thread
+    if last[0] is moment:
+        return last[1]
+    text = (moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)).isoformat(
+        timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z", without a replace()
+    _last_iso = (moment, text)
+    return text
 
 
 def parse_iso(text: str | None) -> datetime | None:

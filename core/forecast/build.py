@@ -70,23 +70,25 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
 
 def _step_forecasts(preview: SimulationPreview, run: VirtualRun,
                     timing: dict[str, tuple[float, str]]) -> list[StepForecast]:
-    scheduler = run.scheduler
+    states, waiting = run.scheduler.states, run.scheduler.waiting
+    traces, when_assumed = run.traces, run.when_assumed
+    tolerant_blocks = {step.id for step in preview.plan.walk() if step.continue_on_error}
     statuses: dict[str, str] = {}
     result = []
-    for preview_step in preview.walk():
-        planned: PlannedStep = preview_step.step
-        state = scheduler.states[planned.id]
-        parent_status = statuses.get(planned.parent) if planned.parent else None
-        tolerant = planned.parent is not None and bool(run.graph.step(planned.parent).continue_on_error)
-        trace = run.traces.get(planned.id)
+    for planned in preview.plan.walk():  # preview order, without the preview's recursive generators
+        step_id, parent = planned.id, planned.parent
+        state = states[step_id]
+        trace = traces.get(step_id)
         attempts = tuple(trace.attempts) if trace else ()
-        status = _status(state.status, state.reason, parent_status, tolerant, planned.id in scheduler.waiting,
-                         bool(attempts))
-        statuses[planned.id] = status
-        waiting_since = trace.gate_since if trace and status == WAITING else None
+        if state.status == SUCCEEDED:
+            status = SUCCEEDED
+        else:
+            status = _status(state.status, state.reason, statuses.get(parent) if parent else None,
+                             parent in tolerant_blocks, step_id in waiting, bool(attempts))
+        statuses[step_id] = status
         result.append(StepForecast(
-            planned.id, planned.kind, planned.parent, status, attempts, timing[planned.id][1],
-            planned.id in run.when_assumed, state.reason, waiting_since))
+            step_id, planned.kind, parent, status, attempts, timing[step_id][1], step_id in when_assumed,
+            state.reason, trace.gate_since if trace and status == WAITING else None))
     return result
 
 

@@ -8,7 +8,8 @@ explained by what ended at that moment:
 * at the moment its block started: whatever started the block;
 * a top-level step: the last-ending step of the top-level step before it.
 
-Only steps that ran (run steps and gates) are listed, earliest first.
+Only steps that ran (run steps and gates) are listed, earliest first.  Times
+are compared exactly: they all come from the same fake clock.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ from bisect import bisect_left
 
 from core.forecast.model import StepForecast
 from core.graph import ExecutionGraph
-
-
-def _key(seconds: float) -> float:
-    return round(seconds, 6)
 
 
 class _Walk:
@@ -41,29 +38,31 @@ class _Walk:
             children = [c for c in self.graph.children(step_id) if self.ran(c)]
             if not children:
                 return step_id if self.ran(step_id) else None
-            step_id = max(children, key=lambda c: (_key(self.steps[c].end), self.steps[c].start, self.index[c]))
+            step_id = max(children, key=lambda c: (self.steps[c].end, self.steps[c].start, self.index[c]))
 
     def _ending_in(self, parent: str) -> dict[float, tuple[list[str], list[int]]]:
-        """For each end time: children that ran a while and ended then, and zero-length ones (by index)."""
+        """For each moment an attempt of a child ended (a slot freed): the children whose attempt
+        ran a while and ended then, and the zero-length ones (by index, in order)."""
         table = self._ending.get(parent)
         if table is None:
             table = self._ending[parent] = {}
             for child in self.graph.children(parent):
-                step = self.steps[child]
-                if not step.attempts:
-                    continue
-                long_ones, zero = table.setdefault(_key(step.end), ([], []))
-                (zero.append(self.index[child]) if _key(step.start) == _key(step.end) else long_ones.append(child))
+                for attempt in self.steps[child].attempts:
+                    long_ones, zero = table.setdefault(attempt.end, ([], []))
+                    if attempt.start != attempt.end:
+                        long_ones.append(child)
+                    elif not zero or zero[-1] != self.index[child]:
+                        zero.append(self.index[child])
         return table
 
     def cause(self, step_id: str) -> str | None:
         """What made ``step_id`` start when it did, as a step that ran (None at the run's start)."""
         step = self.steps[step_id]
-        start = _key(step.start)
+        start = step.start
         parent = self.graph.parent(step_id)
         while parent is not None:
             block = self.steps[parent]
-            if start > _key(block.start):
+            if start > block.start:
                 long_ones, zero = self._ending_in(parent).get(start, ((), ()))
                 if long_ones:
                     return self.last_leaf(max(long_ones, key=lambda c: (self.steps[c].start, self.index[c])))
@@ -88,7 +87,7 @@ def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tupl
         if graph.step(step_id).children:
             continue
         finish = step.end if step.attempts else step.waiting_since
-        if finish is not None and (last_end is None or _key(finish) >= _key(last_end)):
+        if finish is not None and (last_end is None or finish >= last_end):
             last, last_end = step_id, finish
     path: list[str] = []
     seen: set[str] = set()

@@ -84,5 +84,9 @@ class Forecast:
 
 
 def _seconds(value: float) -> float:
-    """Virtual seconds as JSON: microsecond precision (the clock's), always a float."""
-    return float(round(value, 6))
+    """Virtual seconds as JSON, always a float.
+
+    Times come from the fake clock's datetimes (``timedelta.total_seconds()``), so they
+    already are whole microseconds; rounding them again cost a tenth of a 10k-step forecast.
+    """
+    return float(value)
