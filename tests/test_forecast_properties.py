@@ -17,11 +17,9 @@ chance.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import tempfile
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -29,12 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.execution.clock import FakeClock, parse_iso
-from core.execution.executors import ExecutorRegistry, StepContext, StepFailed
 from core.execution.run import ActiveRun
 from core.execution.store import RunStore
 from core.forecast import forecast
 from core.manifest import load_pack
 from core.simulation import preview_pack
+from forecast_helpers import execute_virtually
 
 SLEEPS = (0, 0.25, 1, 2, 3.5)
 
@@ -162,73 +160,7 @@ def assumptions(steps: list[Step]) -> tuple[dict, dict]:
     return assume, durations
 
 
-# -- executing the pack ---------------------------------------------------------------------------
-
-
-class VirtualWait:
-    """Stands in for a step's cancel event: a sleep's wait is recorded, not slept."""
-
-    def __init__(self):
-        self.seconds = 0.0
-
-    def wait(self, seconds: float) -> bool:
-        self.seconds += seconds
-        return False
-
-    def set(self) -> None:  # pragma: no cover - nothing cancels here
-        pass
-
-
-def execute(path: Path, store: RunStore, steps: list[Step]) -> tuple[ActiveRun, FakeClock]:
-    clock = FakeClock()
-    run = ActiveRun.create(store, path, clock=clock)
-    registry = ExecutorRegistry.default(plugins=False)
-    scheduler = run.scheduler
-    gate_plan = {s.id: s for s in walk(steps) if s.kind in ("approval", "policy")}
-    events: list = []
-    order = itertools.count()
-    seen_gates: set[str] = set()
-    scheduler.start()
-    while True:
-        for step in scheduler.advance():
-            wait = VirtualWait()
-            context = StepContext(run.run_id, step.id, scheduler.states[step.id].attempts,
-                                  scheduler.resolve_parameters(step), run.handle.workspace, wait)
-            try:
-                result = ("done", registry.get(step.uses)(context))
-            except StepFailed as failure:
-                result = ("failed", str(failure))
-            heapq.heappush(events, (clock.now() + timedelta(seconds=wait.seconds), next(order), step.id, result))
-        for gate_id in [g for g in scheduler.waiting if g not in seen_gates]:
-            seen_gates.add(gate_id)
-            plan = gate_plan[gate_id.rsplit("::", 1)[-1]]
-            if plan.outcome != "wait":
-                heapq.heappush(events, (clock.now() + timedelta(seconds=plan.gate_seconds), next(order), gate_id,
-                                        ("decide", plan)))
-        if scheduler.status in ("succeeded", "failed"):
-            break
-        moment = events[0][0] if events else None
-        wake = scheduler.next_wakeup()
-        if wake is not None and wake > clock.now() and (moment is None or wake < moment):
-            moment = wake
-        if moment is None:
-            break
-        clock.set(moment)
-        while events and events[0][0] <= moment:
-            _, _, step_id, (what, value) = heapq.heappop(events)
-            if what == "done":
-                scheduler.complete(step_id, value)
-            elif what == "failed":
-                scheduler.fail(step_id, value)
-            elif step_id in scheduler.waiting:
-                if value.kind == "policy":
-                    scheduler.decide_policy(step_id, value.outcome == "allow", "tester")
-                else:
-                    approval = scheduler.approvals[f"a-{value.id}"]
-                    expires = parse_iso(approval["expiresAt"])
-                    if approval["status"] == "pending" and (expires is None or clock.now() < expires):
-                        scheduler.approve(f"a-{value.id}", "tester", approved=value.outcome == "approve")
-    return run, clock
+# -- executing the pack (tests/forecast_helpers.py) ----------------------------------------------------
 
 
 def executed(run: ActiveRun, start) -> tuple[dict, dict, str, float]:
@@ -281,7 +213,8 @@ def test_the_forecast_matches_executing_the_pack(pack):
         preview = preview_pack(load_pack(folder / "forecast.yaml"))
         parents = {step.id: step.step.parent for step in preview.walk()}
         predicted = forecast(preview, assume, durations).to_json()
-        run, clock = execute(folder / "execute.yaml", RunStore(folder / "runs"), steps)
+        gate_plan = {s.id: (s.outcome, s.gate_seconds) for s in walk(steps) if s.kind in ("approval", "policy")}
+        run, clock = execute_virtually(folder / "execute.yaml", RunStore(folder / "runs"), gate_plan)
         statuses, attempts, status, ended = executed(run, FakeClock().now())
         run.close()
     for step in predicted["steps"]:
