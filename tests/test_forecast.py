@@ -342,3 +342,49 @@ def test_history_gives_the_median_of_succeeded_runs_of_the_same_pack(tmp_path, w
 def test_an_empty_or_missing_store_gives_no_history(tmp_path):
     result = forecast(preview_of(HISTORY), {}, store=tmp_path / "nothing-here")
     assert _step(result, "compile")["durationSource"] == "none"
+
+
+def test_the_critical_path_follows_a_slot_freed_by_a_failed_attempt():
+    spec = "failure: {retries: {maxAttempts: 2, backoffSeconds: 4}}\n" + QUEUE
+    result = forecast(preview_of(spec), {"x": "fail:1", "y": "fail:1"}, {"y": 1, "after": 0})
+    # x fails at 3 (retry at 7), y fails at 1 (retry at 5): z starts at 1 in y's slot (1-5), w at 3 (3-4);
+    # y retries 5-6, x retries 7-10: x ends last
+    assert times(result, "z") == [(1, 1.0, 5.0, "succeeded")]
+    assert times(result, "w") == [(1, 3.0, 4.0, "succeeded")]
+    assert result.to_json()["criticalPath"] == ["x", "after"]
+    result = forecast(preview_of(spec), {"y": "fail:1"}, {"y": 1, "z": 20})
+    # z takes y's slot at 1 and runs to 21: the path goes through y's failed attempt
+    assert times(result, "z") == [(1, 1.0, 21.0, "succeeded")]
+    assert result.to_json()["criticalPath"] == ["y", "z", "after"]
+
+
+# -- actual against forecast ------------------------------------------------------------------
+
+
+def test_explain_says_why_a_run_differs_from_its_forecast(tmp_path, write_pack):
+    from core.forecast.compare import explain
+    from forecast_helpers import execute_virtually
+
+    manifest = write_pack("""
+    failure: {retries: {maxAttempts: 3, backoffSeconds: 2}}
+    steps:
+      - {id: fetch, run: {uses: builtin:sleep, with: {seconds: 1}}}
+      - {id: flaky, run: {uses: builtin:fail, with: {failTimes: 1}}}
+      - id: fix
+        when: "{{ steps.fetch.outputs.missing }}"
+        run: {uses: builtin:noop}
+      - {id: ship, run: {uses: builtin:sleep, with: {seconds: 0.5}}}
+    """)
+    predicted = forecast(preview_pack(load_pack(manifest)), {}, {"fetch": 5})
+    run, _ = execute_virtually(manifest, RunStore(tmp_path / "runs"))
+    reasons = explain(predicted, run.snapshot())
+    run.close()
+    assert reasons == {
+        "fetch": "took 1 s; the forecast assumed 5 s (given)",
+        "flaky": "succeeded on attempt 2; the forecast assumed 1",
+        "fix": "skipped: `when` was false at run time (the forecast took it as true)",
+    }
+    as_run = forecast(preview_pack(load_pack(manifest)), {"flaky": "fail:1", "fix": "skip"})
+    run, _ = execute_virtually(manifest, RunStore(tmp_path / "again"))
+    assert explain(as_run, run.snapshot()) == {}
+    run.close()
