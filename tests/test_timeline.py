@@ -186,3 +186,17 @@ def test_clicking_empty_space_reports_nothing(view, qtbot):
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, 5))  # the axis
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(300, 410))  # below the rows
     assert clicked == []
+
+
+def test_a_gate_that_is_never_decided_shows_its_wait(view):
+    preview = preview_pack(parse_pack(pack_text("""
+    steps:
+      - {id: build, run: {uses: builtin:sleep, with: {seconds: 3}}}
+      - {id: guard, gate: {policy: {policy: p}}}
+      - {id: ship, run: {uses: builtin:noop}}
+    """)))
+    result = forecast(preview, {"guard": "wait"})
+    rows = {row.step_id: row for row in rows_from_forecast(result)}
+    assert rows["guard"].spans == (Span(3.0, 3.0, "waiting"),) and rows["ship"].spans == ()
+    view.set_rows(list(rows.values()), result.duration)
+    assert [bar.result for bar in view.timeline.bars if bar.step_id == "guard"] == ["waiting"]

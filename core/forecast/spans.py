@@ -18,7 +18,7 @@ from core.forecast.model import Forecast
 class Span:
     start: float
     end: float
-    result: str  # succeeded | failed | running
+    result: str  # succeeded | failed | running | waiting (a gate never decided)
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,14 @@ def _depths(steps) -> dict[str, int]:
 def rows_from_forecast(forecast: Forecast) -> list[TimelineRow]:
     depth = _depths(forecast.steps)
     critical = set(forecast.critical_path)
-    return [TimelineRow(step.id, depth[step.id], step.kind, step.status,
-                        tuple(Span(a.start, a.end, a.result) for a in step.attempts if a.result is not None),
-                        critical=step.id in critical)
-            for step in forecast.steps]
+    rows = []
+    for step in forecast.steps:
+        spans = tuple(Span(a.start, a.end, a.result) for a in step.attempts if a.result is not None)
+        if step.status == "waiting" and step.waiting_since is not None:  # a gate never decided
+            spans += (Span(step.waiting_since, max(forecast.duration, step.waiting_since), "waiting"),)
+        rows.append(TimelineRow(step.id, depth[step.id], step.kind, step.status, spans,
+                                critical=step.id in critical))
+    return rows
 
 
 def actual_spans(snapshot: dict) -> tuple[dict[str, list[Span]], float]:

@@ -30,7 +30,7 @@ class AttemptBar(QGraphicsItem):
         return self._rect.adjusted(-2, -2, 2, 2)
 
     def paint(self, painter, option, widget=None) -> None:
-        colour = fill(self.result)
+        colour = fill("requires-approval" if self.result == "waiting" else self.result)
         if self.ghost:
             colour.setAlpha(70)
             pen = QPen(QColor(90, 90, 90, 160), 1, Qt.PenStyle.DashLine)
