@@ -63,8 +63,8 @@ def execute_virtually(path: Path, store: RunStore, gates: dict[str, tuple[str, f
             if decision != "wait":
                 heapq.heappush(events, (clock.now() + timedelta(seconds=delay), next(order), gate_id,
                                         ("decide", decision in ("yes", "approve", "allow"))))
-        if scheduler.status in ("succeeded", "failed"):
-            break
+        if scheduler.status in ("succeeded", "failed") or scheduler.status == "waiting" and not events:
+            break  # as the runner: a run waiting at a gate nobody decides stops
         moment = events[0][0] if events else None
         wake = scheduler.next_wakeup()
         if wake is not None and wake > clock.now() and (moment is None or wake < moment):

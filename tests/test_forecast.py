@@ -194,6 +194,12 @@ def test_wait_leaves_the_run_waiting_at_the_gate():
     assert document["criticalPath"] == ["build", "sign-off", "guard"]
 
 
+def test_an_expiring_approval_nobody_decides_leaves_the_run_waiting():
+    result = forecast(preview_of(GATES), {"sign-off": "wait"})
+    assert result.to_json()["outcome"] == "waiting" and result.to_json()["durationSeconds"] == 5.0
+    assert status(result, "sign-off") == "waiting"
+
+
 def test_an_approval_decided_after_it_expires_fails_its_gate():
     result = forecast(preview_of(GATES), {}, {"sign-off": 90})  # expiresAfter PT1M: expired at 5 + 60
     assert times(result, "sign-off") == [(1, 5.0, 65.0, "failed")]

@@ -214,6 +214,8 @@ class VirtualRun:
             self._started(scheduler.advance())
             if scheduler.status in RUN_FINAL and not events:
                 break
+            if scheduler.status == RUN_WAITING and not events:
+                break  # paused at a gate nobody will decide: a real run stops here too (no expiry plays out)
             moment = events[0][0] if events else None
             wake = scheduler.next_wakeup()
             if wake is not None and wake > self.clock.now() and (moment is None or wake < moment):
