@@ -200,3 +200,26 @@ def test_a_gate_that_is_never_decided_shows_its_wait(view):
     assert rows["guard"].spans == (Span(3.0, 3.0, "waiting"),) and rows["ship"].spans == ()
     view.set_rows(list(rows.values()), result.duration)
     assert [bar.result for bar in view.timeline.bars if bar.step_id == "guard"] == ["waiting"]
+
+
+def test_the_panel_shows_a_forecast_then_a_run_with_ghosts(qtbot, tmp_path, write_pack):
+    from stella_desktop.timeline.panel import TimelinePanel
+
+    panel = TimelinePanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 400)
+    panel.show()
+    manifest = write_pack(GHOSTS)
+    predicted = forecast(preview_pack(load_pack(manifest)), {})
+    panel.show_forecast(predicted)
+    assert panel.showing == "forecast" and "the run succeeds after 5 s" in panel.summary.text()
+    run, _ = execute_virtually(manifest, RunStore(tmp_path / "runs"))
+    panel.show_run(run.snapshot(), predicted)
+    run.close()
+    assert panel.showing == "run" and "ghosts" in panel.summary.text()
+    assert sum(bar.ghost for bar in panel.view.timeline.bars) == 6
+    with qtbot.waitSignal(panel.step_clicked) as clicked:
+        panel.view.timeline.report_click("ship")
+    assert clicked.args == ["ship"]
+    panel.show_forecast(None, "gates 'a' and 'b' share approval 'r'")
+    assert panel.summary.text().startswith("gates") and panel.view.timeline.bars == []

@@ -39,6 +39,8 @@ class TimelineScene(QGraphicsScene):
         self.rows = list(rows)
         self.length = rows_length(self.rows) if length is None else max(length, rows_length(self.rows))
         self._row_index = {row.step_id: index for index, row in enumerate(self.rows)}
+        if self.selected not in self._row_index:
+            self.selected = None  # the selected step is not in the new rows (another pack, no forecast)
         font = QFontMetricsF(QFont())
         widest = max((font.horizontalAdvance("  " * row.depth + row.step_id) for row in self.rows), default=60)
         self.label_width = min(MAX_LABEL_WIDTH, widest + 24)
