@@ -51,6 +51,11 @@ def interleaved(commands: list[list[str]], repeat: int, env=None) -> list[float]
 
 # -- the figures ------------------------------------------------------------------------------------
 def simulate_10k(repeat: int) -> dict:
+    """What ``simulate`` does (read YAML, validate, plan, simulate, write JSON), three times over.
+
+    Simulate needs no execution graph (a step's status depends on the step alone), so none
+    is built; the floor is building and sorting the networkx graph of the same steps.
+    """
     from simulate import floor_graph, generate_pack
     from core.gc_pause import without_gc
     from core.graph import ExecutionGraph
@@ -60,16 +65,37 @@ def simulate_10k(repeat: int) -> dict:
     text, inputs = generate_pack(10_000)
 
     def ours():
-        plan = build_plan(parse_pack(text), inputs)
-        simulate(plan, ExecutionGraph.from_plan(plan)).to_json()
+        simulate(build_plan(parse_pack(text), inputs)).to_json()
 
     graph = ExecutionGraph.from_plan(build_plan(parse_pack(text), inputs))
     nodes, edges = list(graph.nx.nodes), list(graph.nx.edges)
-    floor = min(median_of(lambda: floor_graph(nodes, edges), repeat),
-                median_of(lambda: without_gc(floor_graph)(nodes, edges), repeat))
-    return {"value": median_of(ours, repeat), "floor": floor,
-            "floorLabel": f"networkx DiGraph build + topological sort, {len(nodes):,} nodes",
-            "target": "<= 5x floor", "targetRatio": 5}
+    runs = []
+    for _ in range(3):  # the target must hold in each of three consecutive runs
+        floor = min(median_of(lambda: floor_graph(nodes, edges), repeat),
+                    median_of(lambda: without_gc(floor_graph)(nodes, edges), repeat))
+        runs.append((median_of(ours, repeat), floor))
+    value, floor = max(runs, key=lambda run: run[0] / run[1])
+    return {"value": value, "floor": floor,
+            "floorLabel": f"networkx DiGraph build + topological sort, {len(nodes):,} nodes (worst of 3 runs)",
+            "target": "<= 4x floor in each of 3 runs", "targetRatio": 4,
+            "notes": ["simulate 10k, three consecutive runs: " + ", ".join(
+                f"{v * 1000:.0f} ms / {f * 1000:.0f} ms = {v / f:.1f}x" for v, f in runs)]}
+
+
+def import_times(command: list[str], top: int = 8) -> list[str]:
+    """The slowest imports of ``command`` by ``-X importtime`` (min of 3 runs; cumulative ms)."""
+    best: dict[str, int] = {}
+    for _ in range(3):
+        stderr = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True,
+                                text=True).stderr
+        for line in stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("  "):
+                name, cumulative = parts[2].strip(), int(parts[1])
+                best[name] = min(best.get(name, cumulative), cumulative)
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:top]
+    return [f"-X importtime (top-level imports, cumulative, min of 3): "
+            + ", ".join(f"{name} {micros / 1000:.0f} ms" for name, micros in ranked)]
 
 
 def forecast_10k(repeat: int) -> dict:
@@ -109,12 +135,13 @@ def forecast_10k(repeat: int) -> dict:
 def cli_simulate(repeat: int) -> dict:
     cli = [sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
            str(SAMPLE / "pack.yaml"), "--inputs", str(SAMPLE / "inputs.json"), "--format", "json"]
-    imports = [sys.executable, "-c", "import pydantic, yaml, networkx, jmespath"]
+    imports = [sys.executable, "-c", "import pydantic, yaml, jmespath, jsonschema"]
     bare = [sys.executable, "-c", "pass"]
     ours, import_floor, floor = interleaved([cli, imports, bare], max(repeat * 2, 11))
     return {"value": ours, "floor": floor, "floorLabel": "python -c pass",
-            "target": f"<= {import_floor * 1000:.0f} ms + 100 ms (the libraries' import time + 100 ms)",
-            "targetSeconds": import_floor + 0.1}
+            "alsoFloor": [import_floor, "python -c 'import pydantic, yaml, jmespath, jsonschema'"],
+            "target": "<= 250 ms and <= 7x python -c pass", "targetSeconds": 0.25, "targetRatio": 7,
+            "notes": import_times(cli)}
 
 
 def _layout(steps: int, repeat: int, target: float) -> dict:
@@ -139,12 +166,8 @@ def layout_10k(repeat: int) -> dict:
     return _layout(10_000, repeat, 0.2)
 
 
-def canvas_repaint_10k(repeat: int) -> dict:
+def _blit_floor(repeat: int) -> float:
     from PySide6.QtGui import QImage, QPainter, QPixmap
-    from PySide6.QtWidgets import QApplication
-    from gui import graph_of, repaint_time
-    app = QApplication.instance() or QApplication([])
-    _, value = repaint_time(graph_of(10_000), repeat)
     image = QImage(1400, 900, QImage.Format.Format_ARGB32_Premultiplied)
     pixmap = QPixmap(1400, 900)
     pixmap.fill()
@@ -154,10 +177,60 @@ def canvas_repaint_10k(repeat: int) -> dict:
         painter.drawPixmap(0, 0, pixmap)
         painter.end()
 
-    del app
-    return {"value": value, "floor": median_of(blit, repeat * 4),
+    return median_of(blit, repeat * 4)
+
+
+def _repaint(repeat: int, expanded: bool) -> dict:
+    from PySide6.QtWidgets import QApplication
+    from gui import large_graph, repaint_time
+    app = QApplication.instance() or QApplication([])  # noqa: F841
+    _, value, check = repaint_time(large_graph(10_000), repeat, expanded)  # raises if the picture is wrong
+    return {"value": value, "floor": _blit_floor(repeat),
             "floorLabel": "one 1400x900 pixmap blit (the least a repaint can do)",
-            "target": "<= 16 ms", "targetSeconds": 0.016}
+            "target": "<= 16 ms, after the picture check", "targetSeconds": 0.016,
+            "extra": {"pictureCheck": check}}
+
+
+def canvas_repaint_10k(repeat: int) -> dict:
+    return _repaint(repeat, expanded=False)
+
+
+def canvas_repaint_10k_expanded(repeat: int) -> dict:
+    return _repaint(repeat, expanded=True)
+
+
+def canvas_open_10k(repeat: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+    from gui import canvas_to_fit, large_graph, rect_floor
+    app = QApplication.instance() or QApplication([])  # noqa: F841
+    graph = large_graph(10_000)
+    canvas_to_fit(graph)
+    canvas, floor = [], []
+    for _ in range(repeat):  # interleaved, so both see the same load
+        canvas.append(canvas_to_fit(graph))
+        floor.append(rect_floor(len(graph)))
+    return {"value": statistics.median(canvas), "floor": statistics.median(floor),
+            "floorLabel": "10,000 plain QGraphicsRectItems added to a bare scene",
+            "target": "<= 3x floor (graph -> painted, checked Fit)", "targetRatio": 3}
+
+
+def open_file_10k(repeat: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+    from gui import open_to_fit
+    app = QApplication.instance() or QApplication([])  # noqa: F841
+    with tempfile.TemporaryDirectory() as folder:
+        open_to_fit(Path(folder), 10_000)
+        value = statistics.median(open_to_fit(Path(folder), 10_000) for _ in range(repeat))
+    return {"value": value, "target": "<= 1.5 s (file read, checked, planned, simulated, drawn, painted)",
+            "targetSeconds": 1.5}
+
+
+def canvas_find_10k(repeat: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+    from gui import find_and_jump, large_graph
+    app = QApplication.instance() or QApplication([])  # noqa: F841
+    return {"value": find_and_jump(large_graph(10_000), repeat),
+            "target": "<= 50 ms (Enter -> selected, expanded, centred, painted)", "targetSeconds": 0.05}
 
 
 def execute_1000(repeat: int) -> dict:
@@ -230,8 +303,10 @@ def resume_10k(repeat: int) -> dict:
 def app_launch(repeat: int) -> dict:
     from gui import process_launch
     value, floor = process_launch(repeat)
+    app = [sys.executable, "-m", "stella_desktop.app", "--self-test"]
     return {"value": value, "floor": floor, "floorLabel": "a process showing a bare QMainWindow",
-            "target": "<= 1.0 s", "targetSeconds": 1.0}
+            "target": "<= 0.7 s and <= 4x the bare window", "targetSeconds": 0.7, "targetRatio": 4,
+            "notes": import_times(app)}
 
 
 def _peer(name: str, repeat: int) -> dict:
@@ -266,7 +341,11 @@ FIGURES = {
     "cli-simulate": ("CLI simulate, cold process, sample pack", cli_simulate),
     "layout-5k": ("layout, 5k steps", layout_5k),
     "layout-10k": ("layout, 10k steps", layout_10k),
-    "canvas-repaint-10k": ("canvas full repaint, 10k steps at fit zoom", canvas_repaint_10k),
+    "canvas-repaint-10k": ("canvas full repaint at Fit, 10k steps, collapsed", canvas_repaint_10k),
+    "canvas-repaint-10k-expanded": ("canvas full repaint at Fit, 10k steps, expanded", canvas_repaint_10k_expanded),
+    "canvas-open-10k": ("canvas: 10k-step graph to a painted Fit", canvas_open_10k),
+    "canvas-find-10k": ("canvas: find and jump, 10k steps", canvas_find_10k),
+    "open-file-10k": ("open a 10k-step pack file to a painted Fit", open_file_10k),
     "execute-1000": ("execute 1,000 no-op steps, maxParallel 8, store on", execute_1000),
     "resume-10k": ("resume a 10,000-step run (load + first dispatch)", resume_10k),
     "app-launch": ("app launch to painted sample graph", app_launch),
@@ -280,7 +359,19 @@ def peak_rss_kib() -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
+def compile_bytecode() -> None:
+    """Write the .pyc files an installed copy has (pip compiles on install).
+
+    Without them (this machine sets PYTHONDONTWRITEBYTECODE) every cold process would compile
+    our sources first, which a user's never does.
+    """
+    import compileall
+    for folder in ("core", "stella_desktop", "benchmarks"):
+        compileall.compile_dir(str(REPO / folder), quiet=1)
+
+
 def main() -> None:
+    compile_bytecode()
     parser = argparse.ArgumentParser()
     parser.add_argument("name", choices=sorted(FIGURES))
     parser.add_argument("--repeat", type=int, default=5)

@@ -4,12 +4,12 @@
 
 1. In process, on a generated pack of about ``--steps`` steps (maps, nested
    parallel blocks, approval and policy gates, plan-time and run-time whens):
-   load (read + YAML + validation), plan, graph, simulate and serialise, each
-   timed separately.  Floor: building a networkx DiGraph of the same node and
-   edge count and sorting it topologically.  Target: total <= 5x the floor.
+   load (read + YAML + validation), plan, simulate and serialise, each timed
+   separately (simulate builds no execution graph; building one is shown apart).
+   Floor: building a networkx DiGraph of the same nodes and edges and sorting it
+   topologically.  Target: total <= 4x the floor.
 2. As a whole process: ``stella task-runner simulate`` on the bundled sample
-   pack, against the floor ``python -c "import pydantic, yaml, networkx,
-   jmespath"``.  Target: at most the floor + 100 ms.
+   pack, against ``python -c pass``.  Target: <= 250 ms and <= 7x.
 
 Medians of ``--repeat`` runs after one warm-up.
 """
@@ -139,38 +139,37 @@ def main() -> None:
     nodes, edges = list(graph.nx.nodes), list(graph.nx.edges)
     t_floor_gc, _ = median_time(lambda: floor_graph(nodes, edges), args.repeat)
     t_floor, _ = median_time(lambda: floor_graph_without_gc(nodes, edges), args.repeat)
-    total = t_load + t_plan + t_graph + t_sim + t_json
+    total = t_load + t_plan + t_sim + t_json
 
     print(f"simulate in process: {len(graph):,} steps, {len(edges):,} edges, "
           f"{len(text) / 1024:.0f} KiB of YAML, {len(document) / 1024:.0f} KiB of JSON "
           f"(median of {args.repeat})")
     for label, value in (("load + validate", t_load), ("  of which libyaml", t_yaml), ("plan", t_plan),
-                         ("graph", t_graph),
                          ("simulate", t_sim), ("serialise JSON", t_json)):
         print(f"  {label:<18} {value * 1000:8.1f} ms")
     print(f"  {'total':<18} {total * 1000:8.1f} ms")
+    print(f"  (an execution graph, which simulate does not need: {t_graph * 1000:.1f} ms)")
     print(f"  floor: networkx DiGraph build + topological sort of the same graph (same step ids): "
           f"{t_floor * 1000:.1f} ms with the cyclic GC paused as our phases do, "
           f"{t_floor_gc * 1000:.1f} ms with it running; the faster is the floor")
     t_floor = min(t_floor, t_floor_gc)
     ratio = total / t_floor
-    print(f"  ratio total / floor: {ratio:.2f}x (target <= 5x) {'OK' if ratio <= 5 else 'OVER TARGET'}")
+    print(f"  ratio total / floor: {ratio:.2f}x (target <= 4x) {'OK' if ratio <= 4 else 'OVER TARGET'}")
 
     sample = REPO / "resources" / "packs" / "sbom-remediation"
     cli = [sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
            str(sample / "pack.yaml"), "--inputs", str(sample / "inputs.json"), "--format", "json"]
     no_schema = [sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
                  str(REPO / "resources" / "packs" / "flaky-fanout.yaml"), "--format", "json"]
-    floor_cli = [sys.executable, "-c", "import pydantic, yaml, networkx, jmespath"]
+    floor_cli = [sys.executable, "-c", "pass"]
     env_repeat = max(args.repeat * 2, 11)
     t_cli, t_no_schema, t_floor_cli = process_times([cli, no_schema, floor_cli], env_repeat)
     print(f"\nsimulate as a process (sample pack, median of {env_repeat} interleaved runs):")
     print(f"  stella task-runner simulate: {t_cli * 1000:.0f} ms")
     print(f"  the same on flaky-fanout (no input schema, so jsonschema is never imported): {t_no_schema * 1000:.0f} ms")
-    print(f"  floor: python -c 'import pydantic, yaml, networkx, jmespath': {t_floor_cli * 1000:.0f} ms")
-    over = (t_cli - t_floor_cli) * 1000
-    print(f"  over the floor: {over:+.0f} ms (target <= +100 ms) {'OK' if over <= 100 else 'OVER TARGET'}; "
-          f"ratio {t_cli / t_floor_cli:.2f}x")
+    print(f"  floor: python -c pass: {t_floor_cli * 1000:.0f} ms")
+    met = t_cli <= 0.25 and t_cli / t_floor_cli <= 7
+    print(f"  ratio {t_cli / t_floor_cli:.2f}x (target <= 250 ms and <= 7x) {'OK' if met else 'OVER TARGET'}")
     results = {"steps": len(graph), "load": t_load, "plan": t_plan, "graph": t_graph, "simulate": t_sim,
                "serialise": t_json, "yaml_compose": t_yaml, "total": total, "floor": t_floor, "floor_with_gc": t_floor_gc, "ratio": ratio,
                "cli": t_cli, "cli_without_schema": t_no_schema, "cli_floor": t_floor_cli}

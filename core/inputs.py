@@ -8,6 +8,7 @@ neither with ``..`` nor through a symbolic link, and is never absolute.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from typing import Any
@@ -16,6 +17,7 @@ from core.errors import PackInvalid, Problem
 
 MAX_SCHEMA_BYTES = 1024 * 1024
 MAX_INPUTS_BYTES = 10 * 1024 * 1024
+MISSING_REQUIRED = "is required but was not supplied"
 
 
 class SchemaFileError(Exception):
@@ -140,7 +142,11 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
     problems = []
     for name in sorted(set(supplied) - set(specs)):
         declared = ", ".join(sorted(specs)) or "none"
-        problems.append(Problem(label, 0, 0, f"input '{name}' is not declared by the pack (declared: {declared})"))
+        close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
+        if not close:  # a difference of case only (dryrun / dryRun) is the commonest slip
+            close = [spec for spec in specs if spec.lower() == name.lower()][:1]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        problems.append(Problem(label, 0, 0, f"input '{name}' is not declared by the pack{hint} (declared: {declared})"))
     resolved: dict[str, Any] = {}
     for name, spec in specs.items():
         if name in supplied:
@@ -148,7 +154,7 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
         elif spec.has_default:
             value = spec.default
         elif spec.required:
-            problems.append(Problem(label, 0, 0, f"input '{name}' is required but was not supplied"))
+            problems.append(Problem(label, 0, 0, f"input '{name}' {MISSING_REQUIRED}"))
             continue
         else:
             resolved[name] = None

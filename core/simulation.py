@@ -8,12 +8,14 @@ the CLI, the app's export and the API: :meth:`SimulationPreview.to_json`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import json_text
 from core.gc_pause import without_gc
-from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, to_json_value
+
+if TYPE_CHECKING:
+    from core.graph import ExecutionGraph
 
 PENDING = "pending"
 SKIPPED = "skipped"
@@ -98,21 +100,21 @@ class SimulationPreview:
 
 
 @without_gc
-def simulate(plan: Plan, graph: ExecutionGraph | None = None) -> SimulationPreview:
-    """Classify every step of ``plan``; pure, deterministic, never executes anything."""
-    graph = graph or ExecutionGraph.from_plan(plan)
-    decided: dict[str, tuple[str, str | None]] = {}
-    for step_id in graph.order():  # parents before children
-        decided[step_id] = _classify(graph.step(step_id))
+def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPreview:
+    """Classify every step of ``plan``; pure, deterministic, never executes anything.
+
+    A step's status depends on the step alone, so this is a walk of the plan's tree: no
+    execution graph is built (and networkx is not imported).  ``graph`` is accepted for
+    callers that have one and is not needed.
+    """
     counts = {status: 0 for status in STATUSES}
-    for status, _ in decided.values():
-        counts[status] += 1
 
     def preview(step: PlannedStep) -> StepPreview:
-        status, reason = decided[step.id]
+        status, reason = _classify(step)
+        counts[status] += 1
         return StepPreview(step, status, reason, tuple(preview(child) for child in step.children))
 
-    steps = tuple(preview(graph.step(step_id)) for step_id in graph.top_level())
+    steps = tuple(preview(step) for step in plan.steps)
     return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
 
 

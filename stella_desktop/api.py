@@ -24,8 +24,11 @@ from core.execution.store import RunCorrupt, RunLocked, RunNotFound, RunStore, R
 from core.manifest import parse_pack
 from core.simulation import preview_pack
 from stella_desktop import __version__
+from stella_desktop.api_access import Access, AccessGuard
+from stella_desktop.api_errors import GUARD_RESPONSES, Detail, install_error_handlers
+from stella_desktop.api_limits import BodyGuard, Limits
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = Limits().max_body
 JSON = "application/json"
 
 
@@ -61,10 +64,6 @@ class DecisionRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=4000)
 
 
-class Detail(BaseModel):
-    detail: str
-
-
 def _problems(problems: list[Problem]) -> JSONResponse:
     return JSONResponse({"errors": [p.to_dict() for p in problems]}, status_code=422)
 
@@ -73,60 +72,19 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status)
 
 
-class _TooLarge(Exception):
-    pass
+def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access | None = None,
+               limits: Limits | None = None) -> FastAPI:
+    """The API over ``store``; schema files resolve only inside ``packs_dir`` when given.
 
-
-class BodyLimit:
-    """ASGI middleware: refuse bodies over ``limit`` bytes with 413, counting as they stream in."""
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await _send_413(send, self.limit)
-        received = 0
-        started = False
-
-        async def counted_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge()
-            return message
-
-        async def tracked_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
-                await _send_413(send, self.limit)
-
-
-async def _send_413(send, limit: int) -> None:
-    body = json_text.canonical({"detail": f"the request body is larger than {limit // (1024 * 1024)} MiB"})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-def create_app(store: RunStore, packs_dir: str | None = None) -> FastAPI:
-    """The API over ``store``; schema files resolve only inside ``packs_dir`` when given."""
+    Every request passes :class:`AccessGuard` (Host, Origin, token; default: loopback names,
+    no token) and :class:`BodyGuard` (size, time, memory) before any endpoint sees it.
+    """
     app = FastAPI(title="Stella Desktop local API", version=__version__,
-                  description="Simulations and run state of Stella Ops Task Packs, on this machine.")
-
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+                  description="Simulations and run state of Stella Ops Task Packs, on this machine.",
+                  responses=GUARD_RESPONSES)
+    app.add_middleware(BodyGuard, limits=limits or Limits())
+    app.add_middleware(AccessGuard, access=access or Access())  # added last: runs first
+    install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
     async def malformed_request(_request, error: RequestValidationError) -> JSONResponse:

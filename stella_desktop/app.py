@@ -25,8 +25,13 @@ def _import_core_before_qt() -> None:
 
     Once PySide6 is loaded, its import hook reads and compiles the source of
     every module imported after it (to look for PySide use); importing the
-    core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).
+    core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).  The same
+    holds for what the window needs at its first paint and would otherwise import after Qt:
+    the run store's default folder (platformdirs) and the UTF-8-with-BOM codec files are read with.
     """
+    import encodings.utf_8_sig  # noqa: F401
+    import platformdirs  # noqa: F401
+
     import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
 
     import core.execution.run  # noqa: F401
@@ -36,6 +41,11 @@ def _import_core_before_qt() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from stella_desktop.qt_platform import platform_problem
+    problem = platform_problem()
+    if problem:  # instead of Qt's abort, one line saying what to install
+        print(f"stella-desktop: {problem}", file=sys.stderr)
+        return 2
     _import_core_before_qt()
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -68,13 +78,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _self_test(app, window) -> int:
-    """Wait for the sample's graph, then quit: proves Qt, its plugins and the core all load."""
+    """Wait for the sample's graph, paint it, then quit: proves Qt, its plugins and the core all load."""
     import time
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         app.processEvents()
         if window.result is not None and window.scene.items_by_id:
-            print(f"self-test passed: {len(window.scene.items_by_id)} steps drawn")
+            views = window.scene.views()
+            image = (views[0] if views else window).grab().toImage()  # paints the graph
+            colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+            if len(colours) < 3:
+                break
+            print(f"self-test passed: {len(window.scene.items_by_id)} steps drawn in {len(colours)} colours")
             window.close()
             return 0
         time.sleep(0.01)

@@ -82,12 +82,18 @@ class PreferencesDialog(QDialog):
         for key, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
             self.theme.addItem(label, key)
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        self.collapse_over = QSpinBox()
+        self.collapse_over.setObjectName("pref-collapse-over")
+        self.collapse_over.setRange(1, 100_000)
+        self.collapse_over.setValue(settings.collapse_over)
+        self.collapse_over.setToolTip("A parallel or map block with more children than this starts collapsed")
         form = QFormLayout()
         form.addRow("Run store folder", row)
         form.addRow("Worker threads", self.workers)
         form.addRow("Commands", self.commands)
         form.addRow("", warning)
         form.addRow("Theme", self.theme)
+        form.addRow("Collapse blocks over", self.collapse_over)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -105,6 +111,7 @@ class PreferencesDialog(QDialog):
         self.settings.workers = self.workers.value()
         self.settings.allow_commands = self.commands.isChecked()
         self.settings.theme = self.theme.currentData()
+        self.settings.collapse_over = self.collapse_over.value()
         super().accept()
 
 

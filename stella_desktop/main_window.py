@@ -29,7 +29,7 @@ from stella_desktop.runs_browser import RunsBrowser
 from stella_desktop.settings import AppSettings
 from stella_desktop.banner import Banner
 from stella_desktop.bundled import sample_packs
-from stella_desktop.export import export_graph_image
+from stella_desktop.export import GraphTitle, export_graph_image
 from stella_desktop.step_status import StepView, from_preview
 from stella_desktop.workers import SimulationRequest, SimulationResult, SimulationTask
 
@@ -65,6 +65,7 @@ class MainWindow(RunViews, QMainWindow):
     # -- building -------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.scene = GraphScene(self)
+        self.scene.set_collapse_threshold(self.settings.collapse_over)
         self.view = GraphView(self.scene)
         self.banner = Banner()
         self.legend = LegendWidget()
@@ -147,7 +148,7 @@ class MainWindow(RunViews, QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = self.menuBar().addMenu("&View")
-        for name in ("fit", "zoom-in", "zoom-out"):
+        for name in ("fit", "zoom-in", "zoom-out", "find", "expand-all", "collapse-all"):
             view_menu.addAction(a[name])
         view_menu.addSeparator()
         for dock in self.docks.values():
@@ -179,6 +180,9 @@ class MainWindow(RunViews, QMainWindow):
         a["export-preview"].triggered.connect(self._export_preview_dialog)
         a["export-graph"].triggered.connect(self._export_graph_dialog)
         a["fit"].triggered.connect(self.view.fit)
+        a["find"].triggered.connect(self.view.open_find)
+        a["expand-all"].triggered.connect(lambda: self.scene.set_all_expanded(True))
+        a["collapse-all"].triggered.connect(lambda: self.scene.set_all_expanded(False))
         a["zoom-in"].triggered.connect(lambda: self.view.zoom_by(1.25))
         a["zoom-out"].triggered.connect(lambda: self.view.zoom_by(0.8))
         a["runs"].triggered.connect(self._show_runs)
@@ -284,7 +288,7 @@ class MainWindow(RunViews, QMainWindow):
             self._update_actions()
             return
         self.views = from_preview(result.preview)
-        self.scene.show_graph(result.graph, result.layout)
+        self.scene.show_graph(result.graph)
         self.scene.set_statuses(self.views)
         self.results.show_graph(result.graph, self.views)
         plan = result.plan
@@ -360,12 +364,14 @@ class MainWindow(RunViews, QMainWindow):
             self.export_graph(path)
 
     def export_graph(self, path: str) -> None:
+        plan = self.run_control.run.plan if self.run_control.run else (self.result.plan if self.result else None)
+        title = GraphTitle(plan.pack_name, plan.pack_version, plan.plan_hash) if plan is not None else None
         try:
-            export_graph_image(self.scene, path)
+            message = export_graph_image(self.scene, path, title)
         except OSError as error:
             self.notify("Graph not exported", str(error), error=True)
             return
-        self.statusBar().showMessage(f"Graph written to {path}", 5000)
+        self.statusBar().showMessage(message, 8000)
 
     # -- misc ---------------------------------------------------------------------------------------
     def _open_dialog(self) -> None:
@@ -392,6 +398,8 @@ class MainWindow(RunViews, QMainWindow):
         from PySide6.QtWidgets import QApplication
         apply_theme(QApplication.instance(), self.settings.theme)
         self.runs.set_store(self._store())
+        if self.settings.collapse_over != self.scene.threshold:
+            self.scene.set_collapse_threshold(self.settings.collapse_over)
 
     def _update_actions(self) -> None:
         has_pack = bool(self.manifest_path)

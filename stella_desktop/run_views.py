@@ -13,7 +13,6 @@ from core.execution.executors import ExecutorRegistry
 from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
-from core.layout import layout_graph
 from stella_desktop.dialogs import DecisionDialog
 from stella_desktop.runner import describe
 from stella_desktop.step_status import countdown_notes
@@ -59,7 +58,7 @@ class RunViews:
         for record in run.handle.records:
             self.run_log.appendPlainText(f"{record.get('at', '')}  {describe(record)}")
         self.views = self.run_control.views()
-        self.scene.show_graph(run.graph, layout_graph(run.graph))
+        self.scene.show_graph(run.graph)
         self.scene.set_statuses(self.views)
         self.results.show_graph(run.graph, self.views)
         self.pack_label.setText(f"{run.plan.pack_name} {run.plan.pack_version} — run {run.run_id}")
@@ -75,7 +74,7 @@ class RunViews:
         self.run_log.appendPlainText(f"{record.get('at', '')}  {describe(record)}")
         if record["type"] == "expand":
             run = self.run_control.run
-            self.scene.show_graph(run.graph, layout_graph(run.graph))
+            self.scene.show_graph(run.graph)
             self.results.show_graph(run.graph, self.run_control.views())
 
     def _on_views_changed(self, changed: dict) -> None:

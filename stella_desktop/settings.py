@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from core.execution.store import default_root
+from core.layout import DEFAULT_COLLAPSE_OVER
 
 MAX_RECENT = 10
 
@@ -58,6 +59,15 @@ class AppSettings:
     @theme.setter
     def theme(self, value: str) -> None:
         self.qt.setValue("ui/theme", value)
+
+    @property
+    def collapse_over(self) -> int:
+        """Blocks with more children than this start collapsed on the canvas."""
+        return max(1, self._get("canvas/collapseOver", DEFAULT_COLLAPSE_OVER, int))
+
+    @collapse_over.setter
+    def collapse_over(self, value: int) -> None:
+        self.qt.setValue("canvas/collapseOver", int(value))
 
     @property
     def decided_by(self) -> str:

@@ -1,4 +1,4 @@
-"""Simulation off the GUI thread: load, plan, graph, simulate and lay out in a QRunnable.
+"""Simulation off the GUI thread: load, plan, graph, and simulate in a QRunnable (the canvas lays out what it shows).
 
 The worker returns a :class:`SimulationResult` (plain data) through a queued
 signal; the window ignores results of requests that were superseded.
@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 
 from core.errors import PackInvalid, Problem
 from core.graph import ExecutionGraph
-from core.layout import Layout, layout_graph
 from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan
 from core.simulation import SimulationPreview, simulate
@@ -34,7 +33,6 @@ class SimulationResult:
     pack: Pack | None = None
     plan: Plan | None = None
     graph: ExecutionGraph | None = None
-    layout: Layout | None = None
     preview: SimulationPreview | None = None
     problems: list[Problem] = field(default_factory=list)
     input_problems: list[Problem] = field(default_factory=list)
@@ -57,7 +55,6 @@ def run_simulation(request: SimulationRequest) -> SimulationResult:
         return result
     result.graph = ExecutionGraph.from_plan(result.plan)
     result.preview = simulate(result.plan, result.graph)
-    result.layout = layout_graph(result.graph)
     return result
 
 

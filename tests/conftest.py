@@ -1,8 +1,13 @@
-"""Shared fixtures: where the sample packs are, and small pack builders."""
+"""Shared fixtures: where the sample packs are, and small pack builders.
+
+Everything the tests read lives in this repository: the bundled samples under
+``resources/packs`` and the packs that must be refused under ``tests/packs/invalid``.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -14,16 +19,21 @@ REPO = Path(__file__).resolve().parent.parent
 RESOURCES_PACKS = REPO / "resources" / "packs"
 SBOM_PACK = RESOURCES_PACKS / "sbom-remediation" / "pack.yaml"
 FLAKY_PACK = RESOURCES_PACKS / "flaky-fanout.yaml"
-SHARED = Path(os.environ.get("STELLA_SHARED", REPO.parent / "shared"))
-INVALID_PACKS = SHARED / "packs" / "invalid"
+INVALID_PACKS = REPO / "tests" / "packs" / "invalid"
 
 
 @pytest.fixture(scope="session")
 def invalid_dir() -> Path:
-    if not INVALID_PACKS.is_dir():
-        pytest.fail(f"the shared invalid packs are missing: expected {INVALID_PACKS} "
-                    "(set STELLA_SHARED to the shared/ folder)")
     return INVALID_PACKS
+
+
+def invalid_expectations() -> dict[str, tuple[int, list[str]]]:
+    """{file: (line, phrases)} from the table in tests/packs/invalid/README.md."""
+    expected = {}
+    for row in re.finditer(r"^\| ([\w.-]+\.yaml) \| (\d+) \| (.+) \|$",
+                           (INVALID_PACKS / "README.md").read_text(), re.M):
+        expected[row[1]] = (int(row[2]), re.findall(r"`([^`]+)`", row[3]))
+    return expected
 
 
 HEADER = """\

@@ -24,7 +24,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def client(store):
-    return TestClient(create_app(store))
+    return TestClient(create_app(store), base_url="http://127.0.0.1:8765")
 
 
 def cli(*args, **kwargs):
@@ -69,7 +69,7 @@ def test_schema_files_are_never_read_from_the_request(client, tmp_path, store):
     assert response.status_code == 422
     assert "this pack has no folder" in response.json()["errors"][0]["message"]
     escape = (INVALID_PACKS / "schema-escape.yaml").read_text()
-    configured = TestClient(create_app(store, packs_dir=str(SBOM_PACK.parent)))
+    configured = TestClient(create_app(store, packs_dir=str(SBOM_PACK.parent)), base_url="http://127.0.0.1:8765")
     assert "leaves the pack's folder" in configured.post(SIMULATIONS, json={"manifest": escape}).text
     inputs = json.loads((SBOM_PACK.parent / "inputs.json").read_text())
     assert configured.post(SIMULATIONS, json={"manifest": manifest, "inputs": inputs}).status_code == 200

@@ -66,9 +66,11 @@ def test_invalid_inputs_exit_3_naming_the_input(tmp_path, capsys):
     assert "input 'sbomBundle'" in err
 
 
-def test_missing_manifest_exit_3(tmp_path, capsys):
-    assert main(["task-runner", "simulate", "--manifest", str(tmp_path / "none.yaml")]) == 3
-    assert "cannot read the file" in capsys.readouterr().err
+def test_unreadable_manifest_exit_3(tmp_path, capsys):
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_bytes(b"\xff\xfe not text")
+    assert main(["task-runner", "simulate", "--manifest", str(manifest)]) == 3
+    assert f"error: {manifest}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args", [
@@ -80,7 +82,7 @@ def test_usage_errors_exit_2(args):
     assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_every_invalid_shared_pack_exits_3(invalid_dir):
+def test_every_invalid_pack_exits_3(invalid_dir):
     for manifest in sorted(invalid_dir.glob("*.yaml")):
         result = stella("task-runner", "simulate", "--manifest", str(manifest))
         assert result.returncode == 3, manifest

@@ -49,6 +49,15 @@ def test_every_bad_input_is_named(pack):
     assert any(m.startswith("in.json: input 'extra' is not declared by the pack") for m in found)
 
 
+def test_an_unknown_input_gets_did_you_mean(pack):
+    found = messages(lambda: resolve_inputs(pack, {"bundle": {"image": "i"}, "dryrun": True, "cuont": 1,
+                                                  "zzz": 0}, "in.json"))
+    assert any(m.startswith("in.json: input 'dryrun' is not declared by the pack (did you mean 'dryRun'?)")
+               for m in found), found
+    assert any("input 'cuont' is not declared by the pack (did you mean 'count'?)" in m for m in found), found
+    assert any(m.startswith("in.json: input 'zzz' is not declared by the pack (declared: ") for m in found), found
+
+
 def test_schema_failures_name_the_input_and_the_place(pack):
     found = messages(lambda: resolve_inputs(pack, {"bundle": {"image": 5}}))
     assert found == ["inputs: input 'bundle': 5 is not of type 'string' (at /image)"]

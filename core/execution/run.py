@@ -15,7 +15,8 @@ from core.execution.executors import ExecutorRegistry
 from core.execution.preflight import preflight, secrets_from_environment
 from core.execution.scheduler import Scheduler
 from core.execution.snapshot import build_snapshot
-from core.execution.store import RunHandle, RunStore, new_run_id
+from core.execution.state import IllegalTransition
+from core.execution.store import RunCorrupt, RunHandle, RunStore, new_run_id
 from core.graph import ExecutionGraph
 from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan, expand_map
@@ -95,6 +96,9 @@ class ActiveRun:
         handle = store.open(run_id, lock=lock)
         try:
             header = handle.header
+            missing = [key for key in ("manifestPath", "inputs", "planHash") if key not in header]
+            if missing:
+                raise RunCorrupt(f"run '{run_id}': run.json has no {', '.join(missing)}")
             manifest_path = header["manifestPath"]
             try:
                 pack = load_pack(manifest_path)
@@ -110,7 +114,7 @@ class ActiveRun:
             if check_executors:
                 preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
             run = cls(pack, plan, handle, clock or SystemClock(), secrets)
-            run.scheduler.replay(handle.records)
+            replay_journal(run.scheduler, handle.records, run_id)
             return run
         except BaseException:
             handle.close()
@@ -131,6 +135,18 @@ class ActiveRun:
                 self.save_snapshot()
         finally:
             self.handle.close()
+
+
+def replay_journal(scheduler: Scheduler, records: list[dict], run_id: str) -> None:
+    """Replay checksummed records; one the state machine cannot apply (an unknown step or type,
+    a missing field, an impossible transition) is reported as damage, never an internal error."""
+    for number, record in enumerate(records, start=1):
+        try:
+            scheduler.replay([record])
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, IllegalTransition) as error:
+            detail = f"unknown {error}" if isinstance(error, KeyError) else str(error)
+            raise RunCorrupt(f"run '{run_id}': journal record {number} cannot be replayed "
+                             f"({type(error).__name__}: {detail[:200]})") from None
 
 
 def load_snapshot(store: RunStore, run_id: str) -> dict:

@@ -128,6 +128,8 @@ def decode_journal(data: bytes, name: str) -> tuple[list[dict], int]:
                 good = False
         if not good:
             raise RunCorrupt(f"{name}: journal line {number} is damaged (checksum or JSON)")
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            raise RunCorrupt(f"{name}: journal line {number} is not a record (no type)")
         records.append(record)
         offset += len(line) + 1
     return records, offset
@@ -238,7 +240,10 @@ class RunHandle:
     # -- lock -------------------------------------------------------------------------
     def lock(self) -> None:
         path = self.folder / "lock"
-        handle = open(path, "a+")
+        try:
+            handle = open(path, "a+")
+        except OSError as error:  # a read-only store, or the lock file replaced by a folder
+            raise RunStoreError(f"cannot lock run '{self.run_id}': {path.name}: {error.strerror or error}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -296,7 +301,10 @@ class RunHandle:
                              f"{SCHEMA_VERSION} (written by another version of Stella Desktop)")
         self.header = header
         journal = self.folder / "journal.jsonl"
-        data = journal.read_bytes() if journal.exists() else b""
+        try:
+            data = journal.read_bytes() if journal.exists() else b""
+        except OSError as error:  # for example, the journal replaced by a folder
+            raise RunCorrupt(f"run '{self.run_id}': journal.jsonl cannot be read ({error.strerror or error})") from None
         self.records, self._good_length = decode_journal(data, f"run '{self.run_id}'")
 
     def read_snapshot(self) -> dict | None:
@@ -312,18 +320,22 @@ class RunHandle:
         status, updated = "pending", self.header.get("createdAt")
         for record in self.records:
             if record.get("type") == "run":
-                status = record["status"]
+                status = str(record.get("status"))
             updated = record.get("at", updated)
         return RunSummary(self.run_id, self.header.get("pack"), status, self.header.get("createdAt"), updated)
 
     # -- writing ----------------------------------------------------------------------
     def open_journal(self) -> None:
         path = self.folder / "journal.jsonl"
-        self._journal = open(path, "ab")
-        if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
-            self._journal.truncate(self._good_length)
-            self._journal.seek(self._good_length)
-            os.fsync(self._journal.fileno())
+        try:
+            self._journal = open(path, "ab")
+            if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
+                self._journal.truncate(self._good_length)
+                self._journal.seek(self._good_length)
+                os.fsync(self._journal.fileno())
+        except OSError as error:
+            raise RunStoreError(f"cannot open the journal of run '{self.run_id}' for writing: "
+                                f"{error.strerror or error}") from None
 
     def append(self, record: dict) -> None:
         if self._journal is None:
@@ -362,7 +374,10 @@ class RunHandle:
                                 f"{error.strerror or error}") from None
 
     def request_cancel(self) -> None:
-        (self.folder / "cancel-request").write_text(f"{os.getpid()}\n")
+        try:
+            (self.folder / "cancel-request").write_text(f"{os.getpid()}\n")
+        except OSError as error:
+            raise RunStoreError(f"cannot ask run '{self.run_id}' to cancel: {error.strerror or error}") from None
 
     def take_cancel_request(self) -> bool:
         path = self.folder / "cancel-request"

@@ -6,9 +6,11 @@ names are the manifest's camelCase names, so error locations and dumps read
 exactly like the YAML.  Cross-references (unique ids, declared approvals,
 expressions) are checked by :mod:`core.manifest.checks`, which reports all
 problems at once with their YAML marks.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: pydantic would have to compile every string
+annotation back into a type when the models are built, which every cold start pays
+(benchmarks/README.md).
+"""
 
 from typing import Annotated, Any, Literal
 

@@ -1,30 +1,42 @@
-"""A parallel or map block drawn as a frame around its children, with a header line."""
+"""An expanded parallel or map block: a frame around its children with a two-line header.
+
+The header says ``glyph  id  ·  status`` and, below, the block's caption (how
+many children, how many at once); the layout makes the frame wide enough for
+both, so neither is ever cut.  Double-clicking the header collapses the block.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
+from core.layout import FRAME_HEADER, HEADER_INSET
 from stella_desktop.canvas.node_item import LABELS_BELOW
 from stella_desktop.canvas.step_item import StepItem
 from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill
 
+TITLE_POINTS = 10.0
+CAPTION_POINTS = 9.0
+
+
+def frame_title(step_id: str, kind: str, status: str) -> str:
+    return f"{KIND_GLYPHS.get(kind, '')}  {step_id}  ·  {STYLES.get(status, STYLES['pending']).label}"
+
 
 class BlockFrameItem(StepItem):
-    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str):
-        super().__init__(step_id, kind, rect)
+    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str, parent=None):
+        super().__init__(step_id, kind, rect, parent)
         self.caption = caption
         self.setZValue(1)
-        self.setToolTip(f"{step_id}: {caption}")
+        self.setToolTip(f"{step_id}: {caption}\nDouble-click the header or press Left to collapse")
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         detail = option.levelOfDetailFromTransform(painter.worldTransform())
         colour = fill(self._status)
         background = QColor(colour)
         background.setAlpha(45)
-        selected = self.isSelected()
-        pen = QPen(QColor("#1f6feb") if selected else colour.darker(140), 3 if selected else 1.5)
+        pen = self.outline(colour.darker(140), 1.5)
         if self._status == "skipped":
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
@@ -34,20 +46,32 @@ class BlockFrameItem(StepItem):
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.drawRoundedRect(self._rect, 10, 10)
+        width = self._rect.width() - 2 * HEADER_INSET
         font = QFont(painter.font())
-        font.setPointSizeF(10)
+        font.setPointSizeF(TITLE_POINTS)
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#243b53"))
-        status = STYLES.get(self._status, STYLES["pending"]).label
-        painter.drawText(QRectF(12, 4, self._rect.width() - 24, 22), Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(
-                             f"{KIND_GLYPHS.get(self.kind, '')}  {self.step_id}  ·  {self.caption}  ·  {status}",
-                             Qt.TextElideMode.ElideRight, int(self._rect.width()) - 24))
+        painter.drawText(QRectF(HEADER_INSET, 3, width, 22), Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(frame_title(self.step_id, self.kind, self._status),
+                                                          Qt.TextElideMode.ElideRight, int(width)))
+        font.setPointSizeF(CAPTION_POINTS)
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(QColor("#334e68"))
+        painter.drawText(QRectF(HEADER_INSET, 23, width, FRAME_HEADER - 25), Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(self.caption, Qt.TextElideMode.ElideRight, int(width)))
 
     def mousePressEvent(self, event) -> None:
-        if event.pos().y() <= 30:  # the header selects the block; the inside belongs to the children
+        if event.pos().y() <= FRAME_HEADER:  # the header selects the block; the inside belongs to the children
             self.report_click()
             super().mousePressEvent(event)
+        else:
+            event.ignore()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.pos().y() <= FRAME_HEADER:
+            self.request_expanded(False)
+            event.accept()
         else:
             event.ignore()

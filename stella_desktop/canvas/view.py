@@ -1,19 +1,31 @@
-"""GraphView: zoom (wheel, Ctrl+=/-), pan (drag), fit, keyboard navigation, level of detail."""
+"""GraphView: zoom, pan, a readable Fit, keyboard navigation, the minimap and the find field.
+
+Fit shows the whole graph when step ids stay at least 9 pt (:data:`READABLE_ZOOM`);
+a bigger graph is fitted to its width (never below that zoom) from its top,
+and the minimap in the corner shows where you are.  The view reports where
+the user went as step ids through :attr:`navigated`; it owns the
+:class:`Minimap` and the :class:`FindBar` as child widgets.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from stella_desktop.canvas import navigation
+from stella_desktop.canvas.find_bar import FindBar
+from stella_desktop.canvas.minimap import Minimap
+from stella_desktop.canvas.node_item import ID_POINTS
 from stella_desktop.canvas.scene import GraphScene
 
 DETAIL_FROM = 0.3  # zoom under which large graphs show their overview picture
-MIN_FIT_ZOOM = 0.05  # fitting a whole graph smaller than this fits its width instead
+READABLE_ZOOM = 9.0 / ID_POINTS  # Fit never goes below the zoom where step ids are 9 pt
+CORNER = 12
 
 
 class GraphView(QGraphicsView):
-    navigated = Signal(str)  # keyboard moved the selection to this step
+    navigated = Signal(str)  # keyboard or find moved the selection to this step
 
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
@@ -25,6 +37,20 @@ class GraphView(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.current: str | None = None
+        self.minimap = Minimap(self)
+        self.minimap.set_scene(scene)
+        self.minimap.move_requested.connect(self._move_to)
+        self.find_bar = FindBar(self)
+        self.find_bar.query_changed.connect(self._find)
+        self.find_bar.next_requested.connect(self.find_next)
+        self.find_bar.closed.connect(self._find_closed)
+        self._finder: navigation.StepFinder | None = None
+        self.matches: list[str] = []
+        scene.content_changed.connect(self._content_changed)
+        scene.sceneRectChanged.connect(lambda _: self._viewport_changed())
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.valueChanged.connect(lambda _: self._viewport_changed())
+        self._viewport_changed()
 
     @property
     def graph_scene(self) -> GraphScene:
@@ -35,39 +61,130 @@ class GraphView(QGraphicsView):
 
     def zoom_by(self, factor: float) -> None:
         new = self.zoom() * factor
-        if 0.005 <= new <= 8:
+        if 0.002 <= new <= 8:
             self.scale(factor, factor)
             self._update_detail()
 
+    def set_zoom(self, zoom: float) -> None:
+        self.resetTransform()
+        self.scale(zoom, zoom)
+        self._update_detail()
+
     def fit(self) -> None:
+        """The whole graph if it stays readable, else its width (never below READABLE_ZOOM), from the top."""
         rect = self.graph_scene.sceneRect()
         if rect.isEmpty():
             return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom() > 1.0:  # a small graph is shown at its natural size, not blown up
-            self.resetTransform()
+        width, height = self.viewport().width(), self.viewport().height()
+        whole = min(1.0, width / rect.width(), height / rect.height())
+        if whole >= READABLE_ZOOM:
+            self.set_zoom(whole)
             self.centerOn(rect.center())
-        elif self.zoom() < MIN_FIT_ZOOM:  # a very long pack: fit its width, start at the top
-            self.resetTransform()
-            factor = min(1.0, self.viewport().width() / rect.width())
-            self.scale(factor, factor)
-            self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / (2 * factor))
-        self._update_detail()
+        else:
+            zoom = max(READABLE_ZOOM, min(1.0, width / rect.width()))
+            self.set_zoom(zoom)
+            self.centerOn(rect.center().x(), rect.top() + height / (2 * zoom))
+        self._viewport_changed()
+
+    def show_whole(self) -> None:
+        """Zoom out until the whole graph is in view, however small (the overview picture)."""
+        rect = self.graph_scene.sceneRect()
+        if not rect.isEmpty():
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            self._update_detail()
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
 
     def center_on_step(self, step_id: str) -> None:
-        item = self.graph_scene.items_by_id.get(step_id)
-        if item is None:
+        box = self.graph_scene.box_of(step_id)
+        if box is None:
             return
-        if self.zoom() < 0.5:
-            self.resetTransform()
-            self.scale(0.8, 0.8)
-            self._update_detail()
-        self.ensureVisible(item.sceneBoundingRect(), 60, 60)
+        if self.zoom() < READABLE_ZOOM:
+            self.set_zoom(READABLE_ZOOM)
+        if not self.visible_scene_rect().adjusted(40, 40, -40, -40).contains(box):
+            self.centerOn(box.center())  # the middle: never under the minimap
+        self._viewport_changed()
+
+    def go_to(self, step_id: str) -> None:
+        """Select ``step_id`` (expanding its blocks), bring it into view and report it."""
+        self.current = step_id
+        self.graph_scene.select_step(step_id)
+        self.center_on_step(step_id)
+        self.navigated.emit(step_id)
 
     def _update_detail(self) -> None:
         self.graph_scene.set_detail(self.zoom() >= DETAIL_FROM)
+        self._viewport_changed()
+
+    # -- minimap ------------------------------------------------------------------------------------
+    def _content_changed(self) -> None:
+        self.minimap.invalidate()
+        self._viewport_changed()
+
+    def _viewport_changed(self) -> None:
+        """Scrolled, zoomed or resized: tell the scene what is visible, move the minimap's rectangle."""
+        if self.scene() is None:  # being destroyed
+            return
+        rect = self.graph_scene.sceneRect()
+        visible = self.visible_scene_rect()
+        self.graph_scene.set_visible_region(visible)
+        shown = self.graph_scene.graph is not None and not visible.adjusted(-2, -2, 2, 2).contains(rect)
+        self.minimap.setVisible(shown)
+        if shown:
+            self.minimap.set_visible_rect(visible)
+            self._place_overlays()
+
+    def _move_to(self, point: QPointF) -> None:
+        self.centerOn(point)
+        self._viewport_changed()
+
+    def _place_overlays(self) -> None:
+        viewport = self.viewport().geometry()
+        self.minimap.move(viewport.right() - self.minimap.width() - CORNER,
+                          viewport.bottom() - self.minimap.height() - CORNER)
+        self.find_bar.adjustSize()
+        self.find_bar.move(viewport.right() - self.find_bar.width() - CORNER, viewport.top() + CORNER)
+
+    # -- find ---------------------------------------------------------------------------------------
+    def open_find(self) -> None:
+        self._place_overlays()
+        self.find_bar.open_bar()
+
+    def _finder_for_graph(self) -> navigation.StepFinder | None:
+        graph = self.graph_scene.graph
+        if graph is None:
+            return None
+        if self._finder is None or self._finder.graph is not graph:
+            self._finder = navigation.StepFinder(graph)
+        return self._finder
+
+    def _find(self, query: str) -> None:
+        finder = self._finder_for_graph()
+        self.matches = finder.matches(query, self.graph_scene.status_of) if finder else []
+        self.graph_scene.set_matches(self.matches)
+        self.find_bar.show_count(None, len(self.matches))
+
+    def find_next(self, backwards: bool = False) -> str | None:
+        finder = self._finder_for_graph()
+        if finder is None or not self.matches:
+            return None
+        target = finder.next_after(self.matches, self.current, backwards)
+        self.go_to(target)
+        self.find_bar.show_count(self.matches.index(target) + 1, len(self.matches))
+        return target
+
+    def _find_closed(self) -> None:
+        self.matches = []
+        self.graph_scene.set_matches([])
+        self.setFocus()
 
     # -- Qt overrides -------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_overlays()
+        self._viewport_changed()
+
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
         if steps:
@@ -75,29 +192,40 @@ class GraphView(QGraphicsView):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        order = self.graph_scene.order
-        graph = self.graph_scene.graph
-        if not order or graph is None:
+        scene = self.graph_scene
+        graph = scene.graph
+        if graph is None or not scene.order:
             super().keyPressEvent(event)
             return
         key = event.key()
-        current = self.current if self.current in order else None
-        target = None
+        tops = graph.top_level()
+        current = self.current if self.current in graph else None
+        if current is not None:
+            current = scene.shown_as(current)
+        action, target = navigation.SELECT, None
         if key in (Qt.Key.Key_Down, Qt.Key.Key_J):
-            target = order[0] if current is None else order[min(order.index(current) + 1, len(order) - 1)]
+            target = tops[0] if current is None else navigation.down(graph, current)
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_K):
-            target = order[0] if current is None else order[max(order.index(current) - 1, 0)]
+            target = tops[0] if current is None else navigation.up(graph, current)
+        elif key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) and current is not None:
+            screen = self.viewport().height() / self.zoom() * 0.9
+            target = navigation.page(graph, current, self._position_of, screen, key == Qt.Key.Key_PageDown)
         elif key == Qt.Key.Key_Left and current is not None:
-            target = graph.parent(current) or current
+            action, target = navigation.left(graph, scene.collapsed, current)
         elif key == Qt.Key.Key_Right and current is not None:
-            children = graph.children(current)
-            target = children[0] if children else current
+            action, target = navigation.right(graph, scene.collapsed, current)
         elif key == Qt.Key.Key_Home:
-            target = order[0]
+            target = tops[0]
         elif key == Qt.Key.Key_End:
-            target = order[-1]
+            target = tops[-1]
         if target is None:
             super().keyPressEvent(event)
             return
-        self.navigated.emit(target)
+        if action != navigation.SELECT:
+            scene.set_expanded(target, action == navigation.EXPAND)
+        self.go_to(target)
         event.accept()
+
+    def _position_of(self, step_id: str) -> tuple[float, float]:
+        box = self.graph_scene.box_of(step_id)
+        return (box.x(), box.y()) if box is not None else (0.0, 0.0)

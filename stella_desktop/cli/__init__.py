@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from stella_desktop import __version__
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,8 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    runner = commands.add_parser("task-runner", help="work with Task Packs", epilog=exit_codes.HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    runner = commands.add_parser(
+        "task-runner", help="work with Task Packs",
+        description="Work with Task Packs: preview one (simulate), run it on this machine (run, resume), "
+                    "decide its gates (approve, reject, decide), stop it (cancel) and look at its runs (runs). "
+                    "'stella task-runner ACTION --help' tells more about each action.",
+        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     runner_commands = runner.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     runner_commands.required = True
     simulate = runner_commands.add_parser(
@@ -42,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "every step classified pending, skipped, requires-approval or requires-policy.",
         epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    simulate.add_argument("--manifest", required=True, metavar="PATH", help="the pack's YAML manifest")
-    simulate.add_argument("--inputs", metavar="PATH", help="a JSON object of input values")
+    simulate.add_argument("--manifest", required=True, metavar="PATH", type=manifest_file,
+                          help="the pack's YAML manifest")
+    simulate.add_argument("--inputs", metavar="PATH", type=existing_file, help="a JSON object of input values")
     simulate.add_argument("--format", choices=("table", "json"), default="table",
                           help="what to print: a readable table (default) or the JSON preview")
     simulate.add_argument("--output", metavar="PATH",
@@ -76,7 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--packs", metavar="DIR",
                        help="a folder that input schema references may be read from (default: none)")
     serve.add_argument("--allow-remote", action="store_true",
-                       help="allow listening on an address other machines can reach (no authentication!)")
+                       help="allow listening on an address other machines can reach; every request then "
+                            "needs a token (from --token-file, else a new one printed once at start)")
+    serve.add_argument("--token-file", metavar="PATH",
+                       help="a file holding the access token (16+ characters) every request must send as "
+                            "'Authorization: Bearer TOKEN'; also usable on loopback")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="with --allow-remote: another name clients reach this machine by (the Host header "
+                            "is checked; loopback names and the listening address are always accepted)")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser
@@ -101,6 +114,23 @@ def _driving(command) -> None:
     command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
+def existing_file(text: str) -> str:
+    """An argument naming a file that must exist: anything else is a usage error (exit 2)."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"'{text}' is a folder, not a file")
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"no such file: '{text}'")
+    return text
+
+
+def manifest_file(text: str) -> str:
+    """--manifest: an existing file; a pack's folder gets the manifest inside it suggested."""
+    inside = os.path.join(text, "pack.yaml")
+    if os.path.isdir(text) and os.path.isfile(inside):
+        raise argparse.ArgumentTypeError(f"'{text}' is a folder; pass the manifest in it: --manifest {inside}")
+    return existing_file(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -115,8 +145,9 @@ def _add_run_commands(commands) -> None:
     run = _command(commands, "run", "run", "run a pack on this machine",
                    "Validate, plan and run a pack locally.  Every state change is saved in the run store, "
                    "so an interrupted run can be resumed.  Exit 0 succeeded, 1 failed, 4 paused at a gate.")
-    run.add_argument("--manifest", required=True, metavar="PATH", help="the pack's YAML manifest")
-    run.add_argument("--inputs", metavar="PATH", help="a JSON object of input values")
+    run.add_argument("--manifest", required=True, metavar="PATH", type=manifest_file,
+                     help="the pack's YAML manifest")
+    run.add_argument("--inputs", metavar="PATH", type=existing_file, help="a JSON object of input values")
     _driving(run)
     resume = _command(commands, "resume", "resume", "continue an interrupted, cancelled or paused run",
                       "Reload a run, re-plan its manifest with its inputs (refused if the plan changed), "
@@ -148,6 +179,12 @@ def _add_run_commands(commands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; everything it prints has its control characters escaped (terminal.py)."""
+    with terminal.protected():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module_name, _, function_name = args.handler.partition(":")
@@ -161,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: never a bare traceback
         if args.debug:
             raise
+        from core.execution.store import RunStoreError
+        if isinstance(error, RunStoreError):  # wherever it surfaced, a store problem is exit 5
+            print(f"stella: error: {error}", file=sys.stderr)
+            return exit_codes.RUN_STORE
         print(f"stella: internal error: {type(error).__name__}: {error}\n"
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return exit_codes.INTERNAL

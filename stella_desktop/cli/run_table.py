@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from core.execution.clock import parse_iso
+from stella_desktop.cli.terminal import cell
 
 _COLOURS = {"pending": "36", "running": "34", "succeeded": "32", "failed": "31", "skipped": "2",
             "waiting": "33", "cancelled": "35"}
@@ -28,14 +29,14 @@ def render_run(snapshot: dict, colour: bool = False, now: datetime | None = None
             seconds = (retry_at - now).total_seconds()
             countdown = f"retry in {seconds:.1f} s" if seconds > 0 else "retrying now"
             reason = f"{countdown}; {reason}" if reason else countdown
-        rows.append(("  " * depth + step["stepId"], step["kind"], step["status"],
-                     str(step["attempts"]) if step["attempts"] else "", reason))
+        rows.append(("  " * depth + cell(step["stepId"]), cell(step["kind"]), cell(step["status"]),
+                     cell(step["attempts"]) if step["attempts"] else "", cell(reason)))
         stack.extend((child, depth + 1) for child in reversed(step["children"]))
     widths = [max(len(row[i]) for row in rows + [_HEADERS]) for i in range(4)]
     pack = snapshot["pack"]
     status = snapshot["status"]
-    lines = [f"run {snapshot['runId']}  ·  {pack['name']} {pack['version']}  ·  "
-             f"{_paint(status, status, colour)}", ""]
+    lines = [f"run {cell(snapshot['runId'])}  ·  {cell(pack['name'])} {cell(pack['version'])}  ·  "
+             f"{_paint(cell(status), status, colour)}", ""]
     lines.append("  ".join(h.ljust(widths[i]) if i < 4 else h for i, h in enumerate(_HEADERS)))
     for row in rows:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
@@ -60,7 +61,8 @@ def render_run_list(summaries: list[dict]) -> str:
         status = item.get("status") or "?"
         if item.get("problem"):
             status = f"corrupt: {item['problem']}"
-        rows.append((item["runId"], pack_text, status, item.get("createdAt") or "", item.get("updatedAt") or ""))
+        rows.append(tuple(cell(value) for value in (item["runId"], pack_text, status, item.get("createdAt") or "",
+                                                    item.get("updatedAt") or "")))
     widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
     ordered = [rows[i] for i in range(len(rows))]
     text = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]

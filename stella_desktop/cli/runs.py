@@ -12,7 +12,7 @@ from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunLocked, RunStore, RunStoreError
 from core.inputs import read_inputs_file
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.run_table import render_run, render_run_list
 from stella_desktop.cli.table import use_colour
 
@@ -92,11 +92,12 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     drawn = {"lines": 0}
 
     def redraw() -> None:
-        text = render_run(active.snapshot(), colour=colour)
+        text = render_run(active.snapshot(), colour=colour)  # cells escaped; colours and cursor moves ours
+        out = terminal.raw(sys.stdout)
         if drawn["lines"]:
-            sys.stdout.write(f"\x1b[{drawn['lines']}F\x1b[J")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+            out.write(f"\x1b[{drawn['lines']}F\x1b[J")
+        out.write(text)
+        out.flush()
         drawn["lines"] = text.count("\n")
 
     def stopped(status: str) -> None:
@@ -139,9 +140,10 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
 def _print_result(active: ActiveRun, args) -> None:
     snapshot = active.snapshot()
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(snapshot))
+        terminal.write_json(json_text.pretty(snapshot))
     else:
-        sys.stdout.write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"), sys.stdout)))
+        terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour(getattr(args, "color", "auto"),
+                                                                              sys.stdout)))
 
 
 def _hint(active: ActiveRun, status: str) -> None:
@@ -223,9 +225,9 @@ def runs_list(args) -> int:
         _error(f"cannot read the run store: {error.strerror or error}")
         return exit_codes.RUN_STORE
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(summaries))
+        terminal.write_json(json_text.pretty(summaries))
     else:
-        sys.stdout.write(render_run_list(summaries))
+        terminal.raw(sys.stdout).write(render_run_list(summaries))
     return exit_codes.OK
 
 
@@ -236,7 +238,7 @@ def runs_show(args) -> int:
         _error(str(error))
         return exit_codes.RUN_STORE
     if args.format == "json":
-        sys.stdout.write(json_text.pretty(snapshot))
+        terminal.write_json(json_text.pretty(snapshot))
     else:
-        sys.stdout.write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
+        terminal.raw(sys.stdout).write(render_run(snapshot, colour=use_colour("auto", sys.stdout)))
     return exit_codes.OK

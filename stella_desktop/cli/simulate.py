@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 from core.errors import PackInvalid
-from core.inputs import read_inputs_file
+from core.inputs import MISSING_REQUIRED, read_inputs_file
 from core.manifest import load_pack
 from core.simulation import preview_pack
-from stella_desktop.cli import exit_codes
+from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.table import render_table, use_colour
 
 PROG = "stella task-runner simulate"
@@ -34,6 +33,9 @@ def run(args) -> int:
             print(f"error: {problem}", file=sys.stderr)
         count = len(invalid.problems)
         print(f"{count} problem{'s' if count != 1 else ''}: nothing was simulated", file=sys.stderr)
+        hint = inputs_hint(args.manifest, args.inputs, invalid.problems)
+        if hint:
+            print(hint, file=sys.stderr)
         return exit_codes.INVALID
     forecast = None
     if wants_forecast:  # imported only now: a plain simulate never loads the execution machinery
@@ -52,10 +54,10 @@ def run(args) -> int:
             print(f"stella: error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
             return exit_codes.USAGE
     if args.format == "json" and not args.output:
-        sys.stdout.write(document)
+        terminal.write_json(document)
     elif args.format == "table":
-        sys.stdout.write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
-        if forecast is not None:
+        terminal.raw(sys.stdout).write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
+        if forecast is not None:  # through the protected stream: ids and assumptions are escaped there
             from core.forecast import render_timeline
             depth = {}
             for step in preview.walk():
@@ -66,8 +68,23 @@ def run(args) -> int:
     return exit_codes.OK
 
 
+def inputs_hint(manifest: str, inputs: str | None, problems) -> str | None:
+    """When required inputs are missing and no --inputs was given: the inputs files beside the manifest."""
+    if inputs is not None or not any(MISSING_REQUIRED in problem.message for problem in problems):
+        return None
+    import glob
+    folder = os.path.dirname(manifest)
+    found = sorted(glob.glob(os.path.join(glob.escape(folder), "inputs*.json")),
+                   key=lambda path: (os.path.basename(path) != "inputs.json", path))
+    if not found:
+        return None
+    others = f" (or {', '.join(found[1:])})" if found[1:] else ""
+    return f"hint: the pack's folder has input values: pass --inputs {found[0]}{others}"
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so a reader never sees half a file."""
+    import tempfile
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".stella-", suffix=".tmp", dir=folder)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from core.simulation import STATUSES, SimulationPreview
+from stella_desktop.cli.terminal import cell
 
 _COLOURS = {"pending": "36", "skipped": "2", "requires-approval": "33", "requires-policy": "35"}
 _HEADERS = ("STEP", "KIND", "STATUS", "USES", "REASON")
@@ -26,13 +27,13 @@ def render_table(preview: SimulationPreview, colour: bool = False) -> str:
         stack = [(top, 0)]
         while stack:
             step, depth = stack.pop()
-            rows.append(("  " * depth + step.id, step.step.kind, step.status, step.step.uses or "",
-                         _reason(step)))
+            rows.append(("  " * depth + cell(step.id), cell(step.step.kind), step.status,
+                         cell(step.step.uses or ""), cell(_reason(step))))
             stack.extend((child, depth + 1) for child in reversed(step.children))
     widths = [max(len(row[i]) for row in rows + [_HEADERS]) for i in range(4)]
     policy = plan.failure_policy
     backoff = f"{policy.to_json()['backoffSeconds']} s backoff"
-    lines = [f"{plan.pack_name} {plan.pack_version}  ·  {plan.plan_hash[:19]}  ·  "
+    lines = [f"{cell(plan.pack_name)} {cell(plan.pack_version)}  ·  {plan.plan_hash[:19]}  ·  "
              f"failure policy: {policy.max_attempts} attempt{'s' if policy.max_attempts != 1 else ''}, {backoff}",
              ""]
     lines.append(_line(_HEADERS, widths))

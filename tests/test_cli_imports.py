@@ -1,0 +1,43 @@
+"""``stella task-runner simulate`` imports only what it uses (it must start fast).
+
+networkx (the execution graph) is for running and drawing, jsonschema only for packs whose
+inputs have a schema, and nothing of the run machinery or Qt is needed to preview a pack.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import FLAKY_PACK, REPO, SBOM_PACK
+
+NEVER_FOR_SIMULATE = ("PySide6", "shiboken6", "networkx", "core.execution", "core.graph", "core.layout",
+                      "stella_desktop.runner", "stella_desktop.cli.runs", "fastapi", "uvicorn", "platformdirs")
+
+
+def imported_by(*args: str) -> set[str]:
+    probe = ("import json, sys\n"
+             "from stella_desktop.cli import main\n"
+             f"code = main({list(args)!r})\n"
+             "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+             "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], name: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for module in modules)
+
+
+def test_simulate_of_the_sample_imports_only_what_it_uses():
+    modules = imported_by("task-runner", "simulate", "--manifest", str(SBOM_PACK),
+                          "--inputs", str(SBOM_PACK.parent / "inputs.json"), "--format", "json")
+    assert [name for name in NEVER_FOR_SIMULATE if loaded(modules, name)] == []
+    assert loaded(modules, "jsonschema")  # the sample's sbomBundle input has a schema
+
+
+def test_simulate_of_a_pack_without_schemas_never_imports_jsonschema():
+    modules = imported_by("task-runner", "simulate", "--manifest", str(FLAKY_PACK), "--format", "json")
+    assert [name for name in NEVER_FOR_SIMULATE + ("jsonschema",) if loaded(modules, name)] == []
