@@ -156,7 +156,7 @@ def test_the_api_answers_exactly_the_cli_json_with_history_from_its_store(tmp_pa
     cli = subprocess.run([sys.executable, "-m", "stella_desktop.cli", *args], capture_output=True, text=True,
                          timeout=60)
     assert cli.returncode == 0, cli.stderr
-    client = TestClient(create_app(store))
+    client = TestClient(create_app(store), base_url="http://127.0.0.1:8765")  # a loopback Host
     response = client.post("/v1/task-runner/simulations", json={
         "manifest": pack_text(HISTORY), "forecast": True, "assume": {"sign-off": "reject"},
         "durations": {"sign-off": 30}})
