@@ -89,13 +89,25 @@ def split_pair(text: str, what: str) -> tuple[str, str]:
     return step.strip(), value.strip()
 
 
+def plan_steps(plan: Plan) -> list[PlannedStep]:
+    """Every step of ``plan`` in document order, as a list (one loop, no generator per step)."""
+    steps: list[PlannedStep] = []
+    stack = list(reversed(plan.steps))
+    while stack:
+        step = stack.pop()
+        steps.append(step)
+        if step.children:
+            stack.extend(reversed(step.children))
+    return steps
+
+
 class StepIndex:
     """Step ids and map template ids of a plan, for resolving what an assumption names."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, steps: list[PlannedStep] | None = None):
         self.steps: dict[str, PlannedStep] = {}
         self.templates: dict[str, list[PlannedStep]] = {}
-        for step in plan.walk():
+        for step in plan_steps(plan) if steps is None else steps:
             self.steps[step.id] = step
             if step.id != step.template_id:
                 self.templates.setdefault(step.template_id, []).append(step)
@@ -126,9 +138,12 @@ class Assumptions:
 
 
 def check_assumptions(plan: Plan, assume: dict[str, str] | None = None,
-                      durations: dict[str, float] | None = None) -> Assumptions:
+                      durations: dict[str, float] | None = None,
+                      steps: list[PlannedStep] | None = None) -> Assumptions:
     """Resolve ``assume`` and ``durations`` (both keyed by step or template id) against ``plan``."""
-    index = StepIndex(plan)
+    if not assume and not durations:
+        return Assumptions({}, {}, {}, {})
+    index = StepIndex(plan, steps)
     outcomes: dict[str, Outcome] = {}
     exact: set[str] = set()
     given: dict[str, str] = {}

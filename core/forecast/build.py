@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.execution.scheduler import ABORTED
 from core.execution.state import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED
-from core.forecast.assumptions import Assumptions, check_assumptions
+from core.forecast.assumptions import Assumptions, check_assumptions, plan_steps
 from core.forecast.critical_path import critical_path
 from core.forecast.engine import VirtualRun
 from core.forecast.model import (
@@ -17,12 +17,12 @@ from core.plan import Plan, PlannedStep
 from core.simulation import SimulationPreview
 
 
-def step_durations(plan: Plan, assumptions: Assumptions,
-                   history: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+def step_durations(plan: Plan, assumptions: Assumptions, history: dict[str, float] | None = None,
+                   steps: list[PlannedStep] | None = None) -> dict[str, tuple[float, str]]:
     """Step id -> (seconds per attempt, source): given, then sleep, then history, else 0."""
     history = history or {}
     durations: dict[str, tuple[float, str]] = {}
-    for step in plan.walk():
+    for step in plan_steps(plan) if steps is None else steps:
         if step.id in assumptions.durations:
             durations[step.id] = (assumptions.durations[step.id], "given")
         elif step.kind == "run" and step.uses == "builtin:sleep" and _number(step.parameters.get("seconds")):
@@ -48,15 +48,16 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
     give history durations.  Raises AssumptionError for what does not fit.
     """
     plan = preview.plan
-    assumptions = check_assumptions(plan, assume, durations)
+    steps = plan_steps(plan)
+    assumptions = check_assumptions(plan, assume, durations, steps)
     history = None
     if store is not None:
         from core.forecast.history import history_durations
         history = history_durations(store, plan.pack_name)
-    timing = step_durations(plan, assumptions, history)
+    timing = step_durations(plan, assumptions, history, steps)
     run = VirtualRun(plan, assumptions, {step_id: seconds for step_id, (seconds, _) in timing.items()})
     run.drive()
-    steps = _step_forecasts(preview, run, timing)
+    steps = _step_forecasts(steps, run, timing)
     by_id = {step.id: step for step in steps}
     return Forecast(
         assumptions=assumptions.given,
@@ -68,14 +69,14 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
     )
 
 
-def _step_forecasts(preview: SimulationPreview, run: VirtualRun,
+def _step_forecasts(steps: list[PlannedStep], run: VirtualRun,
                     timing: dict[str, tuple[float, str]]) -> list[StepForecast]:
     states, waiting = run.scheduler.states, run.scheduler.waiting
     traces, when_assumed = run.traces, run.when_assumed
-    tolerant_blocks = {step.id for step in preview.plan.walk() if step.continue_on_error}
+    tolerant_blocks = {step.id for step in steps if step.continue_on_error}
     statuses: dict[str, str] = {}
     result = []
-    for planned in preview.plan.walk():  # preview order, without the preview's recursive generators
+    for planned in steps:  # the preview's order
         step_id, parent = planned.id, planned.parent
         state = states[step_id]
         trace = traces.get(step_id)

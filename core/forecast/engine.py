@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 from core.execution.clock import FakeClock
 from core.execution.scheduler import RUN_FAILED, RUN_FINAL, RUN_WAITING, Scheduler
-from core.forecast.assumptions import Assumptions, ForecastLimit
+from core.forecast.assumptions import Assumptions, ForecastLimit, plan_steps
 from core.forecast.model import Attempt, StepTrace
 from core.graph import ExecutionGraph
 from core.limits import MAX_FORECAST_ATTEMPTS
@@ -71,10 +71,7 @@ class VirtualGraph(ExecutionGraph):
     """
 
     def __init__(self, plan: Plan):
-        steps: dict[str, PlannedStep] = {}
-        for top in plan.steps:
-            for step in top.walk():
-                steps[step.id] = step
+        steps = {step.id: step for step in plan_steps(plan)}
         super().__init__(None, tuple(step.id for step in plan.steps), steps)
 
     def expand(self, map_id: str, children: tuple[PlannedStep, ...]) -> None:
@@ -121,7 +118,7 @@ class VirtualRun:
         if kind == "transition":
             to = record["to"]
             if to == "running":
-                trace = self._trace(record["stepId"])
+                trace = self.traces.get(record["stepId"]) or self._trace(record["stepId"])
                 start = trace.gate_since if trace.gate_since is not None else self.now
                 trace.attempts.append(Attempt(record["attempt"], start, self.now, None))
                 trace.gate_since = None
