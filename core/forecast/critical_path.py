@@ -33,12 +33,20 @@ class _Walk:
         return bool(self.steps[step_id].attempts)
 
     def last_leaf(self, step_id: str) -> str | None:
-        """The step inside ``step_id`` (or itself) that ran and ended last."""
+        """The step inside ``step_id`` (or itself) that ran and ended last (ties: the later started,
+        then the later in the document)."""
+        steps = self.steps
         while True:
-            children = [c for c in self.graph.children(step_id) if self.ran(c)]
-            if not children:
-                return step_id if self.ran(step_id) else None
-            step_id = max(children, key=lambda c: (self.steps[c].end, self.steps[c].start, self.index[c]))
+            best, best_key = None, None
+            for child in self.graph.step(step_id).children:
+                step = steps[child.id]
+                if step.attempts:
+                    key = (step.attempts[-1].end, step.attempts[0].start)
+                    if best_key is None or key >= best_key:
+                        best, best_key = child.id, key
+            if best is None:
+                return step_id if steps[step_id].attempts else None
+            step_id = best
 
     def _ending_in(self, parent: str) -> dict[float, tuple[list[str], list[int]]]:
         """For each moment an attempt of a child ended (a slot freed): the children whose attempt
@@ -46,7 +54,8 @@ class _Walk:
         table = self._ending.get(parent)
         if table is None:
             table = self._ending[parent] = {}
-            for child in self.graph.children(parent):
+            for planned in self.graph.step(parent).children:
+                child = planned.id
                 for attempt in self.steps[child].attempts:
                     long_ones, zero = table.setdefault(attempt.end, ([], []))
                     if attempt.start != attempt.end:
@@ -86,7 +95,8 @@ def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tupl
         step = steps[step_id]
         if graph.step(step_id).children:
             continue
-        finish = step.end if step.attempts else step.waiting_since
+        attempts = step.attempts
+        finish = attempts[-1].end if attempts else step.waiting_since
         if finish is not None and (last_end is None or finish >= last_end):
             last, last_end = step_id, finish
     path: list[str] = []

@@ -89,7 +89,12 @@ class VirtualGraph(ExecutionGraph):
 
 
 class VirtualRun:
-    """One forecast: the scheduler, the clock, the stand-ins and what they recorded."""
+    """One forecast: the scheduler, the clock, the stand-ins and what they saw.
+
+    Run steps' attempts are noted as the stand-ins start and end them; blocks' and gates'
+    spans are read from the scheduler's step states at the end (no callback per record:
+    a 10,000-step forecast makes some 20,000 of them).
+    """
 
     def __init__(self, plan: Plan, assumptions: Assumptions, durations: dict[str, float]):
         self.assumptions = assumptions
@@ -97,46 +102,25 @@ class VirtualRun:
         self.plan, self.when_assumed = forecast_plan(plan, assumptions)
         self.graph = VirtualGraph(self.plan)
         self.clock = FakeClock(EPOCH)
-        self.now = 0.0  # seconds since EPOCH, kept beside the clock so records need no parsing
+        self.now = 0.0  # seconds since EPOCH, kept beside the clock
         self.scheduler = Scheduler(self.plan, self.graph, self.clock, expand=lambda *_: ())
-        self.scheduler.on_applied = self._on_record
         self.traces: dict[str, StepTrace] = {}
         self.ended_at = 0.0
         self._events: list[tuple[datetime, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
         self._order = 0
-        self._new_gates: list[str] = []
-
-    # -- what the scheduler did, as it does it ------------------------------------------
-    def _trace(self, step_id: str) -> StepTrace:
-        trace = self.traces.get(step_id)
-        if trace is None:
-            trace = self.traces[step_id] = StepTrace()
-        return trace
-
-    def _on_record(self, record: dict) -> None:
-        kind = record["type"]
-        if kind == "transition":
-            to = record["to"]
-            if to == "running":
-                trace = self.traces.get(record["stepId"]) or self._trace(record["stepId"])
-                start = trace.gate_since if trace.gate_since is not None else self.now
-                trace.attempts.append(Attempt(record["attempt"], start, self.now, None))
-                trace.gate_since = None
-            elif record["from"] == "running":
-                attempt = self.traces[record["stepId"]].attempts[-1]
-                attempt.end = self.now
-                attempt.result = "succeeded" if to == "succeeded" else "failed"
-        elif kind == "gate":
-            self._trace(record["stepId"]).gate_since = self.now
-            self._new_gates.append(record["stepId"])
-        elif kind == "run" and (record["status"] in RUN_FINAL or record["status"] == RUN_WAITING):
-            self.ended_at = self.now
+        self._deltas: dict[float, timedelta] = {}
+        self._status = self.scheduler.status
 
     # -- the world around the scheduler ---------------------------------------------------
     def _at(self, after: float, kind: str, step_id: str, ok: bool = True) -> None:
         """``kind`` happens ``after`` seconds from now (datetime arithmetic, as the scheduler's own)."""
         self._order += 1
-        moment = self.clock.now() + timedelta(seconds=after) if after else self.clock.now()
+        moment = self.clock.now()
+        if after:
+            delta = self._deltas.get(after)
+            if delta is None:
+                delta = self._deltas[after] = timedelta(seconds=after)
+            moment = moment + delta
         heapq.heappush(self._events, (moment, self._order, kind, step_id, ok))
 
     def _set_time(self, moment: datetime) -> None:
@@ -144,12 +128,25 @@ class VirtualRun:
         self.now = (moment - EPOCH).total_seconds()
 
     def _started(self, steps: list[PlannedStep]) -> None:
-        states = self.scheduler.states
+        states, traces, now = self.scheduler.states, self.traces, self.now
+        outcomes, durations = self.assumptions.outcomes, self.durations
         for step in steps:
-            attempt = states[step.id].attempts
-            fails = self.assumptions.outcome(step.id).attempt_fails(attempt)
-            self._at(self.durations.get(step.id, 0.0), "attempt", step.id, not fails)
-        for gate_id in self._new_gates:
+            step_id = step.id
+            attempt = states[step_id].attempts
+            outcome = outcomes.get(step_id)
+            fails = outcome is not None and outcome.attempt_fails(attempt)
+            trace = traces.get(step_id)
+            if trace is None:
+                trace = traces[step_id] = StepTrace()
+            trace.attempts.append(Attempt(attempt, now, now, None))
+            self._at(durations.get(step_id, 0.0), "attempt", step_id, not fails)
+        for gate_id in self.scheduler.waiting:
+            trace = traces.get(gate_id)
+            if trace is not None and trace.gate_since is not None:
+                continue  # seen already
+            if trace is None:
+                trace = traces[gate_id] = StepTrace()
+            trace.gate_since = now
             step = self.graph.step(gate_id)
             if step.kind == "gate.approval":
                 decision = self.assumptions.approvals.get(step.approval_id)
@@ -158,16 +155,42 @@ class VirtualRun:
                 text = self.assumptions.outcome(gate_id).text
                 text = "allow" if text == "succeed" else text
             if text != "wait":
-                self._at(self.durations.get(gate_id, 0.0), "decide", gate_id,
-                         text in ("approve", "allow"))
-        self._new_gates.clear()
+                self._at(durations.get(gate_id, 0.0), "decide", gate_id, text in ("approve", "allow"))
+        status = self.scheduler.status
+        if status != self._status:
+            self._status = status
+            if status in RUN_FINAL or status == RUN_WAITING:
+                self.ended_at = now
+
+    def _finish_traces(self) -> None:
+        """Blocks' and gates' spans, from the step states the scheduler ended with."""
+        graph, traces = self.graph, self.traces
+        for step_id, state in self.scheduler.states.items():
+            if state.started_at is None or graph.step(step_id).kind == "run":
+                continue
+            trace = traces.get(step_id)
+            if trace is None:
+                trace = traces[step_id] = StepTrace()
+            start = (state.started_at - EPOCH).total_seconds()
+            if trace.gate_since is not None:
+                start, trace.gate_since = trace.gate_since, None
+            if state.finished_at is None:
+                trace.attempts.append(Attempt(state.attempts, start, start, None))
+            else:
+                result = "succeeded" if state.status == "succeeded" else "failed"
+                trace.attempts.append(Attempt(state.attempts, start, (state.finished_at - EPOCH).total_seconds(),
+                                              result))
 
     def _happen(self, kind: str, step_id: str, ok: bool) -> None:
         scheduler = self.scheduler
         if kind == "attempt":
+            attempt = self.traces[step_id].attempts[-1]
+            attempt.end = self.now
             if ok:
+                attempt.result = "succeeded"
                 scheduler.complete(step_id)
             else:
+                attempt.result = "failed"
                 scheduler.fail(step_id, "assumed failure (forecast)")
             return
         if step_id not in scheduler.waiting:
@@ -225,3 +248,4 @@ class VirtualRun:
                 self._happen(kind, step_id, ok)
         if scheduler.status == RUN_FAILED and not self.ended_at:
             self.ended_at = self.now
+        self._finish_traces()
