@@ -53,8 +53,11 @@ class StepForecast:
         return self.attempts[-1].end if self.attempts else None
 
     def to_json(self) -> dict:
+        # attempts inline (not Attempt.to_json): this runs for every attempt of a 10,000-step forecast;
+        # their times are already floats from the fake clock (timedelta.total_seconds())
         return {"id": self.id, "status": self.status,
-                "attempts": [attempt.to_json() for attempt in self.attempts if attempt.result is not None],
+                "attempts": [{"attempt": a.attempt, "startSeconds": a.start, "endSeconds": a.end, "result": a.result}
+                             for a in self.attempts if a.result is not None],
                 "durationSource": self.duration_source, "whenAssumed": self.when_assumed}
 
 
