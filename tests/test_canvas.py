@@ -263,3 +263,19 @@ def test_blocks_seen_before_keep_their_state_and_new_big_ones_start_collapsed(ca
     """)
     scene.show_graph(after)
     assert scene.collapsed == {"n"}
+
+
+def test_a_right_click_on_a_step_reports_its_id(canvas, qtbot):
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication
+
+    scene, view = show(canvas, graph_of("steps:\n  - {id: build, run: {uses: builtin:noop}}\n"
+                                        "  - {id: ship, run: {uses: builtin:noop}}"))
+    item = scene.items_by_id["ship"]
+    point = view.mapFromScene(item.sceneBoundingRect().center())
+    reported = []
+    view.context_requested.connect(lambda step_id, at: reported.append(step_id))
+    for position in (point, QPoint(3, 3)):  # on the step, then on empty canvas
+        event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, position, view.viewport().mapToGlobal(position))
+        QApplication.sendEvent(view.viewport(), event)
+    assert reported == ["ship"]
