@@ -218,18 +218,26 @@ def open_file_10k(repeat: int) -> dict:
     from PySide6.QtWidgets import QApplication
     from gui import open_to_fit
     app = QApplication.instance() or QApplication([])  # noqa: F841
+    from large_pack import large_pack
+    from stella_desktop.workers import SimulationRequest, run_simulation
     with tempfile.TemporaryDirectory() as folder:
         open_to_fit(Path(folder), 10_000)
         value = statistics.median(open_to_fit(Path(folder), 10_000) for _ in range(repeat))
+        _, inputs = large_pack(10_000)
+        request = SimulationRequest(1, str(Path(folder) / "large-10000.yaml"), inputs)
+        simulation = median_of(lambda: run_simulation(request), max(1, repeat // 2))
     return {"value": value, "target": "<= 1.5 s (file read, checked, planned, simulated, drawn, painted)",
-            "targetSeconds": 1.5}
+            "targetSeconds": 1.5,
+            "alsoFloor": [simulation, "of which the simulation worker alone (read, check, plan, simulate)"]}
 
 
 def canvas_find_10k(repeat: int) -> dict:
     from PySide6.QtWidgets import QApplication
-    from gui import find_and_jump, large_graph
+    from gui import find_and_jump, jump_floor, large_graph
     app = QApplication.instance() or QApplication([])  # noqa: F841
-    return {"value": find_and_jump(large_graph(10_000), repeat),
+    graph = large_graph(10_000)
+    return {"value": find_and_jump(graph, repeat), "floor": jump_floor(len(graph), repeat),
+            "floorLabel": "scrolling a view of 10,000 plain rect items to an unseen part and painting it",
             "target": "<= 50 ms (Enter -> selected, expanded, centred, painted)", "targetSeconds": 0.05}
 
 

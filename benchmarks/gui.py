@@ -4,7 +4,7 @@
 
 1. Launch -> the sample pack's graph painted, warm (the window is created,
    the pack simulated on the worker, the scene built and painted once).
-   Floor: a bare QMainWindow shown and painted.  Target <= 1.0 s.
+   Floor: a bare QMainWindow shown and painted.  Target <= 0.7 s and <= 4x the floor.
 2. Layout of generated 5,000 and 10,000-step packs (targets <= 0.1 s / 0.2 s);
    graphviz ``dot -Tplain`` on the same graphs when ``dot`` is installed.
 3. The issue-13 canvas figures on the generated 10,000-step pack
@@ -33,8 +33,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QRectF, QSettings  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication, QGraphicsRectItem, QGraphicsScene, QMainWindow  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QMainWindow,
+)
 
 from core.graph import ExecutionGraph  # noqa: E402
 from core.layout import layout_graph  # noqa: E402
@@ -67,7 +68,7 @@ def launch_to_painted(folder: Path) -> float:
     window = MainWindow(settings)
     window.show()
     window.open_pack(str(DEFAULT_PACK), str(DEFAULT_INPUTS))
-    process_events_until(lambda: window.result is not None and window.scene.items_by_id)
+    process_events_until(lambda: window.session.simulation is not None and window.scene.items_by_id)
     window.view.viewport().repaint()
     elapsed = time.perf_counter() - started
     window.close()
@@ -217,7 +218,8 @@ def open_to_fit(folder: Path, steps: int) -> float:
     QApplication.instance().processEvents()
     started = time.perf_counter()
     window.open_pack(str(manifest), str(inputs_path))
-    process_events_until(lambda: window.result is not None and not window._tasks and bool(window.scene.items_by_id))
+    process_events_until(lambda: window.session.simulation is not None and not window.session.busy
+                         and bool(window.scene.items_by_id), timeout=120)
     window.view.fit()
     window.view.viewport().repaint()
     elapsed = time.perf_counter() - started
@@ -226,6 +228,25 @@ def open_to_fit(folder: Path, steps: int) -> float:
     window.deleteLater()
     QApplication.instance().processEvents()
     return elapsed
+
+
+def jump_floor(count: int, repeat: int) -> float:
+    """The least a jump can do: scroll a view of ``count`` plain rect items to a part never shown, paint."""
+    scene = QGraphicsScene()
+    for index in range(count):
+        scene.addItem(QGraphicsRectItem(QRectF((index % 6) * 210, (index // 6) * 60, 200, 48)))
+    view = QGraphicsView(scene)
+    view.resize(1400, 900)
+    view.show()
+    QApplication.instance().processEvents()
+    times = []
+    for i in range(1, repeat + 1):
+        started = time.perf_counter()
+        view.centerOn(600, (count // 6) * 60 * i / (repeat + 1))
+        view.viewport().repaint()
+        times.append(time.perf_counter() - started)
+    view.close()
+    return statistics.median(times)
 
 
 def find_and_jump(graph: ExecutionGraph, repeat: int) -> float:
@@ -259,8 +280,10 @@ def main() -> None:
     results["windowToGraph"] = statistics.median(launches)
     results["bareWindow"] = bare
     results["launch"], results["bareProcess"] = process_launch(args.repeat)
+    met = results["launch"] <= 0.7 and results["launch"] / results["bareProcess"] <= 4
     print(f"launch -> sample graph painted, whole process, warm (median of {args.repeat}): "
-          f"{results['launch'] * 1000:.0f} ms (target <= 1000 ms) {'OK' if results['launch'] <= 1 else 'OVER TARGET'}")
+          f"{results['launch'] * 1000:.0f} ms (target <= 700 ms and <= 4x the bare window) "
+          f"{'OK' if met else 'OVER TARGET'}")
     print(f"  floor, a process showing a bare QMainWindow: {results['bareProcess'] * 1000:.0f} ms "
           f"-> ratio {results['launch'] / results['bareProcess']:.1f}x")
     print(f"  in process, window created -> graph painted: {results['windowToGraph'] * 1000:.0f} ms "
@@ -288,8 +311,9 @@ def main() -> None:
         print(f"full repaint of the 10,000-step view at Fit, {'expanded' if expanded else 'collapsed'}, after the "
               f"picture check: {repaint * 1000:.1f} ms (target <= 16 ms) {'OK' if repaint <= 0.016 else 'OVER TARGET'}; "
               f"first paint {first * 1000:.0f} ms")
-    canvas = statistics.median(canvas_to_fit(big) for _ in range(args.repeat))
-    floor = statistics.median(rect_floor(len(big)) for _ in range(args.repeat))
+    canvas_to_fit(big)  # warm-up (fonts, first scene)
+    pairs = [(canvas_to_fit(big), rect_floor(len(big))) for _ in range(args.repeat)]  # interleaved: same load
+    canvas, floor = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
     with tempfile.TemporaryDirectory() as folder:
         opened = statistics.median(open_to_fit(Path(folder), 10_000) for _ in range(args.repeat))
     results.update(canvasToFit=canvas, rectFloor=floor, openToFit=opened)

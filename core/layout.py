@@ -118,8 +118,8 @@ def block_caption(step: PlannedStep) -> str:
 
 
 def header_width(step: PlannedStep) -> float:
-    """The width a block's header needs: ``glyph  id  ·  status`` and the caption line."""
-    title = 3 + len(step.id) + 5 + LONGEST_STATUS
+    """The width a block's header needs: ``[?]  glyph  id  ·  status`` and the caption line."""
+    title = 3 + len(step.id) + 5 + LONGEST_STATUS + (3 if step.when_runtime else 0)  # "?  " when decided at run time
     return max(title * HEADER_CHAR, len(block_caption(step)) * CAPTION_CHAR) + 2 * HEADER_INSET
 
 

@@ -18,5 +18,31 @@ MAX_EXPRESSION_LENGTH = 4_096
 MAX_EXPRESSION_DEPTH = 50
 """Brackets nested inside one another in an expression."""
 
+MAX_EXPRESSION_VALUE_NODES = 1_000_000
+"""Elements (counted as if written out: a value shared twice counts twice) of any value an
+expression makes, walks or gives."""
+
+MAX_EXPRESSION_VALUE_BYTES = 10 * 1024 * 1024
+"""JSON size of any value an expression makes, walks or gives."""
+
+MAX_EXPRESSION_WORK = 500_000
+"""Units of work of one evaluation: AST nodes visited, elements built, nodes walked, 64-byte
+blocks of text walked (see :mod:`core.expressions.metered`)."""
+
+MAX_PLAN_EXPRESSION_WORK = 20_000_000
+"""Units of work of all the expressions one plan evaluates together."""
+
+MAX_PLAN_VALUE_BYTES = 64 * 1024 * 1024
+"""JSON size of all the parameters, messages and items of one plan together (what a preview
+writes out), so that a pack at the step limit still previews in bounded memory."""
+
+MAX_NUMBER_LENGTH = 4_300
+"""Characters of a number in a manifest (Python's own limit for reading an integer; it also
+bounds YAML's base-60 integers, whose reading time grows with the square of their length)."""
+
+MAX_VALUE_DEPTH = 64
+"""Deepest nesting of an input value (as for YAML; deeper values would reach recursion
+limits in schema validation and JSON writers)."""
+
 MAX_FORECAST_ATTEMPTS = 200_000
 """Attempts a forecast may play, or three per step for bigger plans (``maxAttempts`` is unbounded)."""

@@ -26,6 +26,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from benchmarks.large_pack import large_pack  # noqa: E402
+from stella_desktop import window_commands  # noqa: E402
 from stella_desktop.main_window import MainWindow  # noqa: E402
 from stella_desktop.settings import AppSettings  # noqa: E402
 
@@ -58,7 +59,7 @@ def main() -> None:
         window.docks["runs"].hide()
         window.open_pack(str(folder / "large-2050.yaml"), str(folder / "inputs.json"))
         deadline = time.monotonic() + 60
-        while (window.result is None or window._tasks) and time.monotonic() < deadline:
+        while (window.session.simulation is None or window.session.busy) and time.monotonic() < deadline:
             app.processEvents()
         settle(app)
         window.actions["fit"].trigger()
@@ -78,7 +79,7 @@ def main() -> None:
         settle(app)
         window.grab().save(str(OUT / "canvas-large-overview.png"))
         window.actions["collapse-all"].trigger()
-        window.export_graph(str(folder / "export.png"))
+        window_commands.export_graph(window, str(folder / "export.png"))
         exported = sorted(folder.glob("export*.png"))
         from PySide6.QtGui import QImage
         first = QImage(str(exported[0]))

@@ -2,9 +2,12 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_screenshots.py
 
-Each view is driven the way a user gets there: open the sample and simulate;
-run the release pack until it waits at its approval gate; open the approve
-dialog; open an invalid pack; close during a long step and reopen.
+Each view is driven the way a user gets there, through the window's named
+actions: open the sample and simulate; open it without inputs; run the release
+pack until it waits at its approval gate; open the approve dialog (composed
+into the shot: grab() does not capture dialogs); finish the run; open an
+invalid pack; close during a long step and reopen in a 1,024 x 700 window.
+Events (deferred deletes included) are processed before every grab.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QSettings  # noqa: E402
+from PySide6.QtGui import QAction, QColor, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from stella_desktop.dialogs import DecisionDialog  # noqa: E402
 from stella_desktop.main_window import MainWindow  # noqa: E402
+from stella_desktop.session import Mode  # noqa: E402
 from stella_desktop.settings import AppSettings  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -66,27 +71,54 @@ def wait(app, condition, timeout=20.0) -> None:
 
 
 def settle(app, seconds=0.4) -> None:
+    """Let timers, layouts and deferred deletes run: grab() shows what is on screen, not what was."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         time.sleep(0.01)
 
 
-def new_window(app, folder: Path) -> MainWindow:
+def shoot(app, window, name: str, dialog=None) -> None:
+    """Save the window, with ``dialog`` composed over it where it stands (grab() alone misses dialogs)."""
+    settle(app)
+    picture = window.grab()
+    if dialog is not None:
+        dialog.adjustSize()
+        settle(app, 0.2)
+        top_left = QPoint((window.width() - dialog.width()) // 2, (window.height() - dialog.height()) // 3)
+        painter = QPainter(picture)
+        painter.drawPixmap(top_left, dialog.grab())
+        painter.setPen(QColor("#52606d"))
+        painter.drawRect(top_left.x(), top_left.y(), dialog.width() - 1, dialog.height() - 1)
+        painter.end()
+    picture.save(str(OUT / name))
+
+
+def act(window, name: str) -> None:
+    window.findChild(QAction, f"action-{name}").trigger()
+
+
+def new_window(app, folder: Path, size=(1480, 920)) -> MainWindow:
     settings = AppSettings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
     settings.store_folder = folder / "store"
     settings.decided_by = "jane.doe"
     window = MainWindow(settings)
-    window.resize(1480, 920)
+    window.confirm_close = lambda text: True
+    window.resize(*size)
     window.show()
     return window
 
 
 def simulated(app, window, path, inputs=None) -> None:
     window.open_pack(str(path), inputs)
-    wait(app, lambda: window.result is not None and window.result.manifest_path == str(Path(path).resolve())
-         and not window._tasks)
+    wait(app, lambda: window.session.simulation is not None and not window.session.busy
+         and window.session.simulation.manifest_path == str(Path(path).resolve()))
     settle(app)
+
+
+def decision_dialog(window) -> DecisionDialog:
+    return next(d for d in window.findChildren(DecisionDialog) if d.isVisible())
 
 
 def main() -> None:
@@ -95,48 +127,60 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         window = new_window(app, folder)
-        simulated(app, window, PACKS / "sbom-remediation" / "pack.yaml",
-                  str(PACKS / "sbom-remediation" / "inputs-dry-run.json"))
-        window.select_step("apply-remediation")
-        settle(app)
-        window.grab().save(str(OUT / "simulation.png"))
+        sbom = PACKS / "sbom-remediation" / "pack.yaml"
+        simulated(app, window, sbom, str(PACKS / "sbom-remediation" / "inputs-dry-run.json"))
+        window.session.select("apply-remediation")
+        shoot(app, window, "simulation.png")
+
+        simulated(app, window, sbom)  # no inputs file: the graph stays, the steps needing input are marked
+        window.session.select(None)
+        shoot(app, window, "inputs-incomplete.png")
 
         simulated(app, window, PACKS / "release-approval.yaml")
-        window.run_pack()
-        wait(app, lambda: window.banner.isVisible() and "approval" in window.banner.label.text())
-        settle(app)
-        window.grab().save(str(OUT / "waiting-at-gate.png"))
-        window.actions["approve"].trigger()
-        dialog = next(d for d in window.findChildren(DecisionDialog) if d.isVisible())
+        act(window, "run")
+        wait(app, lambda: window.session.mode == Mode.WAITING)
+        shoot(app, window, "waiting-at-gate.png")
+        act(window, "approve")
+        dialog = decision_dialog(window)
         dialog.reason.setPlainText("Release notes checked.")
-        settle(app)
-        window.grab().save(str(OUT / "approve-dialog.png"))
+        shoot(app, window, "approve-dialog.png", dialog)
         dialog.accept()
-        wait(app, lambda: "policy" in window.banner.label.text())
-        window._decide("policy", True, window._waiting_gate("policy"), "jane.doe", None)
-        wait(app, lambda: window.run_control.scheduler.status == "succeeded")
-        settle(app)
-        window.grab().save(str(OUT / "run-succeeded.png"))
+        wait(app, lambda: window.session.mode == Mode.WAITING and window.session.waiting_gate("policy"))
+        act(window, "allow")
+        decision_dialog(window).accept()
+        wait(app, lambda: window.session.mode == Mode.FINISHED)
+        window.session.select("publish")
+        shoot(app, window, "run-succeeded.png")
 
         broken = folder / "broken-release.yaml"
         broken.write_text(INVALID)
         simulated(app, window, broken)
         window.problems.itemActivated.emit(window.problems.topLevelItem(0), 0)
-        settle(app)
-        window.grab().save(str(OUT / "problems.png"))
+        shoot(app, window, "problems.png")
+
+        edited = folder / "flaky-fanout.yaml"  # saved in an editor: re-simulated, changes tagged
+        original = (PACKS / "flaky-fanout.yaml").read_text()
+        edited.write_text(original)
+        simulated(app, window, edited)
+        edited.write_text(original.replace("failTimes: 1", "failTimes: 2").replace("maxParallel: 2", "maxParallel: 3")
+                          .replace("    - id: finish\n", "    - id: notify\n      run: {uses: builtin:noop}\n"
+                                                           "    - id: finish\n")
+                          .replace("          - id: check-late\n            run: {uses: builtin:sleep, with: {seconds: 0.3}}\n", ""))
+        wait(app, lambda: "notify" in window.scene.items_by_id and window.changes.rows())
+        window.docks["changes"].raise_()
+        window.session.select("flaky")
+        shoot(app, window, "changes-after-edit.png")
 
         long_pack = folder / "nightly-mirror.yaml"
         long_pack.write_text(LONG)
         simulated(app, window, long_pack)
-        window.run_pack()
-        wait(app, lambda: window.run_control.scheduler.states["mirror"].status == "running")
-        window.confirm_close = lambda: True
+        act(window, "run")
+        wait(app, lambda: window.session.scheduler.states["mirror"].status == "running")
         window.close()
-        reopened = new_window(app, folder)
+        reopened = new_window(app, folder, (1024, 700))
         simulated(app, reopened, PACKS / "flaky-fanout.yaml")
         reopened.offer_resume()
-        settle(app, 1.0)
-        reopened.grab().save(str(OUT / "resume-offer.png"))
+        shoot(app, reopened, "resume-offer.png")
         reopened.close()
     print(f"screenshots written to {OUT}")
 

@@ -13,7 +13,8 @@ SPECS = [
     ("open", "&Open Pack…", QKeySequence.StandardKey.Open, "Open a Task Pack manifest"),
     ("reload", "&Reload", QKeySequence.StandardKey.Refresh, "Read the pack again from disk"),
     ("simulate", "&Simulate", "Ctrl+Shift+S", "Preview what a run would do, without running anything"),
-    ("run", "&Run", "Ctrl+R", "Run the pack on this machine"),
+    ("run", "&Run", "Ctrl+R", "Run the pack on this machine, with the inputs of the preview shown"),
+    ("new-simulation", "&New Simulation", "Ctrl+Shift+N", "Leave the open run (it stays saved) and edit its inputs again"),
     ("cancel", "&Cancel Run", "Ctrl+.", "Stop the running steps; the run stays resumable"),
     ("approve", "&Approve…", "Ctrl+Shift+A", "Approve the approval the run is waiting for"),
     ("reject", "Re&ject…", "", "Reject the approval the run is waiting for"),
@@ -21,6 +22,9 @@ SPECS = [
     ("deny", "&Deny Policy…", "", "Deny the policy gate the run is waiting at"),
     ("export-preview", "&Export Preview JSON…", "Ctrl+E", "Save the simulation preview as JSON (same as the CLI)"),
     ("export-graph", "Export &Graph Image…", "Ctrl+Shift+E", "Save the graph as PNG or SVG"),
+    ("compare", "Com&pare With…", "Ctrl+Shift+D",
+     "Show what changed against another pack, a preview JSON file or a run (new, changed and removed steps)"),
+    ("clear-comparison", "C&lear Comparison", "", "Go back to marking what changed since the previous preview"),
     ("fit", "&Fit Graph", "F", "Fit the graph in the view, as small as stays readable"),
     ("expand-all", "E&xpand All Blocks", "Ctrl+Shift+Down", "Show every child of every parallel and map block"),
     ("collapse-all", "&Collapse All Blocks", "Ctrl+Shift+Up", "Show every parallel and map block as one box"),
@@ -31,6 +35,15 @@ SPECS = [
     ("preferences", "&Preferences…", QKeySequence.StandardKey.Preferences, "Run store, workers, commands, theme"),
     ("quit", "&Quit", QKeySequence.StandardKey.Quit, "Quit Stella Desktop"),
 ]
+
+
+def apply_states(actions: dict[str, QAction], states: dict[str, tuple[bool, str]]) -> None:
+    """Enable or disable actions; a disabled action's tooltip says why."""
+    for name, (enabled, why) in states.items():
+        action = actions[name]
+        action.setEnabled(enabled)
+        base = action.property("baseToolTip")
+        action.setToolTip(base if enabled or not why else f"{base}\n(disabled: {why})")
 
 
 def build_actions(parent) -> dict[str, QAction]:
@@ -48,6 +61,7 @@ def build_actions(parent) -> dict[str, QAction]:
             action.setShortcuts(list(action.shortcuts()) + [QKeySequence("Ctrl+=")])
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tooltip} ({keys})" if keys else tooltip)
+        action.setProperty("baseToolTip", action.toolTip())
         action.setStatusTip(tooltip)
         actions[name] = action
     return actions

@@ -3,7 +3,12 @@
 Same core, same serialisations: a simulation answers with exactly the bytes
 ``stella task-runner simulate --format json`` prints, and a run with exactly
 ``stella task-runner runs show --format json``.  FastAPI and uvicorn come from
-the optional ``api`` extra and are imported only here.
+the optional ``api`` extra and are imported only by the ``api*`` modules.
+
+What every request goes through before an endpoint sees it lives beside this
+module, so endpoints added here inherit it: ``api_access`` (Host, Origin,
+token), ``api_limits`` (body size, time, memory), ``api_errors`` (JSON for
+anything that escapes) and ``api_server`` (header deadline, connection cap).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Endpoints turn the problems they expect into 4xx answers themselves; what
 escapes them lands here, for every endpoint, including ones added later: a
 run-store problem (a read-only disk, a file replaced by a folder, a damaged
-record) is a 500 that names it, anything else a 500 that names its type.
+record) is a 500 that names it (a missing run 404, a run another process
+drives 409), anything else a 500 that names its type.
 Never a plain-text "Internal Server Error", never a traceback in a response.
 """
 
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from core.execution.store import RunStoreError
+from core.execution.store import RunLocked, RunNotFound, RunStoreError
 
 log = logging.getLogger("stella_desktop.api")
 
@@ -35,6 +36,14 @@ GUARD_RESPONSES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RunNotFound)
+    async def not_found(_request, error: RunNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(RunLocked)
+    async def locked(_request, error: RunLocked) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
     @app.exception_handler(RunStoreError)
     async def store_problem(_request, error: RunStoreError) -> JSONResponse:
         return JSONResponse({"detail": f"run store problem: {error}"}, status_code=500)

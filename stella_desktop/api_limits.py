@@ -32,7 +32,7 @@ class Limits:
     body_seconds: float = 30.0  # the whole body, from the end of the headers
     header_seconds: float = 10.0  # the whole request line and headers, from the first byte (or the last response)
     body_memory: int = 64 * MiB  # every body being received at the same time, together
-    max_connections: int = 64  # open connections and requests in progress; more get 503
+    max_connections: int = 64  # open connections; requests on one opened past this get 503
 
 
 class MemoryBudget:

@@ -12,7 +12,8 @@ from stella_desktop.bundled import DEFAULT_INPUTS, DEFAULT_PACK
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stella-desktop",
                                      description="See what a Task Pack will do before it does it, then run it.")
-    parser.add_argument("pack", nargs="?", help="a Task Pack manifest to open (default: the bundled sample)")
+    parser.add_argument("pack", nargs="?",
+                        help="a Task Pack manifest to open (default: the pack open last time, else the bundled sample)")
     parser.add_argument("--inputs", metavar="JSON", help="input values for the pack")
     parser.add_argument("--version", action="version", version=f"stella-desktop {__version__}")
     parser.add_argument("--self-test", action="store_true",
@@ -67,10 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings()
     apply_theme(app, settings.theme)
     window = MainWindow(settings)
-    pack = args.pack or str(DEFAULT_PACK)
-    inputs = args.inputs or (str(DEFAULT_INPUTS) if args.pack is None else None)
     window.show()
-    QTimer.singleShot(0, lambda: window.open_pack(pack, inputs))
+    if args.self_test:  # always the bundled sample, whatever was open last time
+        args.pack, args.inputs = args.pack or str(DEFAULT_PACK), args.inputs or str(DEFAULT_INPUTS)
+    QTimer.singleShot(0, lambda: window.session.open_start_up(args.pack, args.inputs, str(DEFAULT_PACK),
+                                                              str(DEFAULT_INPUTS)))
     if args.self_test:
         return _self_test(app, window)
     QTimer.singleShot(0, window.offer_resume)
@@ -83,7 +85,7 @@ def _self_test(app, window) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         app.processEvents()
-        if window.result is not None and window.scene.items_by_id:
+        if window.session.simulation is not None and window.scene.items_by_id:
             views = window.scene.views()
             image = (views[0] if views else window).grab().toImage()  # paints the graph
             colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}

@@ -1,4 +1,8 @@
-"""The banner above the graph: what needs attention now, with buttons to act on it."""
+"""The banner above the graph: what needs attention now, with buttons to act on it.
+
+It draws the session's :class:`~stella_desktop.attention.Attention`; a button
+runs its command through the ``run_command`` callable the window gives it.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,27 @@ class Banner(QFrame):
         self.buttons: list[QPushButton] = []
         self.hide()
 
+    def bind(self, session, run_command) -> None:
+        """Mirror ``session.attention``; ``run_command(name, run_id)`` acts on a button."""
+        def mirror(attention) -> None:
+            if attention is None:
+                self.clear()
+                return
+            self.show_message(attention.text, [(label, lambda _=False, c=command: run_command(c, attention.run_id))
+                                               for label, command in attention.commands])
+        session.attention_changed.connect(mirror)
+
+    def clear(self) -> None:
+        for button in self.buttons:
+            button.hide()
+            button.deleteLater()
+        self.buttons = []
+        self.label.clear()
+        self.hide()
+
     def show_message(self, text: str, buttons: list[tuple[str, object]] = ()) -> None:
         for button in self.buttons:
+            button.hide()  # gone from the next grab() even before the deferred delete runs
             button.deleteLater()
         self.buttons = []
         for label, callback in buttons:

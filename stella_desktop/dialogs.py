@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout,
@@ -13,8 +16,42 @@ from PySide6.QtWidgets import (
 from stella_desktop.settings import AppSettings
 
 
+def decision_text(kind: str, yes: bool, step, plan) -> tuple[str, str]:
+    """(title, body html) of what is being decided: the approval's reason, grants and expiry, or the
+    policy's name and parameters."""
+    rows = []
+    if kind == "approval":
+        verb = "Approve" if yes else "Reject"
+        approval = plan.approvals.get(step.approval_id) if plan is not None else None
+        head = f"{verb} <b>{html.escape(step.approval_id)}</b> for step <b>{html.escape(step.id)}</b>?"
+        if approval is not None:
+            if approval.reason:
+                rows.append(("Reason", _plain(approval.reason)))
+            rows.append(("Grants", ", ".join(approval.grants) or "anyone"))
+            rows.append(("Expires after", approval.expires_after or "never"))
+    else:
+        verb = "Allow" if yes else "Deny"
+        head = f"{verb} policy <b>{html.escape(step.policy or '')}</b> at step <b>{html.escape(step.id)}</b>?"
+        for key, value in (step.parameters or {}).items():
+            rows.append((f"Parameter {key}", _plain(value)))
+    if step.gate_message:
+        rows.append(("Message", _plain(step.gate_message)))
+    body = "".join(f"<tr><th align=left valign=top style='padding-right:12px'>{html.escape(k)}</th>"
+                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"{verb} — {step.id}", f"<p>{head}</p><table>{body}</table>"
+
+
+def _plain(value) -> str:
+    if isinstance(value, str):
+        return value
+    template = getattr(value, "template", None)
+    if template is not None:
+        return f"{template} (at run time)"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 class DecisionDialog(QDialog):
-    """Approve/reject an approval or allow/deny a policy gate: who decides and why."""
+    """Approve/reject an approval or allow/deny a policy gate: what is decided, who decides and why."""
 
     def __init__(self, title: str, what: str, verb: str, decided_by: str, parent=None):
         super().__init__(parent)
@@ -27,23 +64,41 @@ class DecisionDialog(QDialog):
         self.reason.setObjectName("decision-reason")
         self.reason.setPlaceholderText("why (optional, recorded in the run)")
         self.reason.setFixedHeight(80)
+        self.why_disabled = QLabel(f"{verb} is disabled: enter who decides (the name is recorded in the run).")
+        self.why_disabled.setObjectName("decision-why-disabled")
+        self.why_disabled.setStyleSheet("color:#b35900")
+        self.why_disabled.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("Decided by", self.by)
         form.addRow("Reason", self.reason)
+        form.addRow("Decided by", self.by)
+        form.addRow("", self.why_disabled)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText(verb)
         self.ok.setObjectName("decision-ok")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        self.by.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
-        self.ok.setEnabled(bool(decided_by.strip()))
-        label = QLabel(what)
-        label.setWordWrap(True)
+        self.by.textChanged.connect(self._name_changed)
+        self._name_changed(decided_by)
+        self.what = QLabel(what)
+        self.what.setObjectName("decision-what")
+        self.what.setWordWrap(True)
+        self.what.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
-        layout.addWidget(label)
+        layout.addWidget(self.what)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        self.setMinimumWidth(460)
+        self.reason.setFocus()
+
+    def _name_changed(self, text: str) -> None:
+        named = bool(text.strip())
+        self.ok.setEnabled(named)
+        self.why_disabled.setVisible(not named)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.reason.setFocus()  # the name is pre-filled; typing goes to the reason
 
     def decision(self) -> tuple[str, str | None]:
         reason = self.reason.toPlainText().strip()
@@ -115,8 +170,36 @@ class PreferencesDialog(QDialog):
         super().accept()
 
 
+DARK = {
+    QPalette.ColorRole.Window: "#1f2933", QPalette.ColorRole.WindowText: "#e4e7eb",
+    QPalette.ColorRole.Base: "#18212b", QPalette.ColorRole.AlternateBase: "#243140",
+    QPalette.ColorRole.Text: "#e4e7eb", QPalette.ColorRole.Button: "#2a3744",
+    QPalette.ColorRole.ButtonText: "#e4e7eb", QPalette.ColorRole.Highlight: "#3a7bd5",
+    QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#2a3744",
+    QPalette.ColorRole.ToolTipText: "#e4e7eb", QPalette.ColorRole.PlaceholderText: "#9aa5b1",
+    QPalette.ColorRole.Link: "#7cb7ff", QPalette.ColorRole.BrightText: "#ff6b6b",
+}
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    for role, colour in DARK.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7b8794"))
+    return palette
+
+
 def apply_theme(app, theme: str) -> None:
+    """Follow the system, or force light/dark.  The palette is set too: on X11 without a platform
+    colour scheme, the colour-scheme hint alone changes nothing."""
     hints = app.styleHints()
     if hasattr(hints, "setColorScheme"):
         scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(theme, Qt.ColorScheme.Unknown)
         hints.setColorScheme(scheme)
+    if theme == "dark":
+        app.setPalette(dark_palette())
+    elif theme == "light":
+        app.setPalette(app.style().standardPalette())
+    else:
+        app.setPalette(QPalette())  # nothing resolved: the platform's own palette

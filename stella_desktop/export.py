@@ -10,12 +10,13 @@ as numbered tiles (``graph-1.png`` ...), and the returned message says so.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QImageWriter, QPainter, QPen
 
 from stella_desktop.canvas.scene import GraphScene
 from stella_desktop.status_style import STYLES
@@ -84,15 +85,35 @@ def _tile_paths(path: str, count: int) -> list[str]:
     return [str(target.with_name(f"{target.stem}-{i}{target.suffix}")) for i in range(1, count + 1)]
 
 
+def with_suffix(path: str, default: str = ".png") -> str:
+    """``graph`` -> ``graph.png``: a path without an extension gets the default one."""
+    return path if Path(path).suffix else path + default
+
+
+def check_writable(path: str) -> None:
+    """Raise OSError saying what is really wrong with writing ``path`` (not a permissions-like guess)."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise OSError(f"cannot write {path}: the folder {folder} does not exist")
+    if target.is_dir():
+        raise OSError(f"cannot write {path}: it is a folder")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise OSError(f"cannot write {path}: permission denied")
+
+
 def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = None) -> str:
-    """Write the scene to ``path`` (``.svg`` for SVG, anything else PNG); returns what was written."""
+    """Write the scene to ``path`` (``.svg`` for SVG, anything else PNG, ``.png`` added when it has no
+    extension); returns what was written, raises OSError saying why nothing was."""
+    path = with_suffix(path)
+    check_writable(path)
     if title is None:
         attributes = scene.graph.nx.graph if scene.graph is not None else {}
         title = GraphTitle(str(attributes.get("pack", "graph")), "", str(attributes.get("planHash", "")))
     rect = scene.sceneRect()
     detailed = scene._detailed
     selected = [item for item in scene.selectedItems()]
-    matches = set(scene._matches)
+    matches, filtering = set(scene._matches), scene._filtering
     scene.clearSelection()
     scene.set_matches([])
     scene.set_detail(True)
@@ -106,7 +127,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
         scene.set_caching(True)
         scene.set_visible_region(scene._region)  # rows far from the view lose their items again
         scene.set_detail(detailed)
-        scene.set_matches(matches)
+        scene.set_matches(matches, filtering)
         for item in selected:
             item.setSelected(True)
 
@@ -121,13 +142,15 @@ def _write_svg(scene: GraphScene, path: str, rect: QRectF, title: GraphTitle) ->
     generator.setViewBox(QRectF(0, 0, width, height))
     generator.setTitle(title.text())
     generator.setDescription("Stella Desktop execution graph")
-    painter = QPainter(generator)
+    painter = QPainter()
+    if not painter.begin(generator):
+        raise OSError(f"cannot write {path}: the SVG file could not be created")
     painter.fillRect(QRectF(0, 0, width, height), scene.backgroundBrush())
     _paint_header(painter, width, title)
     scene.render(painter, QRectF(left, HEADER, rect.width(), rect.height()), rect)
     painter.end()
-    if not Path(path).exists():
-        raise OSError(f"cannot write {path}")
+    if not Path(path).is_file() or Path(path).stat().st_size == 0:
+        raise OSError(f"cannot write {path}: nothing was written")
     return f"Graph written to {path}"
 
 
@@ -157,8 +180,9 @@ def _write_png(scene: GraphScene, path: str, rect: QRectF, title: GraphTitle) ->
         _paint_header(painter, full_width, title, f"  ·  part {index + 1} of {count}" if count > 1 else "")
         scene.render(painter, QRectF(left, HEADER, source.width(), source.height()), source)
         painter.end()
-        if not image.save(tile_path):
-            raise OSError(f"cannot write {tile_path}")
+        writer = QImageWriter(tile_path, b"png")
+        if not writer.write(image):
+            raise OSError(f"cannot write {tile_path}: {writer.errorString()}")
     size = f"at {scale:.0%} scale" if scale < 1 else "at full size"
     if count == 1:
         return f"Graph written to {path} ({size})"

@@ -2,14 +2,17 @@
 
 Checkbox for booleans, number fields, text, and a JSON editor for objects and
 arrays; required inputs are marked, defaults filled in, descriptions as
-tooltips.  Every change is reported (debounced) so the window re-simulates.
+tooltips.  It mirrors the session's inputs: every change is handed to the
+session (debounced), which re-simulates; while a run is open the form shows
+the run's inputs, read-only.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
@@ -77,10 +80,7 @@ class _Field:
             except ValueError:
                 return _UNSET, "expected a whole number"
         if self.spec.type == "number":
-            try:
-                return float(text.strip()), None
-            except ValueError:
-                return _UNSET, "expected a number"
+            return _number(text.strip())
         return text, None
 
     def set_value(self, value) -> None:
@@ -91,9 +91,31 @@ class _Field:
         else:
             self.editor.setText("" if value is None else str(value))
 
+    def set_read_only(self, read_only: bool) -> None:
+        if isinstance(self.editor, QCheckBox):
+            self.editor.setEnabled(not read_only)
+        else:
+            self.editor.setReadOnly(read_only)
+
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
+
+
+def _number(text: str):
+    """A number as written: "3" stays the integer 3 (so the plan hash matches the CLI's), "3.5" a float."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(text)
+        except ValueError:
+            return _UNSET, "expected a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return _UNSET, "expected a finite number"
+    return value, None
 
 
 class InputsPanel(QWidget):
@@ -110,10 +132,12 @@ class InputsPanel(QWidget):
         self._form_host = QWidget()
         host_layout = QVBoxLayout(self._form_host)
         self._form = QFormLayout()
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         host_layout.addLayout(self._form)
         host_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap, never clip
         scroll.setWidget(self._form_host)
         load = QPushButton("Load…")
         load.setObjectName("inputs-load")
@@ -127,14 +151,44 @@ class InputsPanel(QWidget):
         buttons.addWidget(load)
         buttons.addWidget(save)
         buttons.addStretch(1)
+        self._load, self._save = load, save
         self.message = QLabel()
+        self.message.setObjectName("inputs-message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#c92a2a")
+        self.note = QLabel("Showing the run's inputs (read-only). Run > New Simulation edits them again.")
+        self.note.setObjectName("inputs-read-only")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#486581")
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
+        layout.addWidget(self.note)
         layout.addWidget(self.message)
         layout.addWidget(scroll)
         self.message.hide()
+        self.note.hide()
+        self.read_only = False
+        self._key = None
+
+    def bind(self, session) -> None:
+        """Mirror ``session``'s inputs; hand every edit back to it."""
+        session.inputs_changed.connect(self._mirror)
+        self.changed.connect(lambda: session.edit_inputs(*self.values()))
+
+    def _mirror(self, state) -> None:
+        if state.key != self._key or state.read_only != self.read_only or state.read_only:
+            self._debounce.stop()
+            self.set_specs(list(state.specs), state.values)
+            self._key = state.key
+            self.set_read_only(state.read_only)
+        self.show_errors(state.errors)
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.read_only = read_only
+        for field in self.fields.values():
+            field.set_read_only(read_only)
+        self._load.setEnabled(not read_only)
+        self.note.setVisible(read_only)
 
     def set_specs(self, specs: list[InputSpec], values: dict) -> None:
         """Build the form for a pack's inputs, filled with ``values`` or the defaults."""
@@ -142,7 +196,10 @@ class InputsPanel(QWidget):
             self._form.removeRow(0)
         self.fields = {}
         if not specs:
-            self._form.addRow(QLabel("No inputs: this pack declares none, or could not be read."))
+            empty = QLabel("No inputs: this pack declares none, or could not be read.")
+            empty.setObjectName("inputs-none")
+            empty.setWordWrap(True)
+            self._form.addRow(empty)
         for spec in specs:
             value = values.get(spec.name, spec.default if spec.has_default else _UNSET)
             field = _Field(spec, value)

@@ -1,131 +1,98 @@
-"""The main window: open a pack, see its graph, simulate, run, decide gates, resume, export."""
+"""The main window: a shell that lays out the panels, binds each to the session, and holds the actions.
+
+It owns no document state: the :class:`~stella_desktop.session.Session` does.
+Panels subscribe to the session and never reach into each other; the window
+only places them, maps actions to session calls or dialogs
+(:mod:`stella_desktop.window_commands`), and enables actions from one
+function of the session's state (:mod:`stella_desktop.action_state`).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer
-from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, Qt, QThreadPool
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from core.errors import PackInvalid
-from core.execution.store import RunStore
-from core.inputs import read_inputs_file
-from stella_desktop.actions import build_actions
-from stella_desktop.canvas.legend import LegendWidget
-from stella_desktop.canvas.scene import GraphScene
-from stella_desktop.canvas.view import GraphView
-from stella_desktop.details import DetailsPanel
-from stella_desktop.dialogs import PreferencesDialog, apply_theme
-from stella_desktop.inputs_panel import InputsPanel
-from stella_desktop.problems import ProblemsPanel, SourceView, input_name
-from stella_desktop.results import ResultsPanel
-from stella_desktop.run_views import RunViews
-from stella_desktop.run_control import RunControl
-from stella_desktop.runs_browser import RunsBrowser
-from stella_desktop.settings import AppSettings
+from stella_desktop import window_commands as commands
+from stella_desktop.action_state import action_states
+from stella_desktop.actions import apply_states, build_actions
 from stella_desktop.banner import Banner
 from stella_desktop.bundled import sample_packs
-from stella_desktop.export import GraphTitle, export_graph_image
-from stella_desktop.step_status import StepView, from_preview
-from stella_desktop.workers import SimulationRequest, SimulationResult, SimulationTask
+from stella_desktop.details import DetailsPanel
+from stella_desktop.diff_view import DiffView
+from stella_desktop.graph_panel import GraphPanel
+from stella_desktop.inputs_panel import InputsPanel
+from stella_desktop.problems import ProblemsPanel
+from stella_desktop.results import ResultsPanel
+from stella_desktop.run_log import RunLog
+from stella_desktop.runs_browser import RunsBrowser
+from stella_desktop.session import Mode, Session
+from stella_desktop.settings import AppSettings
+from stella_desktop.source_view import SourceView
+from stella_desktop.status_bar import StatusBarPanel
 
-BUSY_AFTER_MS = 150
+DOCKS = (
+    # name, title, area
+    ("inputs", "Inputs", Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("details", "Details", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("results", "Results", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("problems", "Problems", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("run-log", "Run Log", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("runs", "Runs", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("source", "Source", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("changes", "Changes", Qt.DockWidgetArea.BottomDockWidgetArea),
+)
 
 
-class MainWindow(RunViews, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, parent=None):
         super().__init__(parent)
         self.setObjectName("main-window")
-        self.setWindowTitle("Stella Desktop")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.manifest_path: str | None = None
-        self.initial_inputs: dict = {}
-        self.initial_inputs_label = "inputs"
-        self.result: SimulationResult | None = None
-        self.views: dict[str, StepView] = {}
-        self.selected: str | None = None
+        self.session = Session(self.settings, self)
         self.last_notice: tuple[str, str] | None = None
-        self._serial = 0
-        self._tasks: dict[int, SimulationTask] = {}
-        self._specs_key = None
-        self.run_control = RunControl(self)
-        self._build_widgets()
+        self._build_panels()
         self.actions = build_actions(self)
         self._build_menus()
-        self._connect()
+        self._bind()
+        self._update_title()
         self._update_actions()
-        self.resize(1400, 900)
+        self._default_size()
         self._restore_layout()
 
     # -- building -------------------------------------------------------------------------------
-    def _build_widgets(self) -> None:
-        self.scene = GraphScene(self)
-        self.scene.set_collapse_threshold(self.settings.collapse_over)
-        self.view = GraphView(self.scene)
+    def _build_panels(self) -> None:
         self.banner = Banner()
-        self.legend = LegendWidget()
+        self.graph = GraphPanel()
+        self.scene, self.view = self.graph.scene, self.graph.view
+        self.scene.set_collapse_threshold(self.settings.collapse_over)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.graph, 1)
         self.setCentralWidget(central)
         self.inputs = InputsPanel()
-        self.problems = ProblemsPanel()
-        self.results = ResultsPanel()
         self.details = DetailsPanel()
-        self.run_log = QPlainTextEdit()
-        self.run_log.setObjectName("run-log")
-        self.run_log.setReadOnly(True)
-        self.run_log.setMaximumBlockCount(20_000)
+        self.results = ResultsPanel()
+        self.problems = ProblemsPanel()
+        self.run_log = RunLog()
         self.runs = RunsBrowser()
-        self.runs.set_store(RunStore(self.settings.store_folder))
         self.source = SourceView()
-        self.docks = {}
-        for name, title, widget, area in (
-            ("inputs", "Inputs", self.inputs, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("details", "Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("results", "Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("run-log", "Run Log", self.run_log, Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("runs", "Runs", self.runs, Qt.DockWidgetArea.BottomDockWidgetArea),
-            ("source", "Source", self.source, Qt.DockWidgetArea.RightDockWidgetArea),
-        ):
+        self.changes = DiffView()
+        widgets = {"changes": self.changes, "inputs": self.inputs, "details": self.details, "results": self.results,
+                   "problems": self.problems, "run-log": self.run_log, "runs": self.runs, "source": self.source}
+        self.docks: dict[str, QDockWidget] = {}
+        for name, title, area in DOCKS:
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{name}")
-            dock.setWidget(widget)
+            dock.setWidget(widgets[name])
             self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.docks["inputs"].setMinimumWidth(300)
-        self.docks["details"].setMinimumWidth(320)
-        self.pack_label = QLabel("No pack")
-        self.pack_label.setObjectName("status-pack")
-        self.hash_label = QLabel()
-        self.hash_label.setObjectName("status-hash")
-        self.counts_label = QLabel()
-        self.counts_label.setObjectName("status-counts")
-        self.busy = QProgressBar()
-        self.busy.setObjectName("busy")
-        self.busy.setRange(0, 0)
-        self.busy.setMaximumWidth(140)
-        self.busy.hide()
-        for widget in (self.pack_label, self.hash_label):
-            self.statusBar().addWidget(widget)
-        self.statusBar().addPermanentWidget(self.counts_label)
-        self.statusBar().addPermanentWidget(self.busy)
-        self._busy_timer = QTimer(self)
-        self._busy_timer.setSingleShot(True)
-        self._busy_timer.timeout.connect(self.busy.show)
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(500)
-        self._countdown.timeout.connect(self._refresh_countdowns)
+        self.status = StatusBarPanel(self.statusBar(), self)
 
     def _build_menus(self) -> None:
         a = self.actions
@@ -133,20 +100,14 @@ class MainWindow(RunViews, QMainWindow):
         file_menu.addAction(a["open"])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("menu-recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(lambda: commands.fill_recent(self))
         samples = file_menu.addMenu("Open &Sample")
         samples.setObjectName("menu-samples")
         for path in sample_packs():
             label = path.parent.name if path.name == "pack.yaml" else path.stem
-            samples.addAction(label, lambda p=str(path): self.open_pack(p, _sample_inputs(p)))
-        file_menu.addAction(a["reload"])
-        file_menu.addSeparator()
-        file_menu.addAction(a["export-preview"])
-        file_menu.addAction(a["export-graph"])
-        file_menu.addSeparator()
-        file_menu.addAction(a["preferences"])
-        file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
+            samples.addAction(label, lambda p=str(path): self.open_pack(p, commands.sample_inputs(p)))
+        for name in ("reload", "compare", "clear-comparison", None, "export-preview", "export-graph", None, "preferences", None, "quit"):
+            file_menu.addSeparator() if name is None else file_menu.addAction(a[name])
         view_menu = self.menuBar().addMenu("&View")
         for name in ("fit", "zoom-in", "zoom-out", "find", "expand-all", "collapse-all"):
             view_menu.addAction(a[name])
@@ -154,53 +115,87 @@ class MainWindow(RunViews, QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         run_menu = self.menuBar().addMenu("&Run")
-        for name in ("simulate", "run", "cancel"):
-            run_menu.addAction(a[name])
-        run_menu.addSeparator()
-        for name in ("approve", "reject", "allow", "deny"):
-            run_menu.addAction(a[name])
-        run_menu.addSeparator()
-        run_menu.addAction(a["runs"])
+        for name in ("simulate", "new-simulation", "run", "cancel", None, "approve", "reject", "allow", "deny",
+                     None, "runs"):
+            run_menu.addSeparator() if name is None else run_menu.addAction(a[name])
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
         for name in ("open", "reload", None, "simulate", "run", "cancel", None, "fit", "export-preview"):
             toolbar.addSeparator() if name is None else toolbar.addAction(a[name])
 
-    def _connect(self) -> None:
-        a = self.actions
-        a["open"].triggered.connect(self._open_dialog)
-        a["reload"].triggered.connect(self.simulate)
-        a["simulate"].triggered.connect(self.simulate)
-        a["run"].triggered.connect(self.run_pack)
-        a["cancel"].triggered.connect(self.run_control.cancel)
-        a["approve"].triggered.connect(lambda: self._ask_decision("approval", True))
-        a["reject"].triggered.connect(lambda: self._ask_decision("approval", False))
-        a["allow"].triggered.connect(lambda: self._ask_decision("policy", True))
-        a["deny"].triggered.connect(lambda: self._ask_decision("policy", False))
-        a["export-preview"].triggered.connect(self._export_preview_dialog)
-        a["export-graph"].triggered.connect(self._export_graph_dialog)
+    def _bind(self) -> None:
+        session, a = self.session, self.actions
+        self.graph.bind(session)
+        self.inputs.bind(session)
+        self.details.bind(session)
+        self.results.bind(session)
+        self.problems.bind(session)
+        self.run_log.bind(session)
+        self.runs.bind(session)
+        self.source.bind(session)
+        self.changes.bind(session)
+        self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
+        self.status.bind(session)
+        self.banner.bind(session, self._run_command)
+        session.state_changed.connect(self._update_actions)
+        session.pack_changed.connect(lambda _: self._update_title())
+        session.mode_changed.connect(self._on_mode)
+        session.notice.connect(self.notify)
+        session.source_requested.connect(lambda *_: self._raise_dock("source"))
+        a["open"].triggered.connect(lambda: commands.open_dialog(self))
+        a["reload"].triggered.connect(session.simulate)
+        a["simulate"].triggered.connect(session.simulate)
+        a["new-simulation"].triggered.connect(session.new_simulation)
+        a["run"].triggered.connect(session.start_run)
+        a["cancel"].triggered.connect(session.cancel_run)
+        for name, kind, yes in (("approve", "approval", True), ("reject", "approval", False),
+                                ("allow", "policy", True), ("deny", "policy", False)):
+            a[name].triggered.connect(lambda _=False, k=kind, y=yes: commands.ask_decision(self, k, y))
+        a["export-preview"].triggered.connect(lambda: commands.export_preview_dialog(self))
+        a["export-graph"].triggered.connect(lambda: commands.export_graph_dialog(self))
+        a["compare"].triggered.connect(lambda: commands.compare_dialog(self))
+        a["clear-comparison"].triggered.connect(session.changes.clear_comparison)
         a["fit"].triggered.connect(self.view.fit)
         a["find"].triggered.connect(self.view.open_find)
         a["expand-all"].triggered.connect(lambda: self.scene.set_all_expanded(True))
         a["collapse-all"].triggered.connect(lambda: self.scene.set_all_expanded(False))
         a["zoom-in"].triggered.connect(lambda: self.view.zoom_by(1.25))
         a["zoom-out"].triggered.connect(lambda: self.view.zoom_by(0.8))
-        a["runs"].triggered.connect(self._show_runs)
-        a["preferences"].triggered.connect(self._preferences)
+        a["runs"].triggered.connect(lambda: self._raise_dock("runs"))
+        a["preferences"].triggered.connect(lambda: commands.preferences(self))
         a["quit"].triggered.connect(self.close)
-        self.scene.step_clicked.connect(self.select_step)
-        self.view.navigated.connect(self.select_step)
-        self.results.step_selected.connect(self.select_step)
-        self.problems.open_source.connect(self.show_source)
-        self.inputs.changed.connect(self.simulate)
-        self.runs.open_run.connect(self.open_run)
-        self.runs.resume_run.connect(self.resume_run)
-        self.run_control.record.connect(self._on_record)
-        self.run_control.views_changed.connect(self._on_views_changed)
-        self.run_control.stopped.connect(self._on_run_stopped)
-        self.run_control.store_failed.connect(lambda m: self.notify("The run store failed", m, error=True))
 
-    # -- notices -------------------------------------------------------------------------------
+    # -- mirroring the session --------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        apply_states(self.actions, action_states(self.session.state()))
+
+    def _update_title(self) -> None:
+        pack = self.session.pack
+        if pack.path is None:
+            self.setWindowTitle("Stella Desktop")
+            return
+        name = f"{pack.name} {pack.version}" if pack.name else Path(pack.path).name
+        self.setWindowTitle(f"{name} — Stella Desktop")
+
+    def _on_mode(self, mode: Mode) -> None:
+        if mode == Mode.RUNNING:
+            self._raise_dock("run-log")
+        elif mode == Mode.SIMULATION and self.session.problems and self.session.graph is None:
+            self._raise_dock("problems")
+
+    def _raise_dock(self, name: str) -> None:
+        self.docks[name].show()
+        self.docks[name].raise_()
+
+    def _run_command(self, command: str, run_id: str | None) -> None:
+        """A banner button: the same actions as the menus, or resume/dismiss the run it is about."""
+        if command == "resume":
+            self.session.resume_run(run_id)
+        elif command == "dismiss":
+            self.session.dismiss_attention()
+        else:
+            self.actions[command].trigger()
+
     def notify(self, title: str, text: str, error: bool = False) -> None:
         """A non-blocking message box (tests read ``last_notice``)."""
         self.last_notice = (title, text)
@@ -210,211 +205,12 @@ class MainWindow(RunViews, QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    # -- opening and simulating ----------------------------------------------------------------
+    # -- entry points (command line, start-up, drag and drop) ------------------------------------
     def open_pack(self, path: str, inputs_path: str | None = None) -> None:
-        if self.run_control.driving:
-            self.notify("A run is in progress", "Cancel the run before opening another pack.")
-            return
-        self.run_control.release()
-        self.manifest_path = str(Path(path).resolve())
-        self.initial_inputs, self.initial_inputs_label = {}, "inputs"
-        self._specs_key = None
-        if inputs_path:
-            try:
-                self.initial_inputs = read_inputs_file(inputs_path)
-                self.initial_inputs_label = inputs_path
-            except PackInvalid as invalid:
-                self.notify("Inputs not loaded", "\n".join(str(p) for p in invalid.problems), error=True)
-        self.settings.add_recent(self.manifest_path)
-        self.setWindowTitle(f"{Path(path).name} — Stella Desktop")
-        self.banner.hide()
-        self.run_log.clear()
-        self.simulate(fit=True)
+        self.session.open_pack(path, inputs_path)
 
-    def simulate(self, fit: bool = False) -> None:
-        if not self.manifest_path or self.run_control.driving:
-            return
-        if self._specs_key is None:
-            inputs, label, form_errors = self.initial_inputs, self.initial_inputs_label, {}
-        else:
-            inputs, form_errors = self.inputs.values()
-            label = "inputs"
-        if form_errors:
-            self.inputs.show_errors(form_errors)
-            return
-        self._serial += 1
-        task = SimulationTask(SimulationRequest(self._serial, self.manifest_path, inputs, label))
-        task.signals.done.connect(lambda result, fit=fit: self._on_simulated(result, fit))
-        self._tasks[self._serial] = task
-        self._busy_timer.start(BUSY_AFTER_MS)
-        QThreadPool.globalInstance().start(task)
-
-    def _on_simulated(self, result: SimulationResult, fit: bool) -> None:
-        self._tasks.pop(result.serial, None)
-        if result.serial != self._serial:
-            return  # a newer simulation is on its way
-        self._busy_timer.stop()
-        self.busy.hide()
-        if result.error:
-            self.notify("Simulation failed", result.error, error=True)
-            return
-        if result.pack is None:  # unreadable pack: no form of a previous pack may stay on screen
-            self.inputs.set_specs([], {})
-            self._specs_key = None
-        else:
-            specs = result.pack.manifest.spec.inputs
-            key = (result.manifest_path, tuple(s.model_dump_json() for s in specs))
-            if key != self._specs_key:
-                self.inputs.set_specs(specs, self.initial_inputs)
-                self._specs_key = key
-        self.result = result
-        self.problems.show_problems(result.problems)
-        errors = {}
-        for problem in result.input_problems:
-            name = input_name(problem)
-            if name:
-                errors[name] = problem.message.split(": ", 1)[-1]
-        self.inputs.show_errors(errors)
-        if result.preview is None:
-            count = len(result.problems)
-            self.scene.show_message(f"This pack has {count} problem{'s' if count != 1 else ''}.\n"
-                                    "Fix them (see Problems) to see its graph.")
-            self.results.show_graph(None, {})
-            self.details.show_nothing()
-            self.docks["problems"].raise_()
-            self.pack_label.setText(Path(result.manifest_path).name + " — invalid")
-            self.hash_label.setText("")
-            self.counts_label.setText(f"{count} problems")
-            self._update_actions()
-            return
-        self.views = from_preview(result.preview)
-        self.scene.show_graph(result.graph)
-        self.scene.set_statuses(self.views)
-        self.results.show_graph(result.graph, self.views)
-        plan = result.plan
-        self.pack_label.setText(f"{plan.pack_name} {plan.pack_version}")
-        self.hash_label.setText(plan.plan_hash[:19])
-        self.hash_label.setToolTip(plan.plan_hash)
-        self._show_counts()
-        if fit:
-            QTimer.singleShot(0, self.view.fit)
-        if self.selected and self.selected in result.graph:
-            self.select_step(self.selected)
-        else:
-            self.selected = None
-            self.details.show_nothing()
-        self._update_actions()
-
-    def _show_counts(self) -> None:
-        counts: dict[str, int] = {}
-        for view in self.views.values():
-            counts[view.status] = counts.get(view.status, 0) + 1
-        self.counts_label.setText("  ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-
-    # -- selection and source -------------------------------------------------------------------
-    def select_step(self, step_id: str) -> None:
-        graph = self._graph()
-        if graph is None or step_id not in graph:
-            return
-        self.selected = step_id
-        self.view.current = step_id
-        self.scene.select_step(step_id)
-        self.results.select(step_id)
-        plan = self.run_control.run.plan if self.run_control.run else self.result.plan
-        records = self.run_control.run.handle.records if self.run_control.run else None
-        self.details.show_step(graph.step(step_id), self.views.get(step_id, StepView("pending")), plan, records)
-        self.view.center_on_step(step_id)
-
-    def _graph(self):
-        if self.run_control.run is not None:
-            return self.run_control.run.graph
-        return self.result.graph if self.result else None
-
-    def show_source(self, file: str, line: int, column: int) -> None:
-        path = file if os.path.isfile(file) else self.manifest_path
-        try:
-            text = Path(path).read_text(encoding="utf-8", errors="replace")
-        except (OSError, TypeError):
-            return
-        self.source.show_text(text, line, column)
-        self.docks["source"].show()
-        self.docks["source"].raise_()
-
-    # -- export -------------------------------------------------------------------------------------
-    def _export_preview_dialog(self) -> None:
-        if self.result is None or self.result.preview is None:
-            self.notify("Nothing to export", "Simulate a valid pack first.")
-            return
-        name = f"{self.result.plan.pack_name}-preview.json"
-        path, _ = QFileDialog.getSaveFileName(self, "Export preview", name, "JSON (*.json)")
-        if path:
-            self.export_preview(path)
-
-    def export_preview(self, path: str) -> None:
-        try:
-            Path(path).write_text(self.result.preview.to_json(), encoding="utf-8")
-        except OSError as error:
-            self.notify("Preview not exported", f"Cannot write {path}: {error.strerror or error}", error=True)
-            return
-        self.statusBar().showMessage(f"Preview written to {path}", 5000)
-
-    def _export_graph_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export graph", "graph.png", "PNG image (*.png);;SVG image (*.svg)")
-        if path:
-            self.export_graph(path)
-
-    def export_graph(self, path: str) -> None:
-        plan = self.run_control.run.plan if self.run_control.run else (self.result.plan if self.result else None)
-        title = GraphTitle(plan.pack_name, plan.pack_version, plan.plan_hash) if plan is not None else None
-        try:
-            message = export_graph_image(self.scene, path, title)
-        except OSError as error:
-            self.notify("Graph not exported", str(error), error=True)
-            return
-        self.statusBar().showMessage(message, 8000)
-
-    # -- misc ---------------------------------------------------------------------------------------
-    def _open_dialog(self) -> None:
-        folder = str(Path(self.manifest_path).parent) if self.manifest_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open Task Pack", folder, "Task Packs (*.yaml *.yml);;All files (*)")
-        if path:
-            self.open_pack(path)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.settings.recent_files()
-        if not files:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        for path in files:
-            self.recent_menu.addAction(path, lambda p=path: self.open_pack(p))
-
-    def _preferences(self) -> None:
-        dialog = PreferencesDialog(self.settings, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(self._apply_preferences)
-        dialog.open()
-
-    def _apply_preferences(self) -> None:
-        from PySide6.QtWidgets import QApplication
-        apply_theme(QApplication.instance(), self.settings.theme)
-        self.runs.set_store(self._store())
-        if self.settings.collapse_over != self.scene.threshold:
-            self.scene.set_collapse_threshold(self.settings.collapse_over)
-
-    def _update_actions(self) -> None:
-        has_pack = bool(self.manifest_path)
-        valid = self.result is not None and self.result.preview is not None
-        driving = self.run_control.driving
-        a = self.actions
-        a["reload"].setEnabled(has_pack and not driving)
-        a["simulate"].setEnabled(has_pack and not driving)
-        a["run"].setEnabled(valid and not driving)
-        a["cancel"].setEnabled(driving)
-        a["export-preview"].setEnabled(valid)
-        waiting = self.run_control.scheduler is not None and bool(self.run_control.scheduler.waiting)
-        for name in ("approve", "reject", "allow", "deny"):
-            a[name].setEnabled(waiting)
-        self.inputs.setEnabled(not driving)
+    def offer_resume(self) -> None:
+        self.session.offer_resume()
 
     def dragEnterEvent(self, event) -> None:
         if any(url.toLocalFile().lower().endswith((".yaml", ".yml")) for url in event.mimeData().urls()):
@@ -428,42 +224,41 @@ class MainWindow(RunViews, QMainWindow):
                 event.acceptProposedAction()
                 return
 
+    # -- layout and closing -----------------------------------------------------------------------
+    def _default_size(self) -> None:
+        """1400 x 900, but never larger than the screen (a 1280 x 800 laptop hid Details and the
+        status bar off-screen).  A margin is left for the title bar and frame."""
+        screen = self.screen().availableGeometry()
+        self.resize(min(1400, screen.width() * 95 // 100), min(900, screen.height() * 90 // 100))
+
     def _restore_layout(self) -> None:
         """The saved geometry and docks, else the default layout (never both: tabifying and then
-        restoring leaves a stray tab bar on screen)."""
+        restoring leaves a stray tab bar on screen).  Either way Results and Details are in front."""
         geometry = self.settings.qt.value("window/geometry")
         state = self.settings.qt.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and self.restoreState(state):
-            return
-        for name in ("problems", "run-log", "runs"):
-            self.tabifyDockWidget(self.docks["results"], self.docks[name])
-        self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+        if not (isinstance(state, QByteArray) and self.restoreState(state)):
+            for name in ("problems", "run-log", "runs", "changes"):
+                self.tabifyDockWidget(self.docks["results"], self.docks[name])
+            self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+            self.resizeDocks([self.docks["inputs"], self.docks["details"]], [260, 280], Qt.Orientation.Horizontal)
         self.docks["results"].raise_()
         self.docks["details"].raise_()
 
-    def confirm_close(self) -> bool:
-        answer = QMessageBox.question(
-            self, "A run is in progress",
-            "Stop the running steps and close? The run is saved and can be resumed when you reopen the app.")
+    def confirm_close(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "A run is not finished", text)
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event) -> None:
-        if self.run_control.driving and not self.confirm_close():
+        warning = self.session.unfinished_run_warning()
+        if warning and not self.confirm_close(warning):
             event.ignore()
             return
-        self._countdown.stop()
         for notice in self.findChildren(QMessageBox):
             notice.close()
-        self.run_control.stop_for_close()
+        self.session.close()
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.qt.setValue("window/geometry", self.saveGeometry())
         self.settings.qt.setValue("window/state", self.saveState())
         event.accept()
-
-
-def _sample_inputs(manifest: str) -> str | None:
-    """A bundled sample's own inputs file, if it has one."""
-    inputs = Path(manifest).with_name("inputs.json")
-    return str(inputs) if inputs.exists() else None

@@ -108,7 +108,29 @@ def platform_problem(environ: Mapping[str, str] = os.environ, plugin: Path | Non
         packages = " ".join(dict.fromkeys(package_for(name) for name in missing))
         return (f"cannot open a window: Qt's xcb platform plugin needs {', '.join(missing)}; "
                 f"install them with: sudo apt-get install {packages}")
-    if not environ.get("DISPLAY"):
+    display = environ.get("DISPLAY")
+    if not display:
         return ("cannot open a window: no X display (DISPLAY is not set); start it from a desktop session, "
                 "or set QT_QPA_PLATFORM=offscreen to run --self-test without one")
+    if not display_reachable(display):
+        return (f"cannot open a window: the X display '{display}' does not answer; check DISPLAY "
+                "(and XAUTHORITY), or set QT_QPA_PLATFORM=offscreen to run --self-test without one")
     return None
+
+
+def display_reachable(display: str) -> bool:
+    """Whether an X server answers at ``display`` (libxcb's connect, as Qt's plugin would)."""
+    import ctypes
+    try:
+        libxcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True  # cannot tell: let Qt try
+    libxcb.xcb_connect.restype = ctypes.c_void_p
+    libxcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    libxcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    libxcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = libxcb.xcb_connect(display.encode(), None)
+    try:
+        return libxcb.xcb_connection_has_error(connection) == 0
+    finally:
+        libxcb.xcb_disconnect(connection)

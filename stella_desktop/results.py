@@ -1,8 +1,10 @@
-"""The results view: every step in a sortable, filterable tree (Qt model/view)."""
+"""The results view: every step in a sortable, filterable tree (Qt model/view).
+
+It mirrors the session: the graph shown, each step's status and how long it
+ran, and the selection; choosing a row selects that step in the session.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime, timezone
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
@@ -10,10 +12,11 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QW
 
 from core.execution.clock import iso
 from core.graph import ExecutionGraph
-from stella_desktop.status_style import STYLES, fill
+from stella_desktop.presentation import StepTimes, duration, with_countdown
+from stella_desktop.status_style import STYLES, fill, text_colour
 from stella_desktop.step_status import StepView
 
-COLUMNS = ("Step", "Kind", "Status", "Reason", "Uses", "Attempts", "Next attempt")
+COLUMNS = ("Step", "Kind", "Status", "Reason", "Uses", "Attempts", "Took", "Next attempt")
 
 
 class StepTreeModel(QAbstractItemModel):
@@ -23,6 +26,7 @@ class StepTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self.graph: ExecutionGraph | None = None
         self.views: dict[str, StepView] = {}
+        self.times = StepTimes()
         self._row: dict[str, int] = {}  # step id -> row under its parent
 
     def set_graph(self, graph: ExecutionGraph | None, views: dict[str, StepView]) -> None:
@@ -96,6 +100,8 @@ class StepTreeModel(QAbstractItemModel):
         column = index.column()
         if role == Qt.ItemDataRole.BackgroundRole and column == 2:
             return QBrush(fill(view.status))
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:  # the fill is light: the dark theme's text is not
+            return QBrush(text_colour(view.status))
         if role == Qt.ItemDataRole.UserRole:
             return step_id
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
@@ -110,23 +116,17 @@ class StepTreeModel(QAbstractItemModel):
         if column == 2:
             return STYLES.get(view.status, STYLES["pending"]).label
         if column == 3:
-            return _with_countdown(view)
+            waiting = view.status == "retry-waiting"
+            return with_countdown(view.reason, view.next_attempt_at if waiting else None)
         if column == 4:
             return step.uses or ""
         if column == 5:
             return view.attempts or None
         if column == 6:
+            return duration(self.times.total(step_id))
+        if column == 7:
             return iso(view.next_attempt_at) if view.next_attempt_at else ""
         return None
-
-
-def _with_countdown(view: StepView) -> str:
-    reason = view.reason or ""
-    if view.status == "retry-waiting" and view.next_attempt_at is not None:
-        seconds = (view.next_attempt_at - datetime.now(timezone.utc)).total_seconds()
-        countdown = f"retry in {seconds:.0f} s" if seconds > 0 else "retrying now"
-        return f"{countdown}; {reason}" if reason else countdown
-    return reason
 
 
 class ResultsPanel(QWidget):
@@ -166,10 +166,32 @@ class ResultsPanel(QWidget):
         self.model.set_graph(graph, views)
         if graph is not None and len(graph) <= 500:
             self.tree.expandAll()
-        for column, width in enumerate((220, 110, 130, 320, 170, 70, 190)):
+        for column, width in enumerate((220, 110, 130, 320, 170, 70, 80, 190)):
             self.tree.setColumnWidth(column, width)
 
-    def select(self, step_id: str) -> None:
+    def bind(self, session) -> None:
+        """Mirror ``session``'s graph, statuses, step times and selection; report row choices to it."""
+        session.graph_changed.connect(lambda _refit: self.show_graph(session.graph, session.views))
+        session.statuses_changed.connect(lambda changed: self.model.set_views(changed, set(changed)))
+        session.selection_changed.connect(self.select)
+        session.log_reset.connect(self._reset_times)
+        session.record_added.connect(self._feed_time)
+        self.step_selected.connect(session.select)
+
+    def _reset_times(self, records: list[dict]) -> None:
+        self.model.times = StepTimes(records)
+
+    def _feed_time(self, record: dict) -> None:
+        step_id = self.model.times.feed(record)
+        if step_id:
+            self.model.set_views({}, {step_id})
+
+    def select(self, step_id: str | None) -> None:
+        if step_id is None:
+            self._quiet = True
+            self.tree.clearSelection()
+            self._quiet = False
+            return
         index = self.proxy.mapFromSource(self.model.index_of(step_id))
         if index.isValid():
             self._quiet = True

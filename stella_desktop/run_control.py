@@ -1,7 +1,10 @@
 """The app's side of a run: create or reopen it, drive it with the Runner, decide its gates.
 
 Keeps the window free of store and scheduler details; everything it reports
-is plain data through signals.
+is plain data through signals.  It uses the runner only through a small
+interface (``start``, ``approve``, ``decide_policy``, ``cancel``,
+``wait_for_workers``) and its ``record`` / ``finished`` / ``failed_internally``
+signals, so the loop behind it can change.
 """
 
 from __future__ import annotations
@@ -25,14 +28,34 @@ class RunControl(QObject):
         super().__init__(parent)
         self.run: ActiveRun | None = None
         self.runner: Runner | None = None
+        self._driving = False  # from the runner's signals: started or resumed, until it stops
 
     @property
     def driving(self) -> bool:
-        return self.runner is not None and not self.runner._done
+        return self.runner is not None and self._driving
+
+    def _stopped(self, status: str) -> None:
+        self._driving = False
+        self.stopped.emit(status)
+
+    def _failed(self, message: str) -> None:
+        self._driving = False
+        self.store_failed.emit(message)
 
     @property
     def scheduler(self):
         return self.run.scheduler if self.run else None
+
+    def waiting_gate(self, kind: str):
+        """The gate step of ``kind`` ("approval" / "policy") the run waits at, or None."""
+        if self.run is None:
+            return None
+        scheduler = self.run.scheduler
+        for step_id in sorted(scheduler.waiting):
+            step = scheduler.graph.step(step_id)
+            if step.kind == f"gate.{kind}":
+                return step
+        return None
 
     def views(self) -> dict[str, StepView]:
         return from_run(self.run.scheduler) if self.run else {}
@@ -62,8 +85,9 @@ class RunControl(QObject):
     def _drive(self, registry: ExecutorRegistry, workers: int) -> None:
         self.runner = Runner(self.run, registry, workers=workers, parent=self)
         self.runner.record.connect(self._on_record)
-        self.runner.finished.connect(self.stopped.emit)
-        self.runner.failed_internally.connect(self.store_failed.emit)
+        self.runner.finished.connect(self._stopped)
+        self.runner.failed_internally.connect(self._failed)
+        self._driving = True
         QTimer.singleShot(0, self.runner.start)
 
     def _on_record(self, record: dict) -> None:
@@ -81,10 +105,19 @@ class RunControl(QObject):
             self.runner.cancel()
 
     def approve(self, approval_id: str, by: str, reason: str | None, approved: bool) -> None:
-        self.runner.approve(approval_id, by, reason, approved=approved)
+        self._deciding(lambda: self.runner.approve(approval_id, by, reason, approved=approved))
 
     def decide_policy(self, step_id: str, allow: bool, by: str, reason: str | None) -> None:
-        self.runner.decide_policy(step_id, allow, by, reason)
+        self._deciding(lambda: self.runner.decide_policy(step_id, allow, by, reason))
+
+    def _deciding(self, decide) -> None:
+        """A decision resumes driving (the runner may stop again at once, at the next gate)."""
+        self._driving = True
+        try:
+            decide()
+        except BaseException:
+            self._driving = False  # not recorded: still paused
+            raise
 
     def stop_for_close(self, timeout_ms: int = 15_000) -> None:
         """Cancel a driven run and wait until its running steps have reported back."""
@@ -102,6 +135,7 @@ class RunControl(QObject):
             self.runner.wait_for_workers(15_000)
             self.runner.deleteLater()
             self.runner = None
+            self._driving = False
         if self.run is not None:
             self.run.close()
             self.run = None

@@ -19,6 +19,7 @@ from core.execution.executors import ExecutorRegistry, StepCancelled, StepContex
 from core.execution.run import ActiveRun
 from core.execution.scheduler import RUN_CANCELLED, RUN_FINAL, RUN_WAITING
 from core.execution.store import RunStoreError
+from stella_desktop.presentation import describe  # noqa: F401  (re-exported: the CLI's progress lines)
 
 SYNC_INTERVAL_MS = 100
 
@@ -161,7 +162,7 @@ class Runner(QObject):
             return
         self._cancels[step.id] = cancel
         context = StepContext(self.run.run_id, step.id, state.attempts, parameters, self.run.handle.workspace,
-                              cancel)
+                              cancel, self.scheduler.redactor)
         self.pool.start(StepTask(executor, context, self._signals))
 
     def _on_result(self, result: StepResult) -> None:
@@ -207,31 +208,4 @@ class Runner(QObject):
 
     def wait_for_workers(self, msecs: int = 30_000) -> bool:
         return self.pool.waitForDone(msecs)
-
-
-def describe(record: dict) -> str:
-    """One line for a record, for logs and the CLI's progress lines."""
-    kind = record["type"]
-    if kind == "transition":
-        text = f"{record['stepId']}: {record['from']} -> {record['to']}"
-        if record["to"] == "running":
-            text += f" (attempt {record['attempt']})"
-        if record.get("reason"):
-            text += f": {record['reason']}"
-        if record.get("nextAttemptAt"):
-            text += f"; next attempt at {record['nextAttemptAt']}"
-        return text
-    if kind == "run":
-        return f"run {record['status']}" + (f": {record['reason']}" if record.get("reason") else "")
-    if kind == "gate":
-        return f"{record['stepId']}: {record['reason']}" + (
-            f" (expires {record['expiresAt']})" if record.get("expiresAt") else "")
-    if kind == "approval":
-        return f"approval {record['approvalId']} {record['status']}" + (
-            f" by {record['decidedBy']}" if record.get("decidedBy") else "")
-    if kind == "policy":
-        return f"{record['stepId']}: policy {record['decision']} by {record.get('decidedBy')}"
-    if kind == "expand":
-        return f"{record['stepId']}: {len(record['items'])} items known at run time"
-    return str(record)
 

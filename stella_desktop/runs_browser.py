@@ -5,18 +5,20 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from core.execution.store import RunStore
+from stella_desktop.presentation import duration, plural, run_elapsed
 
-COLUMNS = ("Run", "Pack", "Status", "Created", "Updated")
+COLUMNS = ("Run", "Pack", "Status", "Created", "Updated", "Elapsed")
 
 
 class RunsBrowser(QWidget):
     open_run = Signal(str)
     resume_run = Signal(str)
+    compare_run = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -33,6 +35,8 @@ class RunsBrowser(QWidget):
         self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(lambda _: self._emit(self.open_run))
         self.summary = QLabel()
+        self.summary.setObjectName("runs-summary")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
         refresh = QPushButton("Refresh")
         refresh.setObjectName("runs-refresh")
         self.open_button = QPushButton("Open")
@@ -42,10 +46,14 @@ class RunsBrowser(QWidget):
         self.resume_button.setObjectName("runs-resume")
         self.resume_button.setToolTip("Continue an interrupted, cancelled or paused run")
         refresh.clicked.connect(self.refresh)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setObjectName("runs-compare")
+        self.compare_button.setToolTip("Show on the canvas what differs between this run and the preview shown")
+        self.compare_button.clicked.connect(lambda: self._emit(self.compare_run))
         self.open_button.clicked.connect(lambda: self._emit(self.open_run))
         self.resume_button.clicked.connect(lambda: self._emit(self.resume_run))
         buttons = QHBoxLayout()
-        for widget in (refresh, self.open_button, self.resume_button):
+        for widget in (refresh, self.open_button, self.resume_button, self.compare_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.summary)
@@ -55,6 +63,13 @@ class RunsBrowser(QWidget):
         layout.addWidget(self.table)
         self.store: RunStore | None = None
         self._stale = False
+
+    def bind(self, session) -> None:
+        """Open or resume runs through ``session``; refresh when its runs change."""
+        self.set_store(session.store())
+        self.open_run.connect(session.open_run)
+        self.resume_run.connect(session.resume_run)
+        session.runs_changed.connect(self.mark_stale)
 
     def set_store(self, store: RunStore) -> None:
         """Use ``store``; its runs are read when the browser is shown (a big store costs nothing at start)."""
@@ -83,7 +98,8 @@ class RunsBrowser(QWidget):
             self.table.insertRow(row)
             pack = summary.pack or {}
             cells = (summary.run_id, f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?",
-                     summary.status or "?", summary.created_at or "", summary.updated_at or "")
+                     summary.status or "?", summary.created_at or "", summary.updated_at or "",
+                     duration(run_elapsed(summary.created_at, summary.updated_at)))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, summary.run_id)
@@ -93,7 +109,8 @@ class RunsBrowser(QWidget):
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Created"), Qt.SortOrder.DescendingOrder)  # newest first
-        self.summary.setText(f"{len(summaries)} runs in {self.store.root}" if self.store else "")
+        self.summary.setText(f"{plural(len(summaries), 'run')} in {self.store.root}" if self.store else "")
+        self.summary.setToolTip(self.summary.text())
 
     def selected_run(self) -> str | None:
         items = self.table.selectedItems()

@@ -86,3 +86,21 @@ class AppSettings:
         path = str(Path(path).resolve())
         files = [path] + [f for f in self.recent_files() if f != path]
         self.qt.setValue("files/recent", files[:MAX_RECENT])
+
+    def remember_last(self, path: str, inputs: dict) -> None:
+        """The pack open now and the inputs it was opened with: the next start reopens them."""
+        import json
+        self.qt.setValue("files/last", str(path))
+        self.qt.setValue("files/lastInputs", json.dumps(inputs, ensure_ascii=False))
+
+    def last_pack(self) -> tuple[str, dict] | None:
+        """(manifest path, input values) of the pack open when the app was last used, if it still exists."""
+        import json
+        path = self.qt.value("files/last")
+        if not path or not Path(str(path)).is_file():
+            return None
+        try:
+            inputs = json.loads(self.qt.value("files/lastInputs", "{}") or "{}")
+        except (TypeError, ValueError):
+            inputs = {}
+        return str(path), inputs if isinstance(inputs, dict) else {}

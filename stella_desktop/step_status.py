@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, Scheduler
 from core.simulation import SimulationPreview
+from stella_desktop.presentation import retry_countdown
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,7 @@ def countdown_notes(views: dict[str, StepView], now: datetime | None = None) -> 
     notes = {}
     for step_id, view in views.items():
         if view.status == "retry-waiting" and view.next_attempt_at is not None:
-            seconds = (view.next_attempt_at - now).total_seconds()
-            notes[step_id] = f"retry in {max(0.0, seconds):.0f} s"
+            notes[step_id] = retry_countdown(view.next_attempt_at, now)
         elif view.attempts > 1:
             notes[step_id] = f"attempt {view.attempts}"
     return notes

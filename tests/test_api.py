@@ -104,7 +104,7 @@ def test_unknown_hostile_and_corrupt_run_ids(client, store, tmp_path):
     response = client.get(f"/v1/task-runner/runs/{run_id}")
     assert response.status_code == 500 and "run.json cannot be read" in response.json()["detail"]
     assert "Traceback" not in response.text
-    assert client.get("/v1/task-runner/runs").json()[0]["status"] == "corrupt"  # the list keeps working
+    assert client.get("/v1/task-runner/runs").json()[0]["status"] == "damaged"  # the list keeps working
 
 
 def test_approval_decisions_are_recorded(client, store):

@@ -75,9 +75,9 @@ def test_a_chunked_body_over_10_mib_gets_413(served):
         sock.sendall(head(port, chunked=True))
         piece = b" " * (256 * KiB)
         try:
-            for _ in range(41):  # 10.25 MiB: the server answers before the last chunk
+            for _ in range(40):  # exactly 10 MiB: still fine
                 sock.sendall(chunk(piece))
-            sock.sendall(b"0\r\n\r\n")
+            sock.sendall(chunk(b" ") + b"0\r\n\r\n")  # one byte more, and the end (so nothing is left unread)
         except (BrokenPipeError, ConnectionResetError):
             pass  # it may close before everything is sent
         status, data = read_response(sock)
@@ -176,3 +176,22 @@ def test_small_requests_are_not_affected(served):
         status, _, body = request(port, "POST", SIMULATIONS, {"manifest": FLAKY_PACK.read_text(),
                                                               "inputs": {"shards": ["a"]}})
         assert status == 200 and json.loads(body)["steps"]
+
+
+def test_bytes_that_are_not_http_get_a_json_400(served):
+    with served() as port, connect(port) as sock:
+        sock.sendall(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+        status, data = read_response(sock)
+    assert status == 400 and "not valid HTTP" in json_body(data)["detail"]
+
+
+def test_connections_past_the_cap_get_a_json_503(served):
+    with served(Limits(max_connections=2)) as port, connect(port) as first, connect(port) as second:
+        status, headers, body = request(port, "GET", "/v1/task-runner/runs")
+        assert status == 503 and headers["retry-after"] == "1" and "too many connections" in json.loads(body)["detail"]
+        first.close()
+        second.close()
+        deadline = time.monotonic() + 20
+        while (status := request(port, "GET", "/v1/task-runner/runs")[0]) == 503 and time.monotonic() < deadline:
+            pass  # until the server has seen both close
+        assert status == 200

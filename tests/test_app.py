@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QApplication
 
 from conftest import INVALID_PACKS, RESOURCES_PACKS, SBOM_PACK
 from stella_desktop.dialogs import DecisionDialog
+from stella_desktop import window_commands as commands
 from stella_desktop.main_window import MainWindow
+from stella_desktop.session import Mode
 from stella_desktop.settings import AppSettings
 
 SBOM_INPUTS = str(SBOM_PACK.parent / "inputs.json")
@@ -38,6 +40,7 @@ def nothing_left_behind(qapp):
 def window(qtbot, settings):
     window = MainWindow(settings)
     qtbot.addWidget(window)
+    window.confirm_close = lambda text: True  # a test never blocks in a modal question
     window.show()
     yield window
     window.close()
@@ -45,8 +48,8 @@ def window(qtbot, settings):
 
 def open_and_wait(qtbot, window, path, inputs=None):
     window.open_pack(str(path), inputs)
-    qtbot.waitUntil(lambda: window.result is not None and window.result.manifest_path == str(path.resolve())
-                    and not window._tasks, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.simulation is not None and window.session.simulation.manifest_path == str(path.resolve())
+                    and not window.session.busy, timeout=10_000)
 
 
 def status(window, step_id):
@@ -62,9 +65,9 @@ def test_open_sample_shows_graph_and_table_statuses(qtbot, window):
     assert model.rowCount() == 8  # top-level steps; children under their blocks
     index = model.index_of("approval-gate", 2)
     assert model.data(index) == "requires approval"
-    assert window.pack_label.text() == "sbom-remediation 1.3.0"
-    assert window.hash_label.text().startswith("sha256:")
-    assert "1 requires-approval" in window.counts_label.text()
+    assert window.status.pack_label.text() == "sbom-remediation 1.3.0"
+    assert window.status.hash_label.text().startswith("sha256:")
+    assert "1 requires-approval" in window.status.counts_label.text()
 
 
 def test_clicking_a_node_shows_its_details_and_selects_the_row(qtbot, window):
@@ -74,7 +77,7 @@ def test_clicking_a_node_shows_its_details_and_selects_the_row(qtbot, window):
     window.view.centerOn(item)
     point = window.view.mapFromScene(item.sceneBoundingRect().center())
     qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
-    assert window.selected == "apply-remediation"
+    assert window.session.selected == "apply-remediation"
     html = window.details.toHtml()
     assert "apply-remediation" in html and "builtin:cli-command" in html and "jiraToken" in html
     assert "never shown" in html  # the secret is a reference, visibly distinct
@@ -92,13 +95,13 @@ def test_selecting_a_row_selects_the_node(qtbot, window):
 
 def test_keyboard_moves_between_nodes(qtbot, window):
     open_and_wait(qtbot, window, SBOM_PACK, SBOM_INPUTS)
-    window.select_step("validate-input")
+    window.session.select("validate-input")
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Down)
-    assert window.selected == "plan-remediation"
-    window.select_step("verify-sbom")
+    assert window.session.selected == "plan-remediation"
+    window.session.select("verify-sbom")
     qtbot.keyClick(window.view, Qt.Key.Key_Left)
-    assert window.selected == "verify"
+    assert window.session.selected == "verify"
 
 
 def test_invalid_pack_lists_problems_with_lines_and_no_stale_graph(qtbot, window):
@@ -129,7 +132,7 @@ def test_changing_an_input_re_simulates(qtbot, window):
 def test_export_equals_the_cli_output(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, SBOM_PACK, SBOM_INPUTS)
     target = tmp_path / "preview.json"
-    window.export_preview(str(target))
+    commands.export_preview(window, str(target))
     cli = subprocess.run([sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
                           str(SBOM_PACK), "--inputs", SBOM_INPUTS, "--format", "json"],
                          capture_output=True, text=True, check=True)
@@ -138,8 +141,8 @@ def test_export_equals_the_cli_output(qtbot, window, tmp_path):
 
 def test_graph_exports_as_png_and_svg(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, SBOM_PACK, SBOM_INPUTS)
-    window.export_graph(str(tmp_path / "graph.png"))
-    window.export_graph(str(tmp_path / "graph.svg"))
+    commands.export_graph(window, str(tmp_path / "graph.png"))
+    commands.export_graph(window, str(tmp_path / "graph.svg"))
     assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "validate-input" in (tmp_path / "graph.svg").read_text()
 
@@ -160,9 +163,9 @@ def test_a_gated_run_is_approved_in_the_dialog_and_completes(qtbot, window):
     decide_in_dialog(qtbot, window, "approve")
     qtbot.waitUntil(lambda: window.banner.isVisible() and "policy" in window.banner.label.text(), timeout=10_000)
     decide_in_dialog(qtbot, window, "allow")
-    qtbot.waitUntil(lambda: window.run_control.scheduler.status == "succeeded", timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.scheduler.status == "succeeded", timeout=10_000)
     assert status(window, "announce") == "succeeded"
-    run = window.run_control.run
+    run = window.session.run
     assert run.scheduler.approvals["release-signoff"]["decidedBy"] == "tester"
     assert "approval release-signoff approved by tester" in window.run_log.toPlainText()
     window.runs.refresh()
@@ -189,9 +192,9 @@ def test_closing_mid_run_then_reopening_offers_to_resume(qtbot, settings, tmp_pa
     first.show()
     open_and_wait(qtbot, first, pack)
     first.actions["run"].trigger()
-    qtbot.waitUntil(lambda: first.run_control.run is not None
-                    and first.run_control.scheduler.states["long"].status == "running", timeout=10_000)
-    first.confirm_close = lambda: True
+    qtbot.waitUntil(lambda: first.session.run is not None
+                    and first.session.scheduler.states["long"].status == "running", timeout=10_000)
+    first.confirm_close = lambda text: True
     first.close()
     pack.write_text(LONG.replace("SECONDS", "30"))  # unchanged: the plan hash still matches
     second = MainWindow(settings)
@@ -202,12 +205,12 @@ def test_closing_mid_run_then_reopening_offers_to_resume(qtbot, settings, tmp_pa
     resume = next(b for b in second.banner.buttons if b.text() == "Resume")
     qtbot.mouseClick(resume, Qt.MouseButton.LeftButton)
     assert second.last_notice is None, second.last_notice
-    qtbot.waitUntil(lambda: second.run_control.scheduler is not None
-                    and second.run_control.scheduler.states["long"].status == "running", timeout=10_000)
-    states = second.run_control.scheduler.states
+    qtbot.waitUntil(lambda: second.session.scheduler is not None
+                    and second.session.scheduler.states["long"].status == "running", timeout=10_000)
+    states = second.session.scheduler.states
     assert states["first"].status == "succeeded" and states["first"].attempts == 1  # not run again
     second.actions["cancel"].trigger()
-    qtbot.waitUntil(lambda: not second.run_control.driving, timeout=10_000)
+    qtbot.waitUntil(lambda: second.session.mode != Mode.RUNNING, timeout=10_000)
     second.close()
 
 
@@ -216,11 +219,11 @@ def test_resume_refuses_a_changed_manifest_clearly(qtbot, window, tmp_path):
     pack.write_text(LONG.replace("SECONDS", "0"))
     open_and_wait(qtbot, window, pack)
     window.actions["run"].trigger()
-    qtbot.waitUntil(lambda: window.run_control.scheduler is not None
-                    and window.run_control.scheduler.status == "succeeded", timeout=10_000)
-    run_id = window.run_control.run.run_id
+    qtbot.waitUntil(lambda: window.session.scheduler is not None
+                    and window.session.scheduler.status == "succeeded", timeout=10_000)
+    run_id = window.session.run.run_id
     pack.write_text(LONG.replace("SECONDS", "1"))
-    window.resume_run(run_id)
+    window.session.resume_run(run_id)
     title, text = window.last_notice
     assert title == "This run cannot be resumed" and "the plan changed since it was created" in text
 
@@ -254,8 +257,8 @@ def test_filter_recent_files_and_drag_and_drop(qtbot, window, tmp_path):
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
-    qtbot.waitUntil(lambda: window.result is not None and window.result.plan is not None
-                    and window.result.plan.pack_name == "release-approval" and not window._tasks, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.simulation is not None and window.session.simulation.plan is not None
+                    and window.session.simulation.plan.pack_name == "release-approval" and not window.session.busy, timeout=10_000)
     assert window.settings.recent_files()[0] == str(RELEASE.resolve())
 
 
@@ -266,9 +269,9 @@ def test_every_bundled_sample_opens_from_the_menu_and_simulates(qtbot, window):
     assert labels == ["flaky-fanout", "nightly-mirror", "release-approval", "sbom-remediation"]
     for action in menu.actions():
         action.trigger()
-        qtbot.waitUntil(lambda: window.result is not None and not window._tasks
-                        and window.result.manifest_path == window.manifest_path, timeout=10_000)
-        assert window.result.preview is not None, (action.text(), window.result.problems)
+        qtbot.waitUntil(lambda: window.session.simulation is not None and not window.session.busy
+                        and window.session.simulation.manifest_path == window.session.pack.path, timeout=10_000)
+        assert window.session.simulation.preview is not None, (action.text(), window.session.simulation.problems)
 
 
 def test_running_the_sbom_sample_explains_what_can_run(qtbot, window):

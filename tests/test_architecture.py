@@ -1,4 +1,4 @@
-"""The architecture is enforced, not hoped for: core/ never imports Qt."""
+"""The architecture is enforced, not hoped for: core/ never imports Qt, panels never import each other."""
 
 import ast
 import shutil
@@ -15,6 +15,15 @@ def test_import_linter_contracts_hold():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "core is pure Python: no Qt, no app code KEPT" in result.stdout
+    assert "panels are independent: each depends on the session, not on each other KEPT" in result.stdout
+    assert "the session knows no panel and no window KEPT" in result.stdout
+    assert "status text is pure Python: the CLI formats it without Qt KEPT" in result.stdout
+
+
+def test_no_app_module_is_over_400_lines():
+    """Modules of stella_desktop/ read in one sitting (house rules): no god object hides in a big file."""
+    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in (REPO / "stella_desktop").rglob("*.py")}
+    assert {path: n for path, n in sizes.items() if n > 400} == {}
 
 
 def test_no_core_module_names_qt_even_lazily():

@@ -154,6 +154,7 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     assert view.find_bar.isVisible() and field.hasFocus()
     qtbot.keyClicks(field, "deep-7-3")
     assert view.matches == ["deep-7-3"] and scene.items_by_id["nest-7"].matched  # outlined while collapsed
+    assert scene.items_by_id["nest-7"].opacity() == 1 and scene.items_by_id["fetch"].opacity() < 0.5  # the rest dims
     qtbot.keyClick(field, Qt.Key.Key_Return)
     item = scene.items_by_id["deep-7-3"]  # its block was expanded
     assert view.current == "deep-7-3" and item.isSelected() and item.matched
@@ -165,6 +166,7 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     assert len(view.matches) == 15 and all(m.startswith("approve-") for m in view.matches)
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert not view.find_bar.isVisible() and view.matches == [] and not scene.items_by_id["approve-0"].matched
+    assert all(item.opacity() == 1 for item in scene.items_by_id.values())
 
 
 # -- 6. order is visible -----------------------------------------------------------------------------
@@ -263,6 +265,36 @@ def test_blocks_seen_before_keep_their_state_and_new_big_ones_start_collapsed(ca
     """)
     scene.show_graph(after)
     assert scene.collapsed == {"n"}
+
+
+def test_a_block_decided_at_run_time_says_so_too(canvas):
+    graph = graph_of("""
+        steps:
+          - {id: fetch, run: {uses: x}}
+          - id: fan
+            when: "{{ steps.fetch.outputs.ok }}"
+            parallel: {steps: [{id: a, run: {uses: x}}, {id: b, run: {uses: x}}]}
+    """)
+    scene, _ = show(canvas, graph)
+    frame = scene.items_by_id["fan"]
+    assert frame.runtime_when and "Decided at run time" in frame.toolTip()
+    scene.set_expanded("fan", False)
+    assert "Decided at run time" in scene.items_by_id["fan"].toolTip()
+
+
+def test_find_next_wraps_around_and_goes_backwards_with_shift_enter(canvas, qtbot):
+    scene, view = show(canvas, big_graph())
+    view.open_find()
+    field = view.find_bar.field
+    field.setText("approve-1")  # approve-1 and approve-10 .. approve-14, in document order
+    assert view.matches == ["approve-1"] + [f"approve-{i}" for i in range(10, 15)]
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert view.current == "approve-1" and view.find_bar.count.text() == "1 of 6"
+    qtbot.keyClick(field, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert view.current == "approve-14" and view.find_bar.count.text() == "6 of 6"  # wrapped backwards
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert view.current == "approve-1"  # and forwards
+    assert scene.items_by_id["approve-1"].isSelected()
 
 
 def test_a_right_click_on_a_step_reports_its_id(canvas, qtbot):

@@ -12,6 +12,7 @@ from benchmarks.large_pack import large_pack
 from stella_desktop import export
 from stella_desktop.canvas.collapsed_item import CollapsedBlockItem
 from stella_desktop.canvas.step_item import SELECTED
+from stella_desktop import window_commands
 from stella_desktop.main_window import MainWindow
 from stella_desktop.settings import AppSettings
 
@@ -37,7 +38,7 @@ def big_pack(tmp_path):
 
 def open_and_wait(qtbot, window, path, inputs):
     window.open_pack(str(path), str(inputs))
-    qtbot.waitUntil(lambda: window.result is not None and not window._tasks and bool(window.scene.items_by_id),
+    qtbot.waitUntil(lambda: window.session.simulation is not None and not window.session.busy and bool(window.scene.items_by_id),
                     timeout=20_000)
 
 
@@ -52,22 +53,22 @@ def test_ctrl_f_finds_and_selects_a_step_inside_a_collapsed_map(qtbot, window, b
     assert window.view.find_bar.count.text() == "no match"
     field.setText("mirror[42]")
     qtbot.keyClick(field, Qt.Key.Key_Return)
-    assert window.selected == "mirror[42]::sync"  # the details panel follows
+    assert window.session.selected == "mirror[42]::sync"  # the details panel follows
     assert "mirror[42]::sync" in window.details.toHtml()
     assert window.view.find_bar.count.text() == "1 of 1"
-    window.select_step("deep-9-2")  # selecting from the table expands its block too
+    window.session.select("deep-9-2")  # selecting from the table expands its block too
     assert window.scene.items_by_id["deep-9-2"].isSelected()
 
 
 def test_export_has_title_and_legend_and_never_the_selection(qtbot, window, big_pack, tmp_path):
     open_and_wait(qtbot, window, *big_pack)
-    window.select_step("fetch")
+    window.session.select("fetch")
     window.view.open_find()
     window.view.find_bar.field.setText("stage-1")
     svg = tmp_path / "graph.svg"
-    window.export_graph(str(svg))
+    window_commands.export_graph(window, str(svg))
     text = svg.read_text()
-    plan = window.result.plan
+    plan = window.session.simulation.plan
     assert f"{plan.pack_name} {plan.pack_version}" in text and plan.plan_hash in text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     for label in ("requires approval", "succeeded", "failed", "retry waiting"):
@@ -76,7 +77,7 @@ def test_export_has_title_and_legend_and_never_the_selection(qtbot, window, big_
     assert window.scene.items_by_id["fetch"].isSelected()  # still selected on screen
     assert window.scene.items_by_id["stage-1"].matched
     title = export.GraphTitle(plan.pack_name, plan.pack_version, plan.plan_hash)
-    window.export_graph(str(tmp_path / "graph.png"))  # 27,700 px tall: too tall for one PNG
+    window_commands.export_graph(window, str(tmp_path / "graph.png"))  # 27,700 px tall: too tall for one PNG
     tiles = sorted(tmp_path.glob("graph-*.png"))
     rect = window.scene.sceneRect()
     assert len(tiles) == -(-rect.height() // (export.MAX_PNG_SIDE / 0.75 - export.HEADER)) == 2
@@ -95,9 +96,9 @@ def test_a_small_graph_exports_at_full_size_and_a_huge_png_is_refused_clearly(qt
                      "spec:\n  steps:\n    - {id: a, run: {uses: builtin:noop}}\n")
     window.open_pack(str(small))
     qtbot.waitUntil(lambda: "a" in window.scene.items_by_id, timeout=20_000)
-    window.export_graph(str(tmp_path / "small.png"))
+    window_commands.export_graph(window, str(tmp_path / "small.png"))
     image = QImage(str(tmp_path / "small.png"))
-    plan = window.result.plan
+    plan = window.session.simulation.plan
     title = export.GraphTitle(plan.pack_name, plan.pack_version, plan.plan_hash)
     # a one-step graph is narrower than its title: the image is as wide as the title and legend
     assert image.width() == int(export.header_width(title)) > window.scene.sceneRect().width()
@@ -106,7 +107,7 @@ def test_a_small_graph_exports_at_full_size_and_a_huge_png_is_refused_clearly(qt
     open_and_wait(qtbot, window, *big_pack)
     window.scene.set_all_expanded(True)
     monkeypatch.setattr(export, "MAX_PNG_PIXELS", 10_000_000)
-    window.export_graph(str(tmp_path / "huge.png"))
+    window_commands.export_graph(window, str(tmp_path / "huge.png"))
     title, text = window.last_notice
     assert title == "Graph not exported" and "too large for PNG" in text and "SVG" in text
     assert not list(tmp_path.glob("huge*.png"))

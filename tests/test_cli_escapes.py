@@ -81,7 +81,7 @@ def test_runs_list_escapes_a_hostile_folder_name(capsys, tmp_path):
     assert main(["task-runner", "runs", "list", "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert_clean(out)
-    assert "\\x1b[2Jfake\\u009b" in out and "corrupt" in out
+    assert "\\x1b[2Jfake\\u009b" in out and "damaged" in out
 
 
 def test_errors_are_escaped(capsys, tmp_path):

@@ -1,4 +1,6 @@
 import os
+import signal
+import subprocess
 import sys
 import threading
 
@@ -81,3 +83,109 @@ def test_preflight_lists_every_missing_executor_and_secret():
     secrets = secrets_from_environment(["token"], {"STELLA_SECRET_TOKEN": "v"})
     preflight(plan, ExecutorRegistry({"builtin:noop": echo, "vendor:thing": echo, "builtin:command": echo}),
               secrets, pack)
+
+
+def test_write_file_refuses_secrets_unless_allowed(tmp_path):
+    from core.execution.redaction import Redactor
+    import base64
+    (tmp_path / "workspace").mkdir()
+    secrets = Redactor({"token": "hunter22"})
+
+    def write(parameters):
+        return write_file(StepContext("run", "step", 1, parameters, tmp_path / "workspace", secrets=secrets))
+
+    for parameters, where in (({"path": "a.txt", "content": "x hunter22"}, "content"),
+                              ({"path": "hunter22.txt", "content": "x"}, "path"),
+                              ({"path": "a.txt", "content": {"auth": "hunter22"}}, "content"),
+                              ({"path": "a.txt", "content": base64.b64encode(b"me:hunter22").decode()}, "content")):
+        with pytest.raises(StepFailed, match=f"refusing to write secret 'token' into the file's {where} "
+                                             r"\(set 'allowSecretInFile: true'"):
+            write(parameters)
+    assert os.listdir(tmp_path / "workspace") == []
+    assert write({"path": "a.txt", "content": "x hunter22", "allowSecretInFile": True})["bytes"] == 10
+    with pytest.raises(StepFailed, match="refusing"):  # only the literal true allows it
+        write({"path": "a.txt", "content": "hunter22", "allowSecretInFile": "true"})
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path):
+    workspace = tmp_path / "workspace"
+    (workspace / "out" / "folder").mkdir(parents=True)
+    with pytest.raises(StepFailed, match="cannot write 'out/folder'"):  # a folder is in the way
+        write_file(context(tmp_path, {"path": "out/folder", "content": "x"}))
+    with pytest.raises(StepFailed, match="not valid Unicode"):  # fails half-way through writing
+        write_file(context(tmp_path, {"path": "out/a.txt", "content": "ok \ud800"}))
+    assert [p.name for p in workspace.rglob("*")] == ["out", "folder"]
+
+
+def living(*markers: str) -> list[str]:
+    """Processes (not zombies) whose command line is one of ``markers`` ("sleep 213")."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode().strip()
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cmdline in markers and state != "Z":
+            found.append(f"{pid} {cmdline}")
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
+def test_a_timeout_stops_the_commands_whole_process_group(tmp_path):
+    with pytest.raises(StepFailed, match="did not finish within 1 s"):
+        command(context(tmp_path, {"argv": ["sh", "-c", "sleep 213 & sleep 214"], "timeout": 1}))
+    assert living("sleep 213", "sleep 214") == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
+def test_a_group_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path, monkeypatch):
+    import core.execution.executors as executors
+    monkeypatch.setattr(executors, "STOP_GRACE_SECONDS", 0.3)
+    ctx = context(tmp_path, {"argv": ["sh", "-c", "trap '' TERM; sleep 215 & sleep 216"]})
+    threading.Timer(0.5, ctx.cancel.set).start()
+    with pytest.raises(StepCancelled):
+        command(ctx)
+    assert living("sleep 215", "sleep 216") == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
+def test_background_processes_end_with_their_command_and_at_shutdown(tmp_path):
+    from core.execution.executors import stop_all_commands
+    assert command(context(tmp_path, {"argv": ["sh", "-c", "sleep 217 & echo started"]}))["stdout"] == "started\n"
+    assert living("sleep 217") == []
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(pytest.raises(
+        StepFailed, command, context(tmp_path, {"argv": ["sh", "-c", "sleep 218 & sleep 219"]}))))
+    worker.start()
+    for _ in range(200):
+        if living("sleep 218", "sleep 219"):
+            break
+        threading.Event().wait(0.02)
+    assert stop_all_commands(0.5) == 1
+    worker.join(10)
+    assert "exited with -15" in str(outcome[0].value) and living("sleep 218", "sleep 219") == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_of_the_cli_stops_running_command_groups(tmp_path, number):
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text("""
+        steps:
+          - {id: c, run: {uses: builtin:command, with: {argv: [sh, -c, "sleep 220 & sleep 221"]}}}
+    """))
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    process = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "task-runner", "run", "--manifest",
+                                str(manifest), "--store", str(tmp_path / "store"), "--allow-commands"],
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environment)
+    for line in process.stderr:
+        if "c: pending -> running" in line:
+            break
+    for _ in range(200):
+        if len(living("sleep 220", "sleep 221")) == 2:
+            break
+        threading.Event().wait(0.02)
+    process.send_signal(number)
+    assert process.wait(30) == 130
+    assert living("sleep 220", "sleep 221") == []

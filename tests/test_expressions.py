@@ -106,3 +106,59 @@ def test_jmespath_truthiness(value, truthy):
 def test_functions_are_checked_statically(source, message):
     with pytest.raises(ExpressionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Expression.parse(source)
+
+
+# -- amplification (issue 10 item 2): every evaluation is bounded in value size and work ----------
+
+def _doubled(stages: int, start: str = "inputs.name") -> str:
+    return start + " | [@, @]" * stages
+
+
+@pytest.mark.parametrize("source, message", [
+    (_doubled(40), "more than 1,000,000 elements"),                 # 2^40 logical elements, 40 small lists
+    (f"length(to_string({_doubled(22)})) > `1`", "more than 1,000,000 elements"),
+    ("[" + ", ".join(["@"] * 120) + "] | [" + ", ".join(["@"] * 120) + "] | [" + ", ".join(["@"] * 120) + "]",
+     "more than 1,000,000 elements"),
+    # 18 stages make 262,144 elements (under the size limit); walking them four times is too much work
+    ("[" + ", ".join([f"to_string({_doubled(18)})"] * 4) + "]", "units of work"),
+    # a 2^18-element list built cheaply, flattened, then filtered element by element
+    (f"{_doubled(18, 'inputs.n')} | @[][][][][][][][][][][][][][][][][][] | [?@ == `4`]", "units of work"),
+])
+def test_amplifying_expressions_are_refused(source, message):
+    with pytest.raises(ExpressionError, match=message):
+        Expression.parse(source).evaluate(CONTEXT)
+
+
+def test_a_value_just_under_the_limits_is_still_computed():
+    text = Expression.parse(f"to_string({_doubled(15)})").evaluate(CONTEXT)
+    assert text.count('"app"') == 2 ** 15 and text.startswith("[" * 15)
+    assert Expression.parse(f"length({_doubled(18)})").evaluate(CONTEXT) == 2
+
+
+def test_text_made_of_many_templates_is_bounded():
+    """The templates of one text share one expression's budget, and the text its length limit."""
+    piece = "{{ to_string(" + _doubled(14) + ") }}"
+    with pytest.raises(ExpressionError, match="the expressions of this text together do more than 500,000 units"):
+        Template.parse(piece * 50).render(CONTEXT)
+    with pytest.raises(ExpressionError, match="the text would be longer than 10,485,760 characters"):
+        Template.parse("{{ inputs.long }}" * 11).render(dict(CONTEXT, inputs={"long": "x" * 1024 * 1024}))
+
+
+def test_a_shared_budget_bounds_a_series_of_evaluations():
+    from core.expressions import ValueBudget
+    budget = ValueBudget(max_work=10_000)
+    expression = Expression.parse("inputs.list[?name == 'x'].id")
+    with pytest.raises(ExpressionError, match="together do more than 10,000 units of work"):
+        for _ in range(10_000):
+            assert expression.evaluate(CONTEXT, budget) == [1]
+
+
+def test_huge_integers_and_deep_values_are_refused_not_crashed():
+    deep: list = []
+    for _ in range(900):
+        deep = [deep]
+    context = dict(CONTEXT, inputs={"big": 10 ** 5000, "deep": deep})
+    with pytest.raises(ExpressionError):
+        Expression.parse("to_string(inputs.big)").evaluate(context)
+    assert Expression.parse("length(inputs.deep)").evaluate(context) == 1
+    assert Expression.parse("inputs.deep == inputs.deep").evaluate(context) is True

@@ -116,3 +116,73 @@ def test_inputs_file_errors(tmp_path):
     broken.write_text("[1, 2]")
     assert "must be a JSON object" in messages(lambda: read_inputs_file(str(broken)))[0]
     assert "cannot read the inputs file" in messages(lambda: read_inputs_file(str(tmp_path / "none.json")))[0]
+
+
+# -- issue 10 items 11 and 12: hostile values and schemas -------------------------------------
+
+def test_huge_integers_and_deep_values_in_inputs_are_problems(tmp_path, pack):
+    big = tmp_path / "big.json"
+    big.write_text('{"count": ' + "9" * 5000 + "}")
+    assert messages(lambda: read_inputs_file(str(big))) == [
+        f"{big}: the inputs JSON cannot be read: a number has more than 4,300 digits"]
+    deep: list = []
+    for _ in range(900):
+        deep = [deep]
+    bundle = {"metadata": {"image": "x"}, "components": deep, "image": "x"}
+    assert messages(lambda: resolve_inputs(pack, {"bundle": bundle, "tags": deep})) == [
+        "inputs: input 'bundle': the value is nested more than 64 levels deep",
+        "inputs: input 'tags': the value is nested more than 64 levels deep"]
+
+
+def test_sibling_schema_references_are_resolved_inside_the_pack(write_pack):
+    manifest = write_pack("""
+        inputs: [{name: x, type: object, schema: schemas/main.json, default: {a: 1, b: {c: 2}}}]
+        steps: [{id: s, run: {uses: x}}]
+    """, files={"schemas/main.json": '{"properties": {"a": {"$ref": "defs/int.json"}, "b": {"$ref": "b.json#/$defs/b"}}}',
+                "schemas/defs/int.json": '{"type": "integer"}',
+                "schemas/b.json": '{"$defs": {"b": {"properties": {"c": {"$ref": "defs/int.json"}}}}}'})
+    pack = load_pack(manifest)
+    assert resolve_inputs(pack, {"x": {"a": 1, "b": {"c": 5}}}) == {"x": {"a": 1, "b": {"c": 5}}}
+    assert messages(lambda: resolve_inputs(pack, {"x": {"a": "one", "b": {"c": "two"}}})) == [
+        "inputs: input 'x': 'one' is not of type 'integer' (at /a)",
+        "inputs: input 'x': 'two' is not of type 'integer' (at /b/c)"]
+
+
+@pytest.mark.parametrize("ref, fragment", [
+    ("https://example.com/s.json", "refers to 'https://example.com/s.json' ($ref); only files inside the pack"),
+    ("file:///etc/passwd", "refers to 'file:///etc/passwd' ($ref)"),
+    ("/etc/passwd", "refers to '/etc/passwd' ($ref)"),
+    ("../../outside.json", "leaves the pack's folder"),
+    ("missing.json", "the schema file 'missing.json' (a $ref of 's.json') does not exist"),
+])
+def test_other_schema_references_are_refused_with_a_message(write_pack, ref, fragment):
+    manifest = write_pack("""
+        inputs: [{name: x, type: object, schema: s.json}]
+        steps: [{id: s, run: {uses: x}}]
+    """, files={"s.json": json.dumps({"properties": {"a": {"$ref": ref}}})})
+    found = "\n".join(messages(lambda: load_pack(manifest)))
+    assert "input 'x': " in found and fragment in found, found
+
+
+def test_a_catastrophic_pattern_is_a_problem_not_a_freeze(write_pack):
+    manifest = write_pack("""
+        inputs: [{name: x, type: string, schema: s.json}, {name: y, type: object, schema: p.json}]
+        steps: [{id: s, run: {uses: x}}]
+    """, files={"s.json": '{"pattern": "^(a|aa)+$"}', "p.json": '{"patternProperties": {"^(a|aa)+$": {"type": "string"}}}'})
+    pack = load_pack(manifest)
+    hostile = "a" * 80 + "!"
+    found = messages(lambda: resolve_inputs(pack, {"x": hostile, "y": {hostile: 1}}))
+    assert len(found) == 2 and all("s; the schema's pattern backtracks catastrophically" in f
+                                   for f in found), found
+    assert resolve_inputs(pack, {"x": "aaa", "y": {"aa": "z"}}) == {"x": "aaa", "y": {"aa": "z"}}
+    assert "does not match" in messages(lambda: resolve_inputs(pack, {"x": "b", "y": {}}))[0]
+
+
+def test_a_fifo_schema_is_refused_not_waited_on(write_pack):
+    manifest = write_pack("""
+        inputs: [{name: x, type: object, schema: s.json}]
+        steps: [{id: s, run: {uses: x}}]
+    """)
+    os.mkfifo(manifest.parent / "s.json")
+    assert "the schema path 's.json' cannot be read: it is a FIFO (named pipe), not a regular file" in \
+        "\n".join(messages(lambda: load_pack(manifest)))

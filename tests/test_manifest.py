@@ -148,3 +148,19 @@ def test_step_lines_for_jumping_to_source():
     text = SBOM_PACK.read_text().splitlines()
     for step_id in ("validate-input", "verify-policy", "sync", "notify"):
         assert f"id: {step_id}" in text[lines[step_id] - 1]
+
+
+def test_step_outputs_are_readable_only_from_later_top_level_steps():
+    """The 'finishes before' rule over many top-level steps and nested ones (one shared index, issue 10 item 7)."""
+    steps = [f"  - {{id: s{i}, run: {{uses: x, with: {{v: '{{{{ steps.s{i - 1}.outputs.x }}}}'}}}}}}"
+             for i in range(1, 3000)]
+    head = "apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: p, version: 1.0.0}\nspec:\n  steps:\n"
+    nested = ("  - {id: s0, parallel: {steps: [{id: inner, run: {uses: x}}, "
+              "{id: sibling, run: {uses: x, with: {v: '{{ steps.inner.outputs.x }}'}}}]}}\n")
+    tail = "  - {id: last, run: {uses: x, with: {a: '{{ steps.inner.outputs.x }}', b: '{{ steps.late.outputs.x }}'}}}\n" \
+           "  - {id: late, run: {uses: x}}\n"
+    with pytest.raises(PackInvalid) as refused:
+        parse_pack(head + nested + "\n".join(steps) + "\n" + tail)
+    messages = [problem.message for problem in refused.value.problems]
+    assert messages == ["step 'inner' does not finish before this runs, so its outputs cannot be read here",
+                        "step 'late' does not finish before this runs, so its outputs cannot be read here"]

@@ -47,9 +47,14 @@ def test_readme_installs_every_package_the_platform_check_may_ask_for():
 def test_readme_examples_call_the_venvs_commands():
     readme = (REPO / "README.md").read_text()
     assert "../shared" not in readme
+    in_shell_block = False
     for line in readme.splitlines():
+        if line.startswith("```"):
+            in_shell_block = line == "```sh"
         if line.startswith("$ "):
             assert line.startswith("$ .venv/bin/"), line
+        if in_shell_block and line.startswith(("stella ", "stella-desktop ")):
+            assert False, f"a command to run that is not on PATH after the set-up: {line}"
 
 
 def test_nothing_in_the_repository_reads_the_shared_folder_beside_it():

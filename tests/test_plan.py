@@ -203,3 +203,114 @@ def test_map_items_cannot_come_from_secrets(write_pack):
             secrets: [{name: list}]
             steps: [{id: m, map: {items: "{{ secrets.list }}", step: {id: t, run: {uses: x}}}}]
         """)
+
+
+# -- issue 10 items 2 and 6: hostile expressions and plan size ---------------------------------
+
+def test_an_amplifying_expression_is_a_located_problem(write_pack):
+    doubled = "inputs.x" + " | [@, @]" * 40
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, f"""
+            inputs: [{{name: x, type: string, default: abc}}]
+            steps: [{{id: s, run: {{uses: x, with: {{v: "{{{{ {doubled} }}}}"}}}}}}]
+        """)
+    (problem,) = caught.value.problems
+    assert (problem.step, problem.field, problem.line) == ("s", "with.v", 6) and problem.column > 1
+    assert "more than 1,000,000 elements" in problem.message
+
+
+@pytest.fixture
+def limit_of_50(monkeypatch):
+    import core.plan.planner
+    monkeypatch.setattr(core.plan.planner, "MAX_PLANNED_STEPS", 50)
+
+
+def test_map_children_count_every_step_of_their_template(write_pack, limit_of_50):
+    spec = """
+        inputs: [{name: n, type: array}]
+        steps:
+          - id: m
+            map:
+              items: "{{ inputs.n }}"
+              step: {id: p, parallel: {steps: [{id: a, run: {uses: x}}, {id: b, run: {uses: x}},
+                                               {id: c, run: {uses: x}}, {id: d, run: {uses: x}}]}}
+    """
+    assert len(list(plan_of(write_pack, spec, {"n": list(range(9))}).walk())) == 46
+    with pytest.raises(PackInvalid, match="expands to 10 items of 5 steps each; .* at most 50 steps"):
+        plan_of(write_pack, spec, {"n": list(range(10))})
+
+
+def test_literal_parallel_children_count(write_pack, limit_of_50):
+    children = ", ".join(f"{{id: c{i}, run: {{uses: x}}}}" for i in range(60))
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, f"steps: [{{id: p, parallel: {{steps: [{children}]}}}}]")
+    (problem,) = caught.value.problems
+    assert "the plan passes 50 steps at step 'c49'" in problem.message and problem.step == "c49"
+
+
+def test_nested_maps_count_as_they_expand(write_pack, limit_of_50):
+    spec = """
+        inputs: [{name: n, type: array}]
+        steps:
+          - id: outer
+            map:
+              items: "{{ inputs.n }}"
+              step: {id: inner, map: {items: "{{ inputs.n }}", step: {id: t, run: {uses: x}}}}
+    """
+    assert len(list(plan_of(write_pack, spec, {"n": [1, 2, 3, 4, 5, 6]}).walk())) == 43
+    with pytest.raises(PackInvalid, match="map 'outer\\[6\\]::inner' expands to 7 items; with the 50 steps"):
+        plan_of(write_pack, spec, {"n": [1, 2, 3, 4, 5, 6, 7]})
+
+
+def test_run_time_expansion_counts_every_step(write_pack, limit_of_50):
+    from core.plan import expand_map
+    pack = load_pack(write_pack("""
+        steps:
+          - id: first
+            run: {uses: x}
+          - id: m
+            map:
+              items: "{{ steps.first.outputs.list }}"
+              step: {id: p, parallel: {steps: [{id: a, run: {uses: x}}, {id: b, run: {uses: x}}]}}
+    """))
+    plan = build_plan(pack)
+    map_step = steps_by_id(plan)["m"]
+    assert len(expand_map(pack, plan.inputs, map_step, list(range(16)), 2)) == 16
+    with pytest.raises(PackInvalid, match="expands to 17 items of 3 steps each"):
+        expand_map(pack, plan.inputs, map_step, list(range(17)), 2)
+
+
+def test_a_literal_value_is_shared_by_map_children_and_the_plan_size_is_bounded(write_pack, monkeypatch):
+    import core.expressions.metered
+    spec = """
+        inputs: [{name: n, type: array}]
+        steps:
+          - id: m
+            map:
+              items: "{{ inputs.n }}"
+              step: {id: t, run: {uses: x, with: {big: [%s], i: "{{ index }}"}}}
+    """ % ", ".join(["abcdefgh"] * 1000)
+    plan = plan_of(write_pack, spec, {"n": list(range(100))})
+    children = steps_by_id(plan)["m"].children
+    assert children[0].parameters["big"] is children[99].parameters["big"]
+    assert children[7].parameters["i"] == 7
+    monkeypatch.setattr(core.expressions.metered, "MAX_PLAN_VALUE_BYTES", 500_000)
+    with pytest.raises(PackInvalid, match="step 'm\\[4[0-9]\\]::t': the plan's parameters, messages and items "
+                                          "together are larger than 0.476837 MiB"):
+        plan_of(write_pack, spec, {"n": list(range(100))})
+
+
+def test_the_expressions_of_a_plan_share_one_work_budget(write_pack, monkeypatch):
+    import core.expressions.metered
+    monkeypatch.setattr(core.expressions.metered, "MAX_PLAN_EXPRESSION_WORK", 10_000)
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, """
+            inputs: [{name: n, type: array}]
+            steps:
+              - id: m
+                map:
+                  items: "{{ inputs.n }}"
+                  step: {id: t, run: {uses: x, with: {v: "{{ inputs.n[?@ > `3`] | length(@) }}"}}}
+        """, {"n": list(range(100))})
+    (problem,) = caught.value.problems  # planning stops at the first: not one problem per child
+    assert "together do more than 10,000 units of work" in problem.message

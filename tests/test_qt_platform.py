@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from stella_desktop.qt_platform import package_for, platform_problem, requested_platform, xcb_plugin
+from stella_desktop.qt_platform import (
+    display_reachable, package_for, platform_problem, requested_platform, xcb_plugin,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the xcb plugin is Linux's")
 
@@ -68,9 +70,19 @@ def test_no_display_is_one_line_too():
     if real is None:
         pytest.skip("PySide6 has no xcb plugin here")
     loads = real.parent / "libqoffscreen.so"  # a plugin that loads everywhere stands in for xcb's
-    assert platform_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}, loads) is None
     problem = platform_problem({"QT_QPA_PLATFORM": "xcb"}, loads)
     assert "DISPLAY is not set" in problem and "\n" not in problem
+
+
+def test_a_display_nobody_answers_is_named():
+    real = xcb_plugin({})
+    if real is None:
+        pytest.skip("PySide6 has no xcb plugin here")
+    loads = real.parent / "libqoffscreen.so"
+    silent = ":7391"  # no X server listens there
+    assert not display_reachable(silent)
+    problem = platform_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": silent}, loads)
+    assert f"the X display '{silent}' does not answer" in problem and "\n" not in problem
 
 
 def test_the_app_prints_one_line_and_exits_2_instead_of_aborting(broken_plugin):

@@ -1,5 +1,6 @@
 """Crashes, two processes, and full or read-only disks (short modes of tests/reliability/)."""
 
+import functools
 import os
 import random
 import subprocess
@@ -17,12 +18,24 @@ from conftest import RESOURCES_PACKS  # noqa: E402
 RELEASE = RESOURCES_PACKS / "release-approval.yaml"
 
 
+@functools.lru_cache(maxsize=1)
+def process_start_seconds() -> float:
+    """How long a CLI process takes here to load the core and a pack (seconds; grows under load)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
+                    str(RELEASE)], capture_output=True, check=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    return time.perf_counter() - started
+
+
 def test_a_handful_of_crash_trials(tmp_path):
+    # Kills land at random within a window; on a loaded machine a process needs longer than the
+    # default 1.5 s just to start, so the window grows with how long one takes here.
+    kill_within = max(1.5, 3 * process_start_seconds())
     rng = random.Random(7)
     for number in range(3):
         folder = tmp_path / f"trial{number}"
         folder.mkdir()
-        problems, _ = trial(folder, rng)
+        problems, _ = trial(folder, rng, kill_within=kill_within)
         assert problems == []
 
 
@@ -32,20 +45,22 @@ def stella(*args, **kwargs):
                             env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), **kwargs)
 
 
-SLOW = """
+def slow_pack(nap_seconds: float) -> str:
+    return f"""
 apiVersion: stellaops.io/pack.v1
 kind: TaskPack
-metadata: {name: slow, version: 1.0.0}
+metadata: {{name: slow, version: 1.0.0}}
 spec:
   steps:
-    - {id: first, run: {uses: builtin:noop}}
-    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 2}}}
+    - {{id: first, run: {{uses: builtin:noop}}}}
+    - {{id: nap, run: {{uses: builtin:sleep, with: {{seconds: {nap_seconds:.1f}}}}}}}
 """
 
 
 def test_two_processes_resuming_the_same_run_one_drives_the_other_exits_5(tmp_path):
     pack = tmp_path / "pack.yaml"
-    pack.write_text(SLOW)
+    # the nap must outlast the second process's start, which takes longer on a loaded machine
+    pack.write_text(slow_pack(max(2.0, 3 * process_start_seconds())))
     store = tmp_path / "store"
     first = stella("run", "--manifest", str(pack), "--store", str(store))
 
@@ -107,7 +122,7 @@ spec:
 def test_a_read_only_store_gives_a_clear_error(tmp_path, tiny_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     pack = tmp_path / "pack.yaml"
-    pack.write_text(SLOW.replace("seconds: 2", "seconds: 0"))
+    pack.write_text(slow_pack(0))
     process = stella("run", "--manifest", str(pack), "--store", str(tiny_disk / "runs"))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 5 and "Read-only file system" in err

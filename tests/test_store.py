@@ -58,7 +58,7 @@ def test_damage_before_the_end_is_reported_for_that_run_alone(store):
     with pytest.raises(RunCorrupt, match="journal line 1 is damaged"):
         store.open("bad")
     listed = {s.run_id: s for s in store.list()}
-    assert listed["good"].status == "running" and listed["bad"].status == "corrupt"
+    assert listed["good"].status == "running" and listed["bad"].status == "damaged"
     assert "journal line 1" in listed["bad"].problem
 
 
@@ -95,7 +95,7 @@ def test_a_symlinked_run_folder_is_refused(store, tmp_path):
     os.symlink(outside, store.root / "linked")
     with pytest.raises(RunCorrupt, match="symbolic link"):
         store.open("linked")
-    assert [s.status for s in store.list()] == ["corrupt"]
+    assert [s.status for s in store.list()] == ["damaged"]
 
 
 def test_one_process_drives_a_run(store):

@@ -93,12 +93,14 @@ def test_the_journal_replaced_by_a_folder(capsys, store):
         status, body = api_answer(root, method, path)
         assert status == 500 and "journal.jsonl cannot be read" in body["detail"], path
     assert main(["task-runner", "runs", "list", "--store", str(root)]) == 0
-    assert "corrupt" in capsys.readouterr().out
+    assert "damaged" in capsys.readouterr().out
 
 
 def _append(root, run_id, record) -> None:
-    with open(root / run_id / "journal.jsonl", "ab") as journal:
-        journal.write(encode_record(record))
+    path = root / run_id / "journal.jsonl"
+    previous = int(path.read_bytes().splitlines()[-1][:8], 16)  # a well-chained line (core/execution/journal.py)
+    with open(path, "ab") as journal:
+        journal.write(encode_record(record, previous))
     (root / run_id / "snapshot.json").unlink(missing_ok=True)
 
 
@@ -150,3 +152,29 @@ def test_a_read_only_store_with_an_existing_run(capsys, read_only_store):
     assert status == 500 and "Read-only file system" in body["detail"]
     status, _ = api_answer(root, "GET", f"/v1/task-runner/runs/{run_id}")
     assert status == 200
+
+
+def test_endpoints_added_later_inherit_json_errors(tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from core.execution.store import RunLocked, RunNotFound, RunStoreError
+    from stella_desktop.api import create_app
+    app = create_app(RunStore(tmp_path))
+    failures = {"missing": RunNotFound("no run 'x'"), "locked": RunLocked("run 'x' is locked by pid 1"),
+                "store": RunStoreError("cannot write run 'x': Read-only file system"),
+                "disk": IsADirectoryError(21, "Is a directory", "/store/x/lock"), "bug": ZeroDivisionError("boom")}
+
+    @app.get("/later/{name}")
+    def later(name: str):
+        raise failures[name]
+
+    client = TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+    expected = {"missing": (404, "no run 'x'"), "locked": (409, "locked by pid 1"),
+                "store": (500, "run store problem: cannot write"), "disk": (500, "Is a directory (/store/x/lock)"),
+                "bug": (500, "internal error: ZeroDivisionError")}
+    for name, (status, text) in expected.items():
+        response = client.get(f"/later/{name}")
+        assert response.status_code == status and response.headers["content-type"] == "application/json", name
+        assert text in response.json()["detail"], name
+    assert client.get("/later/missing", headers={"Host": "evil.example"}).status_code == 403  # guards apply too

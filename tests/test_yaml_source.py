@@ -81,3 +81,20 @@ def test_undecodable_bytes_and_size_limit():
         decode_text(b"a: \x00", "p.yaml")
     with pytest.raises(PackInvalid, match="larger than 10 MiB"):
         decode_text(b" " * (MAX_MANIFEST_BYTES + 1), "p.yaml")
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "1:" * 200_000 + "1", "1" * 4301 + ".5"])
+def test_numbers_too_long_to_read_are_refused(number):
+    """Python cannot read 4,300+ digit integers; base-60 ones cost quadratic time (issue 10 item 11)."""
+    assert problems(f"a: 1\nb: {number}\n") == [
+        "p.yaml:2:4: a number written with more than 4,300 characters; quote it if it is meant as text"]
+    assert parse_yaml(f"b: '{number[:5000]}'\nc: 1:30\n", "x.yaml").data == {"b": number[:5000], "c": 90}
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    import os
+    from core.manifest.yaml_source import read_text
+    fifo = tmp_path / "pack.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(PackInvalid, match="it is a FIFO \\(named pipe\\), not a regular file"):
+        read_text(str(fifo))

@@ -6,25 +6,36 @@ outputs; it raises :class:`StepFailed` for a failure and
 Executors run on worker threads and decide nothing about the run.
 
 Built-ins: ``builtin:noop``, ``builtin:echo``, ``builtin:sleep``,
-``builtin:fail``, ``builtin:write-file`` and ``builtin:command`` (refused
-unless command execution is enabled).  More come from the entry-point group
+``builtin:fail``, ``builtin:write-file`` (refuses a secret value in its
+``path`` or ``content`` unless ``with: {allowSecretInFile: true}``) and
+``builtin:command`` (refused unless command execution is enabled; each
+command runs in its own session, and its whole process group is stopped on
+timeout, cancel and shutdown).  More come from the entry-point group
 ``stella.executors`` (name: the ``uses`` value, object: the callable).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
 
+from core.execution.redaction import Redactor
+
 ENTRY_POINT_GROUP = "stella.executors"
+ALLOW_SECRET_IN_FILE = "allowSecretInFile"
 MAX_CAPTURE = 64 * 1024
+STOP_GRACE_SECONDS = 2.0
+"""Between SIGTERM and SIGKILL when a command's process group is stopped."""
 
 
 class StepFailed(Exception):
@@ -43,6 +54,8 @@ class StepContext:
     parameters: dict
     workspace: Path
     cancel: threading.Event = field(default_factory=threading.Event)
+    secrets: Redactor = field(default_factory=Redactor)
+    """Finds the run's secret values, for executors that must not write them anywhere."""
 
 
 Executor = Callable[[StepContext], dict]
@@ -79,13 +92,34 @@ def write_file(context: StepContext) -> dict:
         raise StepFailed("'path' must be a non-empty string")
     content = context.parameters.get("content", "")
     text = content if isinstance(content, str) else json.dumps(content, indent=2, sort_keys=True)
+    if context.parameters.get(ALLOW_SECRET_IN_FILE) is not True:
+        for name, value in (("path", relative), ("content", text)):
+            form = context.secrets.find(value)
+            if form is not None:
+                secret = context.secrets.secret_name(form)
+                raise StepFailed(f"refusing to write {f'secret {secret!r}' if secret else 'a secret value'} "
+                                 f"into the file's {name} (set '{ALLOW_SECRET_IN_FILE}: true' in the step's "
+                                 "'with' to allow it)")
     target = confined_path(context.workspace, relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    confined_path(context.workspace, relative)  # again: a folder made above may not be a link out
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, target)
+    temporary = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        confined_path(context.workspace, relative)  # again: a folder made above may not be a link out
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+        temporary = None
+    except OSError as error:
+        raise StepFailed(f"cannot write '{relative}': {error.strerror or error}") from None
+    except UnicodeError:
+        raise StepFailed(f"cannot write '{relative}': the content is not valid Unicode text") from None
+    finally:
+        if temporary is not None:  # never leave a half-written .write-*.tmp behind
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
     return {"path": relative, "bytes": len(text.encode("utf-8"))}
 
 
@@ -112,27 +146,33 @@ def command(context: StepContext) -> dict:
         cwd = confined_path(context.workspace, str(context.parameters["cwd"]))
     cwd.mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("STELLA_SECRET_")}
-    try:
+    try:  # its own session (and process group): stopping it reaches everything it started
         process = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as error:
         raise StepFailed(f"cannot start '{argv[0]}': {error.strerror or error}") from None
-    output: dict[str, bytes] = {}
-    readers = [threading.Thread(target=_drain, args=(process.stdout, output, "stdout"), daemon=True),
-               threading.Thread(target=_drain, args=(process.stderr, output, "stderr"), daemon=True)]
-    for reader in readers:
-        reader.start()
-    waited = 0.0
-    while process.poll() is None:
-        if context.cancel.wait(0.05):
-            _stop(process)
-            raise StepCancelled("cancelled while the command ran")
-        waited += 0.05
-        if waited >= timeout:
-            _stop(process)
-            raise StepFailed(f"'{argv[0]}' did not finish within {timeout:g} s")
-    for reader in readers:
-        reader.join(5)
+    with _LIVE_LOCK:
+        _LIVE.add(process)
+    try:
+        output: dict[str, bytes] = {}
+        readers = [threading.Thread(target=_drain, args=(process.stdout, output, "stdout"), daemon=True),
+                   threading.Thread(target=_drain, args=(process.stderr, output, "stderr"), daemon=True)]
+        for reader in readers:
+            reader.start()
+        deadline = time.monotonic() + timeout
+        while process.poll() is None:
+            if context.cancel.wait(0.05):
+                stop_process_group(process)
+                raise StepCancelled("cancelled while the command ran")
+            if time.monotonic() >= deadline:
+                stop_process_group(process)
+                raise StepFailed(f"'{argv[0]}' did not finish within {timeout:g} s")
+        stop_process_group(process)  # what it left running in the background ends with it
+        for reader in readers:
+            reader.join(5)
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(process)
     stdout = output.get("stdout", b"").decode("utf-8", "replace")
     stderr = output.get("stderr", b"").decode("utf-8", "replace")
     if process.returncode != 0:
@@ -149,13 +189,74 @@ def _drain(stream, output: dict, name: str) -> None:
     output[name] = data
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _signal_group(group: int, number: int) -> bool:
+    """Send a signal to a process group; False when no process is left in it."""
     try:
-        process.wait(2)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(group, number)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # only zombies left, or a member changed its user: nothing we may stop
+        return False
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of the group is alive (zombies waiting to be reaped do not count)."""
+    if not _signal_group(group, 0):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True  # no /proc: the kernel's answer above is all there is
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stream:
+                    fields = stream.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if len(fields) > 2 and int(fields[2]) == group and fields[0] != b"Z":
+                return True
+    return False
+
+
+def _wait_for_group(process: subprocess.Popen, group: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None and not _group_alive(group):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def stop_process_group(process: subprocess.Popen, grace: float | None = None) -> None:
+    """End a command and everything in its process group: SIGTERM, then SIGKILL after ``grace`` s."""
+    grace = STOP_GRACE_SECONDS if grace is None else grace
+    group = process.pid  # start_new_session: the leader's pid is the group's id
+    if not _signal_group(group, signal.SIGTERM):
         process.wait()
+        return
+    if not _wait_for_group(process, group, grace):
+        _signal_group(group, signal.SIGKILL)
+        _wait_for_group(process, group, 5)  # SIGKILL cannot be ignored: this is the kernel's delivery
+    process.wait()
+
+
+def stop_all_commands(grace: float | None = None) -> int:
+    """Stop every command still running in this process (shutdown); returns how many."""
+    with _LIVE_LOCK:
+        processes = list(_LIVE)
+    for process in processes:
+        stop_process_group(process, grace)
+    return len(processes)
+
+
+atexit.register(stop_all_commands, 0.5)
 
 
 def _number(value: Any, name: str) -> float:

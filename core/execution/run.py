@@ -36,6 +36,7 @@ class ActiveRun:
         self.handle = handle
         self.graph = ExecutionGraph.from_plan(plan)
         self._since_snapshot = 0
+        self.notices: list[str] = []  # what the preflight wants the user to know (secrets allowed in files)
         self.listeners: list = []  # called with each record after it is stored
         self.scheduler = Scheduler(
             plan, self.graph, clock, sink=self._record, secrets=secrets,
@@ -71,7 +72,7 @@ class ActiveRun:
         pack = load_pack(manifest_path)
         plan = build_plan(pack, inputs, inputs_label)
         secrets = secrets_from_environment(plan.secrets, environ)
-        preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
+        notices = preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
         now = clock.now()
         header = {
             "pack": {"name": plan.pack_name, "version": plan.pack_version},
@@ -82,7 +83,9 @@ class ActiveRun:
             "createdAt": iso(now),
         }
         handle = store.create(header, new_run_id(plan.pack_name, now))
-        return cls(pack, plan, handle, clock, secrets)
+        run = cls(pack, plan, handle, clock, secrets)
+        run.notices = notices
+        return run
 
     @classmethod
     def open(cls, store: RunStore, run_id: str, *, clock: Clock | None = None, lock: bool = True,
@@ -111,9 +114,9 @@ class ActiveRun:
                                 f"(run: {header['planHash']}, manifest now: {plan.plan_hash}); "
                                 f"start a new run of {manifest_path}")
             secrets = secrets_from_environment(plan.secrets, environ)
-            if check_executors:
-                preflight(plan, registry or ExecutorRegistry.default(), secrets, pack)
+            notices = preflight(plan, registry or ExecutorRegistry.default(), secrets, pack) if check_executors else []
             run = cls(pack, plan, handle, clock or SystemClock(), secrets)
+            run.notices = notices
             replay_journal(run.scheduler, handle.records, run_id)
             return run
         except BaseException:

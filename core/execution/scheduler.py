@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from core.execution.clock import Clock, iso, parse_iso
+from core.execution.redaction import Redactor
 from core.execution.state import (
     FAILED, INTERRUPTED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, IllegalTransition, StepState,
     Transition,
@@ -70,6 +71,7 @@ class Scheduler:
         self.sink = sink
         self.on_applied: Callable[[dict], None] | None = None  # told of each record once it is in effect
         self.secrets = secrets or {}
+        self.redactor = Redactor(self.secrets)
         self.expand = expand
         self.policy = plan.failure_policy
         self.records: list[dict] = []
@@ -97,7 +99,16 @@ class Scheduler:
 
     # -- records: the only way state changes ------------------------------------
     def _emit(self, record: dict, event: Transition | None = None) -> None:
-        """Check, store, then apply: if storing fails, memory still matches the disk."""
+        """Redact, check, store, then apply: if storing fails, memory still matches the disk.
+
+        Every record passes through redaction here, whatever built it (an
+        executor's output, an expression error quoting a value, a person's
+        reason), so no secret value is stored, applied or shown.
+        """
+        redacted = self.redactor.redact(record)
+        if redacted is not record:
+            record = redacted
+            event = Transition.from_json(record) if event is not None else None
         if event is not None:
             self.states[event.step_id].check(event)
         if self.sink is not None:
@@ -351,6 +362,7 @@ class Scheduler:
             return False
         if items is None:
             items = []
+        items = self.redactor.redact(items)  # recorded below, and what the children are planned from
         if not isinstance(items, list) or self.expand is None:
             self._transition(step.id, RUNNING)
             self._transition(step.id, FAILED, "items did not give a list" if self.expand else
@@ -424,11 +436,10 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
-        self._transition(step_id, SUCCEEDED, outputs=self.redact(dict(outputs or {})))
+        self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
 
     def fail(self, step_id: str, message: str) -> None:
-        message = self.redact(message)
-        state = self.states[step_id]
+        state = self.states[step_id]  # the message is redacted with the whole record in _emit
         if state.attempts < self.policy.max_attempts:
             retry_at = self.clock.now() + timedelta(seconds=self.policy.backoff_seconds)
             self._transition(step_id, PENDING, f"attempt {state.attempts} failed: {message}",
@@ -473,19 +484,8 @@ class Scheduler:
 
     # -- questions -----------------------------------------------------------------
     def redact(self, value: Any) -> Any:
-        """``value`` with every secret value replaced by ``***`` (before anything is stored)."""
-        secrets = [v for v in self.secrets.values() if isinstance(v, str) and v]
-        if not secrets:
-            return value
-        if isinstance(value, str):
-            for secret in secrets:
-                value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {key: self.redact(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.redact(item) for item in value]
-        return value
+        """``value`` with every secret value (in any of its encodings) replaced by ``***``."""
+        return self.redactor.redact(value)
 
     def running_steps(self) -> list[str]:
         return sorted(self._running)

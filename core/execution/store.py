@@ -3,8 +3,10 @@
 ::
 
     <root>/<runId>/run.json        header: pack, manifest path, plan hash, inputs (checksummed)
-                   journal.jsonl   append-only records, one per line: "<crc32> <json>"
-                   snapshot.json   the compacted state (atomic write-rename, checksummed)
+                   journal.jsonl   append-only records, one per line: "<crc32> <json>", each CRC
+                                   chained to the previous line's (core/execution/journal.py)
+                   snapshot.json   the compacted state (atomic write-rename, checksummed), with the
+                                   journal's record count and chain hash when it was made
                    lock            flock'ed by the one process driving the run; holds its pid
                    workspace/      files the run's steps write
 
@@ -20,6 +22,10 @@ Guarantees:
 * a torn last journal line (a crash mid-write) is ignored and cut off when
   the run is next opened; damage anywhere else, a bad checksum or an unknown
   schema version is reported as :class:`RunCorrupt` for that run alone;
+* so is a lost record: a line removed, moved or duplicated breaks the CRC
+  chain, and a journal shorter than its snapshot (truncated, emptied,
+  deleted) or not the one the snapshot was made from fails the snapshot's
+  count and chain hash; such a run is never silently re-run;
 * one process drives a run at a time (``flock``: the kernel releases it
   when a process dies, even by SIGKILL, so a stale lock is taken over
   safely); another gets :class:`RunLocked` naming the holder's pid;
@@ -30,13 +36,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
-import json
 import os
 import re
 import secrets as random_tokens
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,8 +47,14 @@ from typing import Any
 
 from core import json_text
 from core.execution.clock import iso
+from core.execution.journal import (
+    CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, chain_step, check_snapshot_against,
+    encode_line, read_checked, scan_journal,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 runs (journal CRCs not chained) are still read and resumed."""
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 FSYNC_INTERVAL = 0.1
 ENVIRONMENT_VARIABLE = "STELLA_RUN_STORE"
@@ -80,7 +89,7 @@ def new_run_id(pack_name: str, moment: datetime) -> str:
 
 
 def _checksum(body: Any) -> str:
-    return "sha256:" + hashlib.sha256(json_text.canonical(body)).hexdigest()
+    return body_checksum(body)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -105,34 +114,17 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def encode_record(record: dict) -> bytes:
-    body = json_text.canonical(record)
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
+def encode_record(record: dict, previous: int = 0) -> bytes:
+    """A journal line for ``record`` following a line whose CRC was ``previous``."""
+    return encode_line(record, previous)[0]
 
 
-def decode_journal(data: bytes, name: str) -> tuple[list[dict], int]:
+def decode_journal(data: bytes, name: str, chained: bool = True) -> tuple[list[dict], int]:
     """Records of a journal and the byte length of its good part (a torn tail is dropped)."""
-    records: list[dict] = []
-    offset = 0
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        if number == len(lines):
-            break  # after the last newline: empty, or a line whose write was torn by a crash
-        good = len(line) > 9 and line[8:9] == b" "
-        if good:
-            body = line[9:]
-            try:
-                good = int(line[:8], 16) == zlib.crc32(body)
-                record = json.loads(body) if good else None
-            except ValueError:
-                good = False
-        if not good:
-            raise RunCorrupt(f"{name}: journal line {number} is damaged (checksum or JSON)")
-        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            raise RunCorrupt(f"{name}: journal line {number} is not a record (no type)")
-        records.append(record)
-        offset += len(line) + 1
-    return records, offset
+    scan = scan_journal(data, chained)
+    if scan.bad_record is not None:
+        raise RunCorrupt(f"{name}: {scan.reason}")
+    return scan.records, scan.good_length
 
 
 @dataclass
@@ -150,6 +142,10 @@ class RunSummary:
         if self.problem:
             data["problem"] = self.problem
         return data
+
+
+DAMAGED = "damaged"
+"""The status ``runs list`` gives a run it cannot read."""
 
 
 class RunStore:
@@ -176,10 +172,10 @@ class RunStore:
             raise RunStoreError(f"cannot create the run in {self.root}: {error.strerror or error}") from None
         handle = RunHandle(folder, run_id)
         handle.lock()
+        handle.open_journal()  # before run.json, which says the run exists: a run never lacks its journal
         body = dict(header, runId=run_id, schemaVersion=SCHEMA_VERSION)
         _write_atomically(folder / "run.json", json_text.pretty({"checksum": _checksum(body), "header": body}))
         handle.header = body
-        handle.open_journal()
         return handle
 
     def open(self, run_id: str, *, lock: bool = True) -> "RunHandle":
@@ -211,9 +207,9 @@ class RunStore:
                 handle = self.open(run_id, lock=False)
                 summaries.append(handle.summary())
             except RunStoreError as error:
-                summaries.append(RunSummary(run_id, status="corrupt", problem=str(error)))
+                summaries.append(RunSummary(run_id, status=DAMAGED, problem=str(error)))
             except OSError as error:
-                summaries.append(RunSummary(run_id, status="corrupt", problem=error.strerror or str(error)))
+                summaries.append(RunSummary(run_id, status=DAMAGED, problem=error.strerror or str(error)))
         summaries.sort(key=lambda s: (s.created_at or "", s.run_id), reverse=True)
         return summaries
 
@@ -232,6 +228,10 @@ class RunHandle:
         self._dirty = False
         self._broken = False  # a write failed: nothing more is written (not even a snapshot)
         self._good_length = 0
+        self._chained = True
+        self._last_crc = 0
+        self._chain = chain_of(())
+        self._snapshot: tuple[int, dict] | None = None  # (records it was made after, its body)
 
     @property
     def workspace(self) -> Path:
@@ -285,36 +285,47 @@ class RunHandle:
     # -- reading ----------------------------------------------------------------------
     def _read_checked(self, name: str, key: str) -> tuple[dict, dict]:
         """(document, its ``key`` body) of a checksummed JSON file of this run, or RunCorrupt."""
-        try:
-            document = json.loads((self.folder / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise RunCorrupt(f"run '{self.run_id}': {name} cannot be read ({error})") from None
-        body = document.get(key) if isinstance(document, dict) else None
-        if not isinstance(body, dict) or document.get("checksum") != _checksum(body):
-            raise RunCorrupt(f"run '{self.run_id}': {name} fails its checksum")
-        return document, body
+        document, problem = read_checked(self.folder / name, key)
+        if document is None:
+            raise RunCorrupt(f"run '{self.run_id}': {problem}")
+        return document, document[key]
 
     def load(self) -> None:
         _, header = self._read_checked("run.json", "header")
-        if header.get("schemaVersion") != SCHEMA_VERSION:
+        if header.get("schemaVersion") not in READABLE_VERSIONS:
             raise RunCorrupt(f"run '{self.run_id}': schema version {header.get('schemaVersion')!r} is not "
                              f"{SCHEMA_VERSION} (written by another version of Stella Desktop)")
         self.header = header
-        journal = self.folder / "journal.jsonl"
+        self._chained = header["schemaVersion"] >= CHAINED_SINCE
+        snapshot = None
+        if (self.folder / SNAPSHOT).exists():  # read before the journal: a driver appends, then snapshots
+            snapshot, body = self._read_checked(SNAPSHOT, "snapshot")
+            if snapshot.get("schemaVersion") not in READABLE_VERSIONS:
+                raise RunCorrupt(f"run '{self.run_id}': snapshot schema version "
+                                 f"{snapshot.get('schemaVersion')!r}")
+        journal = self.folder / JOURNAL
+        if not journal.exists():
+            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing (the run's records are lost)")
         try:
-            data = journal.read_bytes() if journal.exists() else b""
+            data = journal.read_bytes()
         except OSError as error:  # for example, the journal replaced by a folder
-            raise RunCorrupt(f"run '{self.run_id}': journal.jsonl cannot be read ({error.strerror or error})") from None
-        self.records, self._good_length = decode_journal(data, f"run '{self.run_id}'")
+            raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} cannot be read ({error.strerror or error})") from None
+        scan = scan_journal(data, self._chained)
+        if scan.bad_record is not None:
+            raise RunCorrupt(f"run '{self.run_id}': {scan.reason}")
+        if snapshot is not None:
+            damage = check_snapshot_against(scan, snapshot.get("records"), snapshot.get("chain"))
+            if damage is not None:
+                raise RunCorrupt(f"run '{self.run_id}': {damage[1]}")
+            self._snapshot = (snapshot["records"], body)
+        self.records, self._good_length = scan.records, scan.good_length
+        self._last_crc, self._chain = scan.last_crc, chain_of(scan.crcs)
 
     def read_snapshot(self) -> dict | None:
-        """The stored snapshot, if present, intact and current with the journal."""
-        if not (self.folder / "snapshot.json").exists():
+        """The stored snapshot, if present and current with the journal (checked when the run was opened)."""
+        if self._snapshot is None or self._snapshot[0] != len(self.records):
             return None
-        document, body = self._read_checked("snapshot.json", "snapshot")
-        if document.get("schemaVersion") != SCHEMA_VERSION:
-            raise RunCorrupt(f"run '{self.run_id}': snapshot schema version {document.get('schemaVersion')!r}")
-        return body if document.get("records") == len(self.records) else None
+        return self._snapshot[1]
 
     def summary(self) -> RunSummary:
         status, updated = "pending", self.header.get("createdAt")
@@ -326,7 +337,7 @@ class RunHandle:
 
     # -- writing ----------------------------------------------------------------------
     def open_journal(self) -> None:
-        path = self.folder / "journal.jsonl"
+        path = self.folder / JOURNAL
         try:
             self._journal = open(path, "ab")
             if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
@@ -340,12 +351,14 @@ class RunHandle:
     def append(self, record: dict) -> None:
         if self._journal is None:
             raise RunStoreError(f"run '{self.run_id}' is not open for writing")
+        line, crc = encode_line(record, self._last_crc if self._chained else 0)
         try:
-            self._journal.write(encode_record(record))
+            self._journal.write(line)
             self._journal.flush()
         except OSError as error:
             self._broken = True
             raise RunStoreError(f"cannot write run '{self.run_id}': {error.strerror or error}") from None
+        self._last_crc, self._chain = crc, chain_step(self._chain, crc)
         self.records.append(record)
         self._dirty = True
         if time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
@@ -364,14 +377,15 @@ class RunHandle:
         if self._broken:
             return  # the journal is behind memory: a snapshot now would claim records that are not there
         self.sync()
-        document = {"schemaVersion": SCHEMA_VERSION, "records": len(self.records),
+        document = {"schemaVersion": SCHEMA_VERSION, "records": len(self.records), "chain": chain_hex(self._chain),
                     "checksum": _checksum(snapshot), "writtenAt": iso(datetime.now().astimezone()),
                     "snapshot": snapshot}
         try:
-            _write_atomically(self.folder / "snapshot.json", json_text.pretty(document))
+            _write_atomically(self.folder / SNAPSHOT, json_text.pretty(document))
         except OSError as error:
             raise RunStoreError(f"cannot write the snapshot of run '{self.run_id}': "
                                 f"{error.strerror or error}") from None
+        self._snapshot = (len(self.records), snapshot)
 
     def request_cancel(self) -> None:
         try:

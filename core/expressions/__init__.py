@@ -21,16 +21,20 @@ import jmespath.exceptions
 import jmespath.functions
 from jmespath.parser import Parser
 
+from core.expressions import metered
 from core.expressions.dialect import TooDeep, to_jmespath
-from core.limits import MAX_EXPRESSION_LENGTH
+from core.expressions.metered import ValueBudget
+from core.limits import MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_VALUE_BYTES, MAX_EXPRESSION_WORK
 
 __all__ = [
-    "Expression", "ExpressionError", "Template", "TemplatePart", "is_truthy",
+    "Expression", "ExpressionError", "Template", "TemplatePart", "ValueBudget", "is_truthy",
     "render_text", "ROOT_NAMES",
 ]
 
 ROOT_NAMES = ("inputs", "secrets", "steps", "item", "index")
 
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-+[A-Za-z0-9_]+)*(?:\.[A-Za-z0-9_]+(?:-+[A-Za-z0-9_]+)*)*\Z")
+_WORDS = {"not", "and", "or", "true", "false", "null"}
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _WHOLE = re.compile(r"\A\s*\{\{(.*?)\}\}\s*\Z", re.DOTALL)
 
@@ -72,7 +76,12 @@ class Expression:
             return path[1]
         return None
 
-    def evaluate(self, context: dict[str, Any]) -> Any:
+    def evaluate(self, context: dict[str, Any], budget: ValueBudget | None = None) -> Any:
+        """The expression's value; ExpressionError if it fails or passes a limit.
+
+        Every evaluation is bounded in work and value size
+        (:mod:`core.expressions.metered`); ``budget`` also bounds a series.
+        """
         if self.plain_path is not None:
             value: Any = context
             for name in self.plain_path:
@@ -81,7 +90,9 @@ class Expression:
                 value = value.get(name)
             return value
         try:
-            return _compiled(self.jmespath_source).search(context)
+            return metered.evaluate(_compiled(self.jmespath_source).parsed, context, budget)
+        except metered.BudgetExceeded as error:
+            raise ExpressionError(str(error)) from None
         except jmespath.exceptions.JMESPathError as error:
             raise ExpressionError(_first_line(error)) from None
         except (TypeError, ValueError, RecursionError) as error:
@@ -94,6 +105,11 @@ def _parse_cached(source: str) -> Expression:
         raise ExpressionError("the expression is empty")
     if len(source) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
+    if _DOTTED.match(source) and source.split(".", 1)[0] not in _WORDS:
+        # The common case (inputs.x, item.name, steps.a-b.outputs.y): a bare path needs neither
+        # the dialect's rewrite nor the JMESPath parser, which cost 0.2 ms per expression.
+        path = tuple(source.split("."))
+        return Expression(source, ".".join(f'"{name}"' for name in path), (path,), path)
     try:
         translated = to_jmespath(source)
     except (TooDeep, RecursionError) as error:
@@ -268,13 +284,21 @@ class Template:
             parts.append(TemplatePart(text=tail))
         return Template(source, tuple(parts), None)
 
-    def render(self, context: dict[str, Any]) -> Any:
+    def render(self, context: dict[str, Any], budget: ValueBudget | None = None) -> Any:
         if self.whole is not None:
-            return self.whole.evaluate(context)
-        return "".join(
-            part.text if part.expression is None else render_text(part.expression.evaluate(context))
-            for part in self.parts
-        )
+            return self.whole.evaluate(context, budget)
+        pieces = []
+        length = 0
+        # The expressions of one text share one expression's work budget: fifty of them
+        # in a string must not cost fifty times as much.
+        shared = ValueBudget(max_work=MAX_EXPRESSION_WORK, parent=budget, label="the expressions of this text")
+        for part in self.parts:
+            piece = part.text if part.expression is None else render_text(part.expression.evaluate(context, shared))
+            length += len(piece)
+            if length > MAX_EXPRESSION_VALUE_BYTES:
+                raise ExpressionError(f"the text would be longer than {MAX_EXPRESSION_VALUE_BYTES:,} characters")
+            pieces.append(piece)
+        return "".join(pieces)
 
 
 _parse_template = lru_cache(maxsize=16384)(Template._parse_uncached)

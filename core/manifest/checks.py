@@ -28,7 +28,9 @@ RECORDED = "a map's items are recorded in the run store, so they cannot come fro
 class Scope:
     """What an expression at some place may read."""
 
-    steps_before: frozenset[str] | None = frozenset()  # None: every declared step
+    top_index: int | None = 0
+    """Index of the top-level step this expression belongs to: it may read the
+    outputs of steps inside earlier top-level steps.  None: every declared step."""
     in_map: bool = False
     no_secrets: str | None = None  # why secrets cannot be read here, where they cannot
 
@@ -63,6 +65,7 @@ class _Checker:
         self.approvals = self._unique_names("approvals", "id", "approval")
         self._unique_names("outputs", "name", "output")
         self.step_ids: dict[str, tuple] = {}  # id -> path of its first declaration
+        self.top_index: dict[str, int] = {}  # id -> index of the top-level step around it
 
     def run(self) -> CheckResult:
         self._collect_step_ids()
@@ -72,7 +75,7 @@ class _Checker:
         self._check_outputs()
         for key in ("success", "failure"):
             message = _mapping(self.spec.get(key)).get("message")
-            self._check_template(("spec", key, "message"), message, Scope(steps_before=None, no_secrets=SHOWN))
+            self._check_template(("spec", key, "message"), message, Scope(top_index=None, no_secrets=SHOWN))
         return self.result
 
     # -- helpers -------------------------------------------------------
@@ -115,6 +118,7 @@ class _Checker:
             step_id = step.get("id")
             if not isinstance(step_id, str):
                 continue
+            self.top_index.setdefault(step_id, path[2])
             if step_id in self.step_ids:
                 first_line = self.source.mark_of(self.step_ids[step_id])[0]
                 self._problem(path + ("id",), f"step id '{step_id}' is used twice (first at line {first_line})")
@@ -122,15 +126,10 @@ class _Checker:
                 self.step_ids[step_id] = path + ("id",)
 
     def _check_steps(self) -> None:
-        done: set[str] = set()
+        # One shared id -> top-level index table, not a set of earlier ids per
+        # step: copying that set made validation quadratic (80k steps: 91 s).
         for index, step in enumerate(_items(self.spec.get("steps"))):
-            path = ("spec", "steps", index)
-            self._check_step(path, step, Scope(steps_before=frozenset(done)))
-            if isinstance(step, dict):
-                done |= self._ids_within(path, step)
-
-    def _ids_within(self, path: tuple, step: dict) -> set[str]:
-        return {sub["id"] for _, sub in walk_raw_steps(path, step) if isinstance(sub.get("id"), str)}
+            self._check_step(("spec", "steps", index), step, Scope(top_index=index))
 
     def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
         if not isinstance(step, dict):
@@ -140,7 +139,7 @@ class _Checker:
             self._check_when(path + ("when",), when, scope)
         run = _mapping(step.get("run"))
         self._check_values(path + ("run", "with"), run.get("with"), scope)
-        shown = Scope(steps_before=scope.steps_before, in_map=scope.in_map, no_secrets=SHOWN)
+        shown = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN)
         gate = _mapping(step.get("gate"))
         approval = gate.get("approval")
         if isinstance(approval, dict):
@@ -158,14 +157,14 @@ class _Checker:
             self._check_step(path + ("parallel", "steps", i), child, scope)
         map_spec = _mapping(step.get("map"))
         items = map_spec.get("items")
-        recorded = Scope(steps_before=scope.steps_before, in_map=scope.in_map, no_secrets=RECORDED)
+        recorded = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=RECORDED)
         if isinstance(items, str):
             self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single {{ expression }} "
                               "giving a list, or a YAML list")
         elif isinstance(items, list):
             self._check_values(path + ("map", "items"), items, recorded)
         if "step" in map_spec:
-            inner = Scope(steps_before=scope.steps_before, in_map=True)
+            inner = Scope(top_index=scope.top_index, in_map=True)
             self._check_step(path + ("map", "step"), map_spec["step"], inner)
 
     def _check_when(self, path: tuple, when: str, scope: Scope) -> None:
@@ -225,7 +224,7 @@ class _Checker:
             step_id = ref[1]
             if step_id not in self.step_ids:
                 return f"'{dotted}' is not a declared step"
-            if scope.steps_before is not None and step_id not in scope.steps_before:
+            if scope.top_index is not None and self.top_index[step_id] >= scope.top_index:
                 return f"step '{step_id}' does not finish before this runs, so its outputs cannot be read here"
             if len(ref) >= 3 and ref[2] != "outputs":
                 return f"only a step's outputs can be read: 'steps.{step_id}.outputs.<name>', not '{'.'.join(ref[:3])}'"
@@ -263,14 +262,14 @@ class _Checker:
         for index, entry in enumerate(_items(self.spec.get("approvals"))):
             reason = _mapping(entry).get("reasonTemplate")
             self._check_template(("spec", "approvals", index, "reasonTemplate"), reason,
-                                 Scope(steps_before=None, no_secrets=SHOWN))
+                                 Scope(top_index=None, no_secrets=SHOWN))
 
     def _check_outputs(self) -> None:
         for index, entry in enumerate(_items(self.spec.get("outputs"))):
             entry = _mapping(entry)
             path = ("spec", "outputs", index)
             for key in ("path", "expression"):
-                self._check_template(path + (key,), entry.get(key), Scope(steps_before=None, no_secrets=SHOWN))
+                self._check_template(path + (key,), entry.get(key), Scope(top_index=None, no_secrets=SHOWN))
             if entry.get("type") == "file" and not entry.get("path"):
                 self._problem(path, f"output '{entry.get('name')}' of type file needs a 'path'")
 

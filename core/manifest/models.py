@@ -108,8 +108,23 @@ class ApprovalSpec(_Model):
 
 
 class RunSpec(_Model):
+    """A module call: ``uses`` and its free-form ``with`` parameters.
+
+    One ``with`` key is the engine's own: ``allowSecretInFile`` (true or
+    false, default false).  ``builtin:write-file`` refuses to write a secret
+    value (in any encoding) into its ``path`` or ``content`` unless it is
+    ``true``; a run lists the steps that set it before anything starts.
+    """
+
     uses: NonEmpty
     with_: dict[str, Any] = Field(default={}, alias="with")
+
+    @field_validator("with_")
+    @classmethod
+    def _allow_secret_in_file(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "allowSecretInFile" in value and not isinstance(value["allowSecretInFile"], bool):
+            raise ValueError("'allowSecretInFile' must be true or false")
+        return value
 
 
 class ApprovalGate(_Model):

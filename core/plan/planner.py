@@ -5,6 +5,12 @@ It never knows secrets (they stay :class:`SecretRef`) nor step outputs
 (values that need them stay :class:`RuntimeValue`).  A ``when`` that reads
 only inputs is decided here; a map whose items read only inputs is expanded
 here into ``map[i]::template`` children.
+
+Every planned step counts against :data:`~core.limits.MAX_PLANNED_STEPS`
+(map children, the steps inside them, literal ``parallel`` children, and
+steps expanded at run time), and the expressions of one plan share one
+:class:`~core.expressions.ValueBudget`; planning stops at the first limit
+passed, so a hostile pack never holds more than the limit in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import Any
 
 from core import json_text
 from core.errors import PackInvalid, Problem
-from core.expressions import ExpressionError, Template, is_truthy
+from core.expressions import ExpressionError, Template, ValueBudget, is_truthy
+from core.expressions.metered import BudgetExceeded, PlanValues
 from core.gc_pause import without_gc
 from core.inputs import json_type, resolve_inputs
 from core.limits import MAX_PLANNED_STEPS
@@ -33,12 +40,50 @@ def build_plan(pack: Pack, supplied_inputs: dict | None = None, inputs_label: st
     return _Planner(pack, inputs).plan()
 
 
+class _LimitPassed(Exception):
+    """Planning stops: a limit was passed (the problem is recorded)."""
+
+
+def template_size(step: Step) -> int:
+    """Steps one copy of ``step`` plans: itself and its literal children (a map counts as one)."""
+    size = 0
+    stack = [step]
+    while stack:
+        current = stack.pop()
+        size += 1
+        if current.parallel is not None:
+            stack.extend(current.parallel.steps)
+    return size
+
+
+def plan_with_stand_ins(pack: Pack, supplied_inputs: dict | None, names: set[str]) -> Plan:
+    """A plan for *display* while the inputs ``names`` are missing or invalid: each stands in as null.
+
+    The app keeps showing a pack's graph while its inputs are incomplete (and
+    marks the steps that read them); such a plan is never run nor exported.
+    Raises PackInvalid when the pack cannot be planned even so.
+    """
+    specs = {spec.name: spec for spec in pack.manifest.spec.inputs}
+    inputs = {}
+    for name, spec in specs.items():
+        if name in names:
+            inputs[name] = None
+        elif name in (supplied_inputs or {}):
+            inputs[name] = supplied_inputs[name]
+        else:
+            inputs[name] = spec.default if spec.has_default else None
+    return _Planner(pack, inputs).plan()
+
+
 class _Planner:
     def __init__(self, pack: Pack, inputs: dict):
         self.pack = pack
         self.inputs = inputs
         self.problems: list[Problem] = []
         self.count = 0
+        self.budget = ValueBudget()
+        self.values = PlanValues(self.budget)
+        self._plain: dict[int, Any] = {}  # id -> a value known to hold no template (kept alive)
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -47,11 +92,25 @@ class _Planner:
 
     # -- values -------------------------------------------------------------
     def resolve(self, value: Any, scope: dict, path: tuple) -> Any:
-        """Resolve the templates in a JSON value as far as plan time allows."""
-        if isinstance(value, dict):
-            return {key: self.resolve(item, scope, path + (key,)) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(item, scope, path + (index,)) for index, item in enumerate(value)]
+        """Resolve the templates in a JSON value as far as plan time allows.
+
+        A part without templates is returned as it is, not copied: map
+        children share it (a 1 MB literal list in a map's template is one
+        list, not one per child).
+        """
+        if isinstance(value, (dict, list)):
+            if self._plain.get(id(value)) is value:
+                return value
+            if isinstance(value, dict):
+                resolved: Any = {key: self.resolve(item, scope, path + (key,)) for key, item in value.items()}
+                same = all(resolved[key] is item for key, item in value.items())
+            else:
+                resolved = [self.resolve(item, scope, path + (index,)) for index, item in enumerate(value)]
+                same = all(new is old for new, old in zip(resolved, value))
+            if same:
+                self._plain[id(value)] = value
+                return value
+            return resolved
         if not Template.has_template(value):
             return value
         template = Template.parse(value)
@@ -60,14 +119,25 @@ class _Planner:
         if template.uses_secrets:
             secret = template.whole.secret_path if template.whole is not None else None
             return SecretRef(secret) if secret else RuntimeValue(value)
+        return self.render(template, scope, path)
+
+    def render(self, template: Template, scope: dict, path: tuple) -> Any:
         try:
-            return template.render({"inputs": self.inputs, **scope})
+            return template.render({"inputs": self.inputs, **scope}, self.budget)
         except ExpressionError as error:
-            self._problem(path, f"cannot evaluate '{value}': {error}")
+            self._problem(path, f"cannot evaluate '{template.source}': {error}")
+            if self.budget.exhausted:
+                raise _LimitPassed() from None  # every later expression would fail the same way
             return None
 
     # -- steps --------------------------------------------------------------
     def plan(self) -> Plan:
+        try:
+            return self._plan()
+        except _LimitPassed:
+            raise PackInvalid(self.problems) from None
+
+    def _plan(self) -> Plan:
         manifest = self.pack.manifest
         steps = tuple(
             self.plan_step(step, ("spec", "steps", index), prefix="", parent=None, scope={},
@@ -121,6 +191,11 @@ class _Planner:
                   parent_skip: str | None) -> PlannedStep:
         self.count += 1
         step_id = prefix + step.id
+        if self.count > MAX_PLANNED_STEPS:
+            self._problem(path, f"the plan passes {MAX_PLANNED_STEPS:,} steps at step '{step_id}' "
+                                "(every step counts: map children, the steps inside them, parallel "
+                                "children); a plan may hold at most that many")
+            raise _LimitPassed()
         enabled, reason, when_runtime = self.decide_when(step, path, scope, parent_skip)
         fields: dict[str, Any] = dict(
             id=step_id, template_id=step.id, kind=step.kind, name=step.name, enabled=enabled,
@@ -151,7 +226,19 @@ class _Planner:
             )
         elif step.map is not None:
             fields.update(self.plan_map(step, path, step_id, scope, enabled, child_skip))
+        self.charge(path, step_id, fields)
         return PlannedStep(**fields)
+
+    def charge(self, path: tuple, step_id: str, fields: dict) -> None:
+        """Count the step's values against the plan's size budget; stop planning past it."""
+        try:
+            for key in ("parameters", "gate_message", "items"):
+                value = fields.get(key)
+                if value is not None and not isinstance(value, RuntimeValue):
+                    self.values.charge(value)
+        except BudgetExceeded as error:
+            self._problem(path, f"step '{step_id}': {error}")
+            raise _LimitPassed() from None
 
     def decide_when(self, step: Step, path: tuple, scope: dict,
                     parent_skip: str | None) -> tuple[bool, str | None, bool]:
@@ -166,11 +253,7 @@ class _Planner:
         template = Template.parse(when)
         if template.is_runtime or template.uses_secrets:
             return True, None, True
-        try:
-            value = template.render({"inputs": self.inputs, **scope})
-        except ExpressionError as error:
-            self._problem(path + ("when",), f"cannot evaluate '{when}': {error}")
-            return True, None, False
+        value = self.render(template, scope, path + ("when",))
         if is_truthy(value):
             return True, None, False
         return False, f"when is false: {when.strip()}", False
@@ -194,12 +277,22 @@ class _Planner:
         if not isinstance(items, list):
             self._problem(items_path, f"'items' must give a list, but gave {json_type(items)}")
             return fields
-        if self.count + len(items) > MAX_PLANNED_STEPS:
-            self._problem(items_path, f"map '{step_id}' expands to {len(items):,} items; a plan may hold at "
-                                      f"most {MAX_PLANNED_STEPS:,} steps")
+        message = self.too_many(step, step_id, len(items))
+        if message:
+            self._problem(items_path, message)
             return fields
         fields["children"] = self.map_children(step, path, step_id, items, child_skip)
         return fields
+
+    def too_many(self, step: Step, step_id: str, items: int) -> str | None:
+        """Why expanding ``items`` copies of the map's template would pass the step limit, if it would."""
+        each = template_size(step.map.step)
+        if self.count + items * each <= MAX_PLANNED_STEPS:
+            return None
+        steps = f" of {each} steps each" if each > 1 else ""
+        before = f"{self.count:,} step{'s' if self.count != 1 else ''}"
+        return (f"map '{step_id}' expands to {items:,} items{steps}; with the {before} planned "
+                f"before it that passes the limit: a plan may hold at most {MAX_PLANNED_STEPS:,} steps")
 
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
                      child_skip: str | None) -> tuple[PlannedStep, ...]:
@@ -226,11 +319,13 @@ def expand_map(pack: Pack, inputs: dict, map_step: PlannedStep, items: list,
     if not isinstance(items, list):
         raise PackInvalid([planner.pack.source.problem(items_path, f"'items' must give a list, but gave "
                                                                    f"{json_type(items)}")])
-    if already_planned + len(items) > MAX_PLANNED_STEPS:
-        raise PackInvalid([planner.pack.source.problem(items_path, f"map '{map_step.id}' expands to "
-                                                                   f"{len(items):,} items, past the limit of "
-                                                                   f"{MAX_PLANNED_STEPS:,} steps")])
-    children = planner.map_children(step, map_step.source_path, map_step.id, items, None)
+    message = planner.too_many(step, map_step.id, len(items))
+    if message:
+        raise PackInvalid([planner.pack.source.problem(items_path, message)])
+    try:
+        children = planner.map_children(step, map_step.source_path, map_step.id, items, None)
+    except _LimitPassed:
+        children = ()
     if planner.problems:
         raise PackInvalid(planner.problems)
     return children

@@ -12,13 +12,16 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
-from stella_desktop.canvas.node_item import LABELS_BELOW
+from stella_desktop.canvas.node_item import LABELS_BELOW, runtime_reason
 from stella_desktop.canvas.step_item import StepItem
 from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill, text_colour
 
 ALERT = {"failed": "#c9184a", "requires-approval": "#b35900", "requires-policy": "#6d28d9",
          "retry-waiting": "#b35900"}
-STATUS_ORDER = list(STYLES)
+# what needs attention first: the text is elided from the right, the bar is read from the left
+STATUS_ORDER = ["failed", "retry-waiting", "requires-approval", "requires-policy", "running", "succeeded",
+                "skipped", "pending"]
+STATUS_ORDER += [s for s in STYLES if s not in STATUS_ORDER]
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -26,9 +29,10 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 class CollapsedBlockItem(StepItem):
-    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str, parent=None):
+    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str, runtime_when: str = "", parent=None):
         super().__init__(step_id, kind, rect, parent)
         self.caption = caption
+        self.runtime_when = runtime_when
         self.counts: dict[str, int] = {}
         self.alert = ""  # e.g. "3 failed inside", empty when nothing needs attention
         self._alert_status = ""
@@ -46,6 +50,8 @@ class CollapsedBlockItem(StepItem):
         lines = [f"{self.step_id}: {self.caption}", counts_text(self.counts) or "no children"]
         if self.alert:
             lines.append(self.alert)
+        if self.runtime_when:
+            lines.append(runtime_reason(self.runtime_when))
         lines.append("Double-click or press Right to expand")
         self.setToolTip("\n".join(lines))
 
@@ -53,6 +59,8 @@ class CollapsedBlockItem(StepItem):
         detail = option.levelOfDetailFromTransform(painter.worldTransform())
         alert = QColor(ALERT.get(self._alert_status, "#486581"))
         pen = self.outline(alert, 2.5 if self.alert else 1.2)
+        if self.runtime_when:
+            pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(fill(self._status).lighter(108))
         if detail < LABELS_BELOW:
@@ -69,7 +77,7 @@ class CollapsedBlockItem(StepItem):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(text_colour(self._status))
-        title = f"{KIND_GLYPHS.get(self.kind, '')}  {self.step_id}"
+        title = ("?  " if self.runtime_when else "") + f"{KIND_GLYPHS.get(self.kind, '')}  {self.step_id}"
         painter.drawText(QRectF(10, 4, width - 18, 22), Qt.AlignmentFlag.AlignVCenter,
                          painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideMiddle, int(width - 18)))
         painter.drawText(QRectF(self._rect.width() - 26, 4, 18, 22), Qt.AlignmentFlag.AlignCenter, "▸")
@@ -94,9 +102,10 @@ class CollapsedBlockItem(StepItem):
 
     def _paint_bar(self, painter: QPainter, bar: QRectF) -> None:
         total = sum(self.counts.values())
+        painter.setPen(QPen(QColor("#627d98"), 1))  # a white, outlined track: visible on any fill
+        painter.setBrush(QColor("#ffffff"))
+        painter.drawRect(bar.adjusted(-1, -1, 1, 1))
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#e4e7eb"))
-        painter.drawRect(bar)
         if not total:
             return
         x = bar.left()

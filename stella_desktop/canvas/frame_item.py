@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from core.layout import FRAME_HEADER, HEADER_INSET
-from stella_desktop.canvas.node_item import LABELS_BELOW
+from stella_desktop.canvas.node_item import LABELS_BELOW, runtime_reason
 from stella_desktop.canvas.step_item import StepItem
 from stella_desktop.status_style import KIND_GLYPHS, STYLES, fill
 
@@ -25,11 +25,13 @@ def frame_title(step_id: str, kind: str, status: str) -> str:
 
 
 class BlockFrameItem(StepItem):
-    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str, parent=None):
+    def __init__(self, step_id: str, kind: str, rect: QRectF, caption: str, runtime_when: str = "", parent=None):
         super().__init__(step_id, kind, rect, parent)
         self.caption = caption
+        self.runtime_when = runtime_when
         self.setZValue(1)
-        self.setToolTip(f"{step_id}: {caption}\nDouble-click the header or press Left to collapse")
+        tip = f"{step_id}: {caption}\nDouble-click the header or press Left to collapse"
+        self.setToolTip(tip + ("\n" + runtime_reason(runtime_when) if runtime_when else ""))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         detail = option.levelOfDetailFromTransform(painter.worldTransform())
@@ -37,7 +39,7 @@ class BlockFrameItem(StepItem):
         background = QColor(colour)
         background.setAlpha(45)
         pen = self.outline(colour.darker(140), 1.5)
-        if self._status == "skipped":
+        if self._status == "skipped" or self.runtime_when:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(background)
@@ -53,7 +55,8 @@ class BlockFrameItem(StepItem):
         painter.setFont(font)
         painter.setPen(QColor("#243b53"))
         painter.drawText(QRectF(HEADER_INSET, 3, width, 22), Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(frame_title(self.step_id, self.kind, self._status),
+                         painter.fontMetrics().elidedText(("?  " if self.runtime_when else "")
+                                                          + frame_title(self.step_id, self.kind, self._status),
                                                           Qt.TextElideMode.ElideRight, int(width)))
         font.setPointSizeF(CAPTION_POINTS)
         font.setBold(False)

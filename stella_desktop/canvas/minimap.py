@@ -8,7 +8,7 @@ wide) graph is stretched along its short side so its rows stay visible.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame
 
 from stella_desktop.canvas.overview_item import render_picture
@@ -30,6 +30,7 @@ class Minimap(QFrame):
         self.setToolTip("The whole graph; the rectangle is what the canvas shows. Click or drag to move.")
         self._scene = None
         self._picture: QImage | None = None
+        self._scaled: QPixmap | None = None  # the picture at the widget's size
         self._picture_graph = None
         self.visible_rect = QRectF()
         self._redraw = QTimer(self)
@@ -40,6 +41,7 @@ class Minimap(QFrame):
 
     def _refresh_picture(self) -> None:
         self._picture = self.draw_picture()
+        self._scaled = None
         self._picture_graph = self._scene.graph if self._scene is not None else None
         self._redraw.setInterval(REDRAW_AFTER_MS)
         self.update()
@@ -58,7 +60,7 @@ class Minimap(QFrame):
         jump in a 10,000-step pack does not wait for it)."""
         graph = self._scene.graph if self._scene is not None else None
         if self._picture is None or graph is None or graph is not self._picture_graph:
-            self._picture = None  # another graph: never show the previous one's picture
+            self._picture = self._scaled = None  # another graph: never show the previous one's picture
         else:
             self._redraw.start()
         if self._scene is not None:
@@ -104,8 +106,11 @@ class Minimap(QFrame):
         if self._picture is None:  # drawn just after this paint: the canvas is not kept waiting
             self._redraw.start(0)
         else:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._content(), self._picture)
+            content = self._content().toRect()
+            if self._scaled is None or self._scaled.size() != content.size():  # scaled once, not per paint
+                self._scaled = QPixmap.fromImage(self._picture.scaled(
+                    content.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            painter.drawPixmap(content.topLeft(), self._scaled)
         view = self.from_scene(self.visible_rect).intersected(self._content())
         painter.setPen(QPen(QColor("#1f6feb"), 2))
         painter.setBrush(QColor(31, 111, 235, 40))

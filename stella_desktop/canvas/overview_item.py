@@ -12,12 +12,14 @@ paint.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from core.layout import RowLayout
 from stella_desktop.status_style import fill
-from PySide6.QtWidgets import QGraphicsItem
 
 PICTURE_SIDE = 4096
 
@@ -63,13 +65,14 @@ def render_picture(rows: list[tuple[RowLayout, float, float]], statuses: dict[st
 class OverviewItem(QGraphicsItem):
     def __init__(self):
         super().__init__()
-        self._rows: list[tuple[RowLayout, float, float]] = []
+        self._rows: Callable[[], list[tuple[RowLayout, float, float]]] = list
         self._statuses: dict[str, str] = {}
         self._bounds = QRectF()
         self._image: QImage | None = None
         self.setZValue(2)
 
-    def set_content(self, rows: list[tuple[RowLayout, float, float]], bounds: QRectF) -> None:
+    def set_content(self, rows: Callable[[], list[tuple[RowLayout, float, float]]], bounds: QRectF) -> None:
+        """``rows`` gives the rows and their offsets when the picture is next drawn."""
         self.prepareGeometryChange()
         self._rows, self._bounds, self._image = rows, QRectF(bounds), None
         self.update()
@@ -80,7 +83,7 @@ class OverviewItem(QGraphicsItem):
 
     def picture(self) -> QImage:
         if self._image is None:
-            self._image = render_picture(self._rows, self._statuses, self._bounds)
+            self._image = render_picture(self._rows(), self._statuses, self._bounds)
         return self._image
 
     def boundingRect(self) -> QRectF:

@@ -22,6 +22,11 @@ from stella_desktop.canvas.node_item import StepNodeItem
 from stella_desktop.canvas.step_item import StepItem
 
 
+def _runtime(step) -> str:
+    """The step's ``when`` when only a run can decide it, else empty."""
+    return step.when if step.when_runtime and step.when else ""
+
+
 def _rect(box) -> QRectF:
     return QRectF(box.x, box.y, box.width, box.height)
 
@@ -43,11 +48,12 @@ class RowItem(QGraphicsRectItem):
         self.steps: dict[str, StepItem] = {}
         for step_id, box in row.frames.items():
             step = graph.step(step_id)
-            self.steps[step_id] = BlockFrameItem(step_id, step.kind, _rect(box), block_caption(step), self)
+            self.steps[step_id] = BlockFrameItem(step_id, step.kind, _rect(box), block_caption(step),
+                                                 _runtime(step), self)
         for step_id, box in row.blocks.items():
             step = graph.step(step_id)
-            self.steps[step_id] = CollapsedBlockItem(step_id, step.kind, _rect(box), block_caption(step), self)
+            self.steps[step_id] = CollapsedBlockItem(step_id, step.kind, _rect(box), block_caption(step),
+                                                     _runtime(step), self)
         for step_id, box in row.nodes.items():
             step = graph.step(step_id)
-            runtime = step.when if step.when_runtime and step.when else ""
-            self.steps[step_id] = StepNodeItem(step_id, step.kind, _rect(box), runtime, self)
+            self.steps[step_id] = StepNodeItem(step_id, step.kind, _rect(box), _runtime(step), self)

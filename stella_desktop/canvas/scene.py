@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSimpleText
 from core.graph import ExecutionGraph
 from core.layout import DEFAULT_COLLAPSE_OVER, RowLayout, default_collapsed, layout_row, stack_rows
 from stella_desktop.canvas.collapsed_item import ALERT, CollapsedBlockItem
+from stella_desktop.canvas.frame_item import BlockFrameItem
 from stella_desktop.canvas.overview_item import OverviewItem
 from stella_desktop.canvas.row_item import RowItem
 from stella_desktop.canvas.step_item import StepItem
@@ -33,6 +34,10 @@ from stella_desktop.step_status import StepView
 
 OVERVIEW_FROM = 1500
 MARGIN = 40.0
+
+
+def _box_count(row: RowLayout) -> int:
+    return len(row.nodes) + len(row.frames) + len(row.blocks)
 
 
 class GraphScene(QGraphicsScene):
@@ -58,10 +63,13 @@ class GraphScene(QGraphicsScene):
         self._region = QRectF(-1e9, -MARGIN, 2e9, 3000)  # until the view says: the top
         self._statuses: dict[str, str] = {}
         self._notes: dict[str, str] = {}
+        self._changes: dict[str, tuple[str, list[str]]] = {}  # step id -> (added/changed, fields)
         self._matches: set[str] = set()
+        self._filtering = False  # a find is active: steps that do not match are dimmed
         self._selected: str | None = None
         self._detailed = True
         self._margin_rows: range = range(0)
+        self._boxes = 0  # boxes in all rows (an overview picture from OVERVIEW_FROM)
         self._margin_timer = QTimer(self)
         self._margin_timer.setSingleShot(True)
         self._margin_timer.setInterval(0)
@@ -89,6 +97,7 @@ class GraphScene(QGraphicsScene):
             for step in graph.step(top).walk():
                 self._row_of[step.id] = index
             self.rows.append(layout_row(graph.step(top), self.collapsed))
+        self._boxes = sum(_box_count(row) for row in self.rows)
         self._restack()
 
     def show_message(self, text: str) -> None:
@@ -113,6 +122,7 @@ class GraphScene(QGraphicsScene):
         self._margin_rows = range(0)
         self._row_of = {}
         self._matches = set()
+        self._filtering = False
         self._selected = None
 
     def _restack(self) -> None:
@@ -124,14 +134,13 @@ class GraphScene(QGraphicsScene):
             if item.x() != dx or item.y() != dy:
                 item.setPos(dx, dy)
         bounds = QRectF(-MARGIN, -MARGIN, width + 2 * MARGIN, height + 2 * MARGIN)
-        boxes = sum(len(r.nodes) + len(r.frames) + len(r.blocks) for r in self.rows)
-        if boxes >= OVERVIEW_FROM:
+        if self._boxes >= OVERVIEW_FROM:
             if self.overview is None:
                 self.overview = OverviewItem()
                 self.overview.setVisible(not self._detailed)
                 self.addItem(self.overview)
                 self.overview.set_statuses(dict(self._statuses))
-            self.overview.set_content(self.shown_rows(), bounds)
+            self.overview.set_content(self.shown_rows, bounds)
         elif self.overview is not None:
             self.removeItem(self.overview)
             self.overview = None
@@ -173,6 +182,7 @@ class GraphScene(QGraphicsScene):
 
     def _materialize(self, indexes) -> None:
         matched = self._shown_matches() if self._matches else set()
+        filtering = self._filtering
         for index in indexes:
             if index in self._row_items:
                 continue
@@ -184,7 +194,9 @@ class GraphScene(QGraphicsScene):
             self.items_by_id.update(container.steps)
             for step_id, item in container.steps.items():
                 item.set_status(self._statuses.get(step_id, "pending"), self._notes.get(step_id, ""))
-                item.set_matched(step_id in matched)
+                item.set_matched(step_id in matched, filtering)
+                if step_id in self._changes:
+                    item.set_change(*self._changes[step_id])
                 if isinstance(item, CollapsedBlockItem):
                     self._update_counts(step_id)
                 if step_id == self._selected:
@@ -269,7 +281,9 @@ class GraphScene(QGraphicsScene):
         for index in sorted(indexes):
             if index in self._row_items:
                 self._dematerialize(index)
+            self._boxes -= _box_count(self.rows[index])
             self.rows[index] = layout_row(self.graph.step(self.rows[index].top), self.collapsed)
+            self._boxes += _box_count(self.rows[index])
         self._restack()
         self._materialize(i for i in sorted(indexes) if self._detailed or not self.virtual)
 
@@ -289,6 +303,14 @@ class GraphScene(QGraphicsScene):
             self.overview.set_statuses(dict(self._statuses))
         self.content_changed.emit()
 
+    def set_changes(self, changes: dict[str, tuple[str, list[str]]]) -> None:
+        """Tag steps new or changed: step id -> (change, names of the fields that changed)."""
+        before, self._changes = self._changes, dict(changes)
+        for step_id in set(before) | set(self._changes):
+            item = self.items_by_id.get(step_id)
+            if item is not None:
+                item.set_change(*self._changes.get(step_id, (None, [])))
+
     def status_of(self, step_id: str) -> str:
         return self._statuses.get(step_id, "pending")
 
@@ -307,15 +329,19 @@ class GraphScene(QGraphicsScene):
         alert = ", ".join(f"{n} {s.replace('-', ' ')}" for s, n in inside.items()) + " inside" if inside else ""
         self.items_by_id[block_id].set_counts(counts, alert_status, alert)
 
-    def set_matches(self, step_ids) -> None:
-        """Outline these steps (find results); a collapsed block is outlined for a match inside."""
+    def set_matches(self, step_ids, filtering: bool | None = None) -> None:
+        """Outline these steps (find results) and, while ``filtering`` (default: any match), dim the
+        rest; a collapsed block is outlined for a match inside."""
+        filtering = bool(step_ids) if filtering is None else filtering
         before = self._shown_matches()
         self._matches = set(step_ids)
         after = self._shown_matches()
-        for step_id in before ^ after:
+        changed = self.items_by_id if filtering != self._filtering else (before ^ after)
+        self._filtering = filtering
+        for step_id in changed:
             item = self.items_by_id.get(step_id)
             if item is not None:
-                item.set_matched(step_id in after)
+                item.set_matched(step_id in after, filtering)
 
     def _shown_matches(self) -> set[str]:
         if self.graph is None:
@@ -334,9 +360,11 @@ class GraphScene(QGraphicsScene):
             self._fill_region()
 
     def set_caching(self, cached: bool) -> None:
+        """Cached bitmaps on screen; vectors and text for an export.  Frames are never cached: a
+        frame around a 300-item map is bigger than Qt's whole pixmap cache."""
         mode = QGraphicsItem.CacheMode.DeviceCoordinateCache if cached else QGraphicsItem.CacheMode.NoCache
         for item in self.items():
-            if not isinstance(item, (OverviewItem, RowItem)):
+            if not isinstance(item, (OverviewItem, RowItem, BlockFrameItem)):
                 item.setCacheMode(mode)
 
     def select_step(self, step_id: str | None) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 SELECTED = QColor("#1f6feb")  # the selection outline (never exported)
 MATCHED = QColor("#e8590c")  # a find match
+DIMMED = 0.3  # the opacity of steps that do not match an active find
 
 
 # Qt asks every item for its bounding rectangle many times per paint and per move; a
@@ -31,6 +32,7 @@ class StepItem(QGraphicsRectItem):
         self._status = "pending"
         self._note = ""
         self._matched = False
+        self._badge = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
 
     @property
@@ -47,10 +49,31 @@ class StepItem(QGraphicsRectItem):
             self.status_changed()
             self.update()
 
-    def set_matched(self, matched: bool) -> None:
+    def set_matched(self, matched: bool, filtering: bool = False) -> None:
+        """Outlined as a find match; while a find is active, everything else is dimmed."""
         if matched != self._matched:
             self._matched = matched
             self.update()
+        self.setOpacity(1.0 if matched or not filtering else DIMMED)
+
+    def set_change(self, change: str | None, fields: list[str] = ()) -> None:
+        """Tag the step "new" or "changed" (naming ``fields``) since the plan it is compared with."""
+        from stella_desktop.canvas.change_badge import ChangeBadgeItem
+
+        current = (self._badge.change, self._badge.fields) if self._badge is not None else (None, [])
+        if current == (change, list(fields)):
+            return
+        if self._badge is not None:
+            self._badge.setParentItem(None)
+            if self.scene() is not None:
+                self.scene().removeItem(self._badge)
+            self._badge = None
+        if change in ("added", "changed"):
+            self._badge = ChangeBadgeItem(change, list(fields), self)
+
+    @property
+    def change(self) -> str | None:
+        return self._badge.change if self._badge is not None else None
 
     def status_changed(self) -> None:
         """Hook for subclasses (tooltips)."""

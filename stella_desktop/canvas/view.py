@@ -163,7 +163,7 @@ class GraphView(QGraphicsView):
     def _find(self, query: str) -> None:
         finder = self._finder_for_graph()
         self.matches = finder.matches(query, self.graph_scene.status_of) if finder else []
-        self.graph_scene.set_matches(self.matches)
+        self.graph_scene.set_matches(self.matches, filtering=bool(query.strip()))
         self.find_bar.show_count(None, len(self.matches))
 
     def find_next(self, backwards: bool = False) -> str | None:

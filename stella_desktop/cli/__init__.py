@@ -72,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
                                "durations (default: none)")
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
     _add_run_commands(runner_commands)
+    diff = runner_commands.add_parser(
+        "diff", help="what changes between two packs, previews or runs",
+        description="Compare two plans step by step: OLD and NEW are each a manifest, a preview JSON file "
+                    "(from 'simulate --format json') or a run id in the store.  Exit 0 when nothing differs, "
+                    "1 when something does (as diff(1)), 2 usage, 3 invalid input, 5 run-store problem.",
+        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old", metavar="OLD", help="a manifest, a preview JSON file or a run id")
+    diff.add_argument("new", metavar="NEW", help="a manifest, a preview JSON file or a run id")
+    diff.add_argument("--inputs", metavar="PATH", help="input values for a manifest (both sides unless --new-inputs)")
+    diff.add_argument("--new-inputs", metavar="PATH", help="input values for NEW when it is a manifest")
+    diff.add_argument("--store", metavar="DIR", help="the run store folder, for run ids")
+    diff.add_argument("--format", choices=("table", "json"), default="table")
+    diff.set_defaults(handler="stella_desktop.cli.diff:run")
     serve = commands.add_parser("serve", help="serve the local HTTP API (simulations and runs)",
                                 description="Serve POST /v1/task-runner/simulations and GET /v1/task-runner/runs"
                                             " on this machine (needs the 'api' extra).",

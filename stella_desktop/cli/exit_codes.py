@@ -10,7 +10,7 @@ INTERNAL = 70
 
 HELP = """exit codes:
   0   success
-  1   a run failed
+  1   a run failed; for diff: the two sides differ
   2   usage error (bad arguments, a missing --manifest or --inputs file, unwritable --output)
   3   invalid manifest or inputs (every problem is listed as FILE:LINE:COL: ...)
   4   a run is waiting for a gate decision (approval or policy)

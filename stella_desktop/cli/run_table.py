@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from core.execution.clock import parse_iso
 from stella_desktop.cli.terminal import cell
+from stella_desktop.presentation import duration, plural, run_elapsed, with_countdown
 
 _COLOURS = {"pending": "36", "running": "34", "succeeded": "32", "failed": "31", "skipped": "2",
             "waiting": "33", "cancelled": "35"}
@@ -26,9 +27,7 @@ def render_run(snapshot: dict, colour: bool = False, now: datetime | None = None
         reason = step.get("statusReason") or ""
         retry_at = parse_iso(step.get("nextAttemptAt"))
         if step["status"] == "pending" and retry_at is not None:
-            seconds = (retry_at - now).total_seconds()
-            countdown = f"retry in {seconds:.1f} s" if seconds > 0 else "retrying now"
-            reason = f"{countdown}; {reason}" if reason else countdown
+            reason = with_countdown(reason, retry_at, now, precise=True)
         rows.append(("  " * depth + cell(step["stepId"]), cell(step["kind"]), cell(step["status"]),
                      cell(step["attempts"]) if step["attempts"] else "", cell(reason)))
         stack.extend((child, depth + 1) for child in reversed(step["children"]))
@@ -46,23 +45,24 @@ def render_run(snapshot: dict, colour: bool = False, now: datetime | None = None
     for row in rows:
         counts[row[2]] = counts.get(row[2], 0) + 1
     lines.append("")
-    lines.append(f"{len(rows)} steps: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    lines.append(f"{plural(len(rows), 'step')}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     return "\n".join(lines) + "\n"
 
 
 def render_run_list(summaries: list[dict]) -> str:
     if not summaries:
         return "no runs yet\n"
-    headers = ("RUN", "PACK", "STATUS", "CREATED", "UPDATED")
+    headers = ("RUN", "PACK", "STATUS", "CREATED", "UPDATED", "ELAPSED")
     rows = []
     for item in summaries:
         pack = item.get("pack") or {}
         pack_text = f"{pack.get('name', '?')} {pack.get('version', '')}".strip() if pack else "?"
         status = item.get("status") or "?"
         if item.get("problem"):
-            status = f"corrupt: {item['problem']}"
+            status = f"damaged: {item['problem']}"
         rows.append(tuple(cell(value) for value in (item["runId"], pack_text, status, item.get("createdAt") or "",
-                                                    item.get("updatedAt") or "")))
+                                                    item.get("updatedAt") or "",
+                                                    duration(run_elapsed(item.get("createdAt"), item.get("updatedAt"))))))
     widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
     ordered = [rows[i] for i in range(len(rows))]
     text = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]

@@ -52,6 +52,11 @@ def run(args) -> int:
     return _drive(active, registry, args)
 
 
+def _notify(active: ActiveRun) -> None:
+    for notice in active.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+
+
 def _open(store: RunStore, run_id: str, **options) -> ActiveRun | int:
     """The reopened run, or the exit code (after saying why) when it cannot be reopened."""
     try:
@@ -82,7 +87,10 @@ def resume(args) -> int:
 def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
 
-    from stella_desktop.runner import Runner, describe
+    from stella_desktop.presentation import describe
+    from stella_desktop.runner import Runner
+
+    _notify(active)
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     runner = Runner(active, registry, workers=args.workers)
@@ -116,13 +124,16 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
     if live:
         timer.timeout.connect(redraw)
         timer.start(200)
-    previous = signal.signal(signal.SIGINT, lambda *_: runner.cancel())
+    # Ctrl+C and a polite kill (SIGTERM) both cancel: running commands' process groups are stopped
+    previous = {number: signal.signal(number, lambda *_: runner.cancel())
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         QTimer.singleShot(0, runner.start)
         app.exec()
         runner.wait_for_workers()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         timer.stop()
         active.close()
     if live:

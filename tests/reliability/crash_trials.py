@@ -9,7 +9,9 @@ the run ends, then checks from the journal and the snapshot:
 * no step succeeded twice, and no succeeded step ran again;
 * no transition is missing (replaying the journal through the state machine
   raises on any gap) and every step ended in a final state;
-* the snapshot on disk agrees with the state the journal replays to.
+* the snapshot on disk agrees with the state the journal replays to;
+* ``verify_run`` finds the journal's checksum chain intact and matching the
+  snapshot (a crash is never mistaken for damage).
 """
 
 from __future__ import annotations
@@ -77,8 +79,12 @@ def check_run(store: Path, run_id: str) -> list[str]:
     """What is wrong with a finished run's journal and snapshot (empty when nothing is)."""
     from core.execution.run import ActiveRun
     from core.execution.state import IllegalTransition, TERMINAL
+    from core.execution.journal import verify_run
     from core.execution.store import RunStore
     problems = []
+    check = verify_run(store / run_id)  # a crash is never mistaken for damage
+    if not check.ok:
+        return [f"verify_run: record {check.bad_record}: {check.reason}"]
     try:
         run = ActiveRun.open(RunStore(store), run_id, lock=False)
     except IllegalTransition as gap:
@@ -137,17 +143,33 @@ def trial(folder: Path, rng: random.Random, kill_within: float = 1.5, max_kills:
     return check_run(store, run_id), kills
 
 
+def calibrate() -> float:
+    """1.2 x how long one whole run of the pack takes here and now (at least 1.5 s)."""
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = Path(folder) / "pack.yaml"
+        manifest.write_text(PACK)
+        started = time.perf_counter()
+        subprocess.run(_command(Path(folder) / "store", "run", "--manifest", str(manifest)),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), check=False)
+        return max(1.5, 1.2 * (time.perf_counter() - started))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-within", type=float, default=None, metavar="SECONDS",
+                        help="kill at a random instant in this window (default: 1.2 x one whole run, at least "
+                             "1.5 s, so that on a loaded machine kills still land all through a run)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    kill_within = args.kill_within or calibrate()
     passed, total_kills, failures = 0, 0, []
     started = time.perf_counter()
     for number in range(1, args.trials + 1):
         with tempfile.TemporaryDirectory() as folder:
-            problems, kills = trial(Path(folder), rng)
+            problems, kills = trial(Path(folder), rng, kill_within)
         total_kills += kills
         if problems:
             failures.append((number, problems))
@@ -155,7 +177,8 @@ def main() -> int:
             passed += 1
     elapsed = time.perf_counter() - started
     print(f"crash trials: {args.trials} run, {passed} passed, {len(failures)} failed; "
-          f"{total_kills} SIGKILLs at random instants; {elapsed:.0f} s (seed {args.seed})")
+          f"{total_kills} SIGKILLs at random instants within {kill_within:.1f} s of each start; "
+          f"{elapsed:.0f} s (seed {args.seed})")
     for number, problems in failures[:10]:
         print(f"  trial {number}: {json.dumps(problems)}")
     return 1 if failures else 0
