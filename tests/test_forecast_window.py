@@ -53,4 +53,6 @@ def test_after_a_run_the_timeline_shows_the_forecast_as_ghosts(qtbot, settings):
     assert any(bar.ghost for bar in bars)
     flaky = [bar.result for bar in bars if bar.step_id == "flaky" and not bar.ghost]
     assert flaky == ["failed", "succeeded"]  # builtin:fail fails once; the forecast assumed it succeeds
+    window.session.select("flaky")
+    assert "Against the forecast: succeeded on attempt 2; the forecast assumed 1" in window.details.toPlainText()
     window.close()
