@@ -9,7 +9,8 @@ from __future__ import annotations
 from stella_desktop.session_state import Mode, SessionState
 
 STATEFUL = ("reload", "simulate", "new-simulation", "run", "cancel", "approve", "reject", "allow", "deny",
-            "export-preview", "export-graph", "compare", "clear-comparison")
+            "export-preview", "export-graph", "compare", "clear-comparison",
+            "export-report")
 
 
 def action_states(state: SessionState) -> dict[str, tuple[bool, str]]:
@@ -36,6 +37,7 @@ def action_states(state: SessionState) -> dict[str, tuple[bool, str]]:
         "compare": (mode == Mode.SIMULATION and state.has_preview and state.runnable,
                     "A run is open: use New Simulation first." if state.has_run
                     else "No valid preview is shown: the pack or its inputs have problems."),
+        "export-report": (state.has_run, "No run is open (open one from Runs…)."),
         "clear-comparison": (mode == Mode.SIMULATION, "A run is open: use New Simulation first."
                              if state.has_run else "Open a pack first."),
     }

@@ -31,6 +31,7 @@ SPECS = [
     ("find", "&Find Step…", QKeySequence.StandardKey.Find, "Find a step on the canvas by id, name, uses or status"),
     ("zoom-in", "Zoom &In", QKeySequence.StandardKey.ZoomIn, "Zoom in"),
     ("zoom-out", "Zoom &Out", QKeySequence.StandardKey.ZoomOut, "Zoom out"),
+    ("export-report", "Export Run &Report…", "", "Save the open run's report: HTML for people, JSON to verify"),
     ("runs", "R&uns…", "Ctrl+Shift+R", "Browse the runs in the store; open or resume one"),
     ("preferences", "&Preferences…", QKeySequence.StandardKey.Preferences, "Run store, workers, commands, theme"),
     ("quit", "&Quit", QKeySequence.StandardKey.Quit, "Quit Stella Desktop"),

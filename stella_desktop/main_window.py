@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         run_menu = self.menuBar().addMenu("&Run")
         for name in ("simulate", "new-simulation", "run", "cancel", None, "approve", "reject", "allow", "deny",
-                     None, "runs"):
+                     None, "runs", "export-report"):
             run_menu.addSeparator() if name is None else run_menu.addAction(a[name])
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
@@ -161,6 +161,8 @@ class MainWindow(QMainWindow):
             a[name].triggered.connect(lambda _=False, k=kind, y=yes: commands.ask_decision(self, k, y))
         a["export-preview"].triggered.connect(lambda: commands.export_preview_dialog(self))
         a["export-graph"].triggered.connect(lambda: commands.export_graph_dialog(self))
+        a["export-report"].triggered.connect(lambda: commands.export_report_dialog(self, session.run.run_id))
+        self.runs.export_report.connect(lambda run_id: commands.export_report_dialog(self, run_id))
         a["compare"].triggered.connect(lambda: commands.compare_dialog(self))
         a["clear-comparison"].triggered.connect(session.changes.clear_comparison)
         a["fit"].triggered.connect(self.view.fit)

@@ -19,6 +19,7 @@ class RunsBrowser(QWidget):
     open_run = Signal(str)
     resume_run = Signal(str)
     compare_run = Signal(str)
+    export_report = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,10 +51,15 @@ class RunsBrowser(QWidget):
         self.compare_button.setObjectName("runs-compare")
         self.compare_button.setToolTip("Show on the canvas what differs between this run and the preview shown")
         self.compare_button.clicked.connect(lambda: self._emit(self.compare_run))
+        self.report_button = QPushButton("Export Report…")
+        self.report_button.setObjectName("runs-export-report")
+        self.report_button.setToolTip("Save the selected run's report (HTML or JSON)")
+        self.report_button.clicked.connect(lambda: self._emit(self.export_report))
         self.open_button.clicked.connect(lambda: self._emit(self.open_run))
         self.resume_button.clicked.connect(lambda: self._emit(self.resume_run))
         buttons = QHBoxLayout()
-        for widget in (refresh, self.open_button, self.resume_button, self.compare_button):
+        for widget in (refresh, self.open_button, self.resume_button, self.compare_button,
+                       self.report_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.summary)

@@ -85,6 +85,37 @@ def compare(window, source: str) -> None:
     window.docks["changes"].raise_()
 
 
+def export_report_dialog(window, run_id: str) -> None:
+    path, chosen = QFileDialog.getSaveFileName(window, "Export run report", f"{run_id}-report.html",
+                                               "HTML report (*.html);;JSON report, to verify (*.json)")
+    if path:
+        if not Path(path).suffix:
+            path += ".json" if chosen.startswith("JSON") else ".html"
+        export_report(window, run_id, path)
+
+
+def export_report(window, run_id: str, path: str) -> None:
+    """Write a run's report: one self-contained HTML page, or the JSON that ``runs verify`` checks."""
+    from core import json_text
+    from core.errors import PackInvalid
+    from core.execution.run import PlanDrift
+    from core.execution.store import RunStoreError
+    from core.report import report_for_run
+    from core.report.html import render_html
+
+    try:
+        report = report_for_run(window.session.store(), run_id)
+        text = render_html(report) if Path(path).suffix.lower() in (".html", ".htm") else json_text.pretty(report)
+        Path(path).write_text(text, encoding="utf-8")
+    except (RunStoreError, PlanDrift, PackInvalid) as error:
+        window.notify("Report not exported", str(error), error=True)
+        return
+    except OSError as error:
+        window.notify("Report not exported", f"Cannot write {path}: {error.strerror or error}", error=True)
+        return
+    window.statusBar().showMessage(f"Report of run {run_id} written to {path}", 5000)
+
+
 def export_graph_dialog(window) -> None:
     path, chosen = QFileDialog.getSaveFileName(window, "Export graph", "graph.png",
                                                "PNG image (*.png);;SVG image (*.svg)")

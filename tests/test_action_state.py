@@ -15,17 +15,17 @@ AT_POLICY = SessionState(Mode.WAITING, True, "", frozenset({"policy"}), True, Tr
 FINISHED = SessionState(Mode.FINISHED, True, "", has_run=True, has_preview=True)
 
 COLUMNS = ("reload", "simulate", "new-simulation", "run", "cancel", "approve", "reject", "allow", "deny",
-           "export-preview", "export-graph", "compare", "clear-comparison")
+           "export-preview", "export-graph", "compare", "clear-comparison", "export-report")
 TABLE = {
-    #              reload simulate new-sim run  cancel approve reject allow deny  export-p export-g compare clear
-    "no pack":     (0,     0,       0,      0,    0,     0,      0,     0,    0,    0,       0,       0,      0),
-    "preview":     (1,     1,       0,      1,    0,     0,      0,     0,    0,    1,       1,       1,      1),
-    "bad inputs":  (1,     1,       0,      0,    0,     0,      0,     0,    0,    1,       1,       0,      1),
-    "bad pack":    (1,     1,       0,      0,    0,     0,      0,     0,    0,    0,       1,       0,      1),
-    "running":     (0,     0,       0,      0,    1,     0,      0,     0,    0,    1,       1,       0,      0),
-    "at approval": (0,     0,       1,      0,    0,     1,      1,     0,    0,    1,       1,       0,      0),
-    "at policy":   (0,     0,       1,      0,    0,     0,      0,     1,    1,    1,       1,       0,      0),
-    "finished":    (1,     1,       1,      0,    0,     0,      0,     0,    0,    1,       1,       0,      0),
+    #              reload simulate new-sim run  cancel approve reject allow deny  export-p export-g compare clear report
+    "no pack":     (0,     0,       0,      0,    0,     0,      0,     0,    0,    0,       0,       0,      0,       0),
+    "preview":     (1,     1,       0,      1,    0,     0,      0,     0,    0,    1,       1,       1,      1,       0),
+    "bad inputs":  (1,     1,       0,      0,    0,     0,      0,     0,    0,    1,       1,       0,      1,       0),
+    "bad pack":    (1,     1,       0,      0,    0,     0,      0,     0,    0,    0,       1,       0,      1,       0),
+    "running":     (0,     0,       0,      0,    1,     0,      0,     0,    0,    1,       1,       0,      0,       1),
+    "at approval": (0,     0,       1,      0,    0,     1,      1,     0,    0,    1,       1,       0,      0,       1),
+    "at policy":   (0,     0,       1,      0,    0,     0,      0,     1,    1,    1,       1,       0,      0,       1),
+    "finished":    (1,     1,       1,      0,    0,     0,      0,     0,    0,    1,       1,       0,      0,       1),
 }
 STATES = {"no pack": NO_PACK, "preview": PREVIEW, "bad inputs": BAD_INPUTS, "bad pack": BAD_PACK,
           "running": RUNNING, "at approval": AT_APPROVAL, "at policy": AT_POLICY, "finished": FINISHED}

@@ -190,6 +190,26 @@ def _add_run_commands(commands) -> None:
     show = _command(runs_commands, "show", "runs_show", "one run's snapshot: steps, approvals and events")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--format", choices=("table", "json"), default="table")
+    export = runs_commands.add_parser(
+        "export", help="write a run's report (JSON, or one self-contained HTML page)",
+        description="Write a portable record of a run: pack, plan hash, inputs (secret names only), outcome, "
+                    "every attempt and gate decision, durations and the journal's chain hash.",
+        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.set_defaults(handler="stella_desktop.cli.report:export")
+    export.add_argument("run_id", metavar="RUN_ID")
+    export.add_argument("--format", choices=("json", "html"), default="json")
+    export.add_argument("--output", required=True, metavar="PATH", help="where to write the report")
+    export.add_argument("--store", metavar="DIR", help="the run store folder")
+    verify = runs_commands.add_parser(
+        "verify", help="check a run's journal (and an exported report) against the store",
+        description="Re-read the run's journal, check every record's checksum and the hash chain against the "
+                    "snapshot and, with --report, an exported JSON report.  Exit 0 when everything matches, "
+                    "5 naming the first record or field that does not.",
+        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verify.set_defaults(handler="stella_desktop.cli.report:verify")
+    verify.add_argument("run_id", metavar="RUN_ID")
+    verify.add_argument("--report", metavar="PATH", help="a JSON report written by 'runs export'")
+    verify.add_argument("--store", metavar="DIR", help="the run store folder")
 
 
 def main(argv: list[str] | None = None) -> int:
