@@ -249,12 +249,14 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if not (isinstance(state, QByteArray) and self.restoreState(state)):
-            for name in ("problems", "run-log", "runs", "changes"):
+            for name in ("problems", "run-log", "runs", "changes", "timeline"):
                 self.tabifyDockWidget(self.docks["results"], self.docks[name])
             self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+            self.tabifyDockWidget(self.docks["inputs"], self.docks["assumptions"])
             self.resizeDocks([self.docks["inputs"], self.docks["details"]], [260, 280], Qt.Orientation.Horizontal)
         self.docks["results"].raise_()
         self.docks["details"].raise_()
+        self.docks["inputs"].raise_()
 
     def confirm_close(self, text: str) -> bool:
         answer = QMessageBox.question(self, "A run is not finished", text)
