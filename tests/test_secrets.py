@@ -202,3 +202,22 @@ def test_a_run_time_map_that_cannot_run_is_refused_before_any_step_runs(tmp_path
     assert result.returncode == 0, result.stderr
     assert "notice: step 'first' (line 7) may write secret values into a file" in result.stderr
     assert store_leaks(store, TOKEN) == [] and leaks(result.stdout + result.stderr, TOKEN) == []
+
+
+@pytest.mark.parametrize("secret", ["ab'cd\"efgh", "abc\x01defgh", "abcé\x85defgh", "line one\nline two"])
+@pytest.mark.parametrize("expression", ["abs([secrets.token])", "abs({k: secrets.token})", "abs(secrets.token)"])
+def test_a_when_quoting_a_secret_in_a_list_or_across_lines_records_none_of_it(secret, expression):
+    """jmespath shows a list or dict with Python's repr (its own escapes of quotes and controls), and a
+    secret with a line break used to be cut at it, keeping a first piece redaction did not know."""
+    records = []
+    scheduler = scheduler_for(f"""
+        secrets: [{{name: token}}]
+        steps:
+          - {{id: a, when: "{{{{ {expression} }}}}", run: {{uses: x}}}}
+    """, sink=records.append, secrets={"token": secret})
+    scheduler.start()
+    scheduler.advance()
+    reason = scheduler.states["a"].reason
+    assert scheduler.states["a"].status == "failed" and "***" in reason
+    stored = json.dumps(records, ensure_ascii=False) + reason
+    assert not [piece for piece in ("cd", "efgh", "def", "line") if piece in secret and piece in stored], reason

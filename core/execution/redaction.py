@@ -34,7 +34,10 @@ def secret_forms(secret: str) -> set[str]:
     """Every text form of ``secret`` that redaction removes (the secret itself included)."""
     if not secret:
         return set()
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             # Python's own quoting, as in a message that shows a list or dict holding the secret
+             # ("invalid type for value: ['it\\'s\\x01']"): repr escapes quotes and controls its own way
+             repr(secret)[1:-1], ascii(secret)[1:-1]}
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
         forms.add(encoded)
         forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded))
