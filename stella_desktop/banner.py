@@ -15,7 +15,8 @@ class Banner(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("banner")
-        self.setStyleSheet("#banner{background:#fff3bf;border-bottom:1px solid #f0b429}")
+        # the text colour too: the dark theme's white text on this pale yellow was unreadable
+        self.setStyleSheet("#banner{background:#fff3bf;border-bottom:1px solid #f0b429} #banner-text{color:#102a43}")
         self.label = QLabel()
         self.label.setObjectName("banner-text")
         self.label.setWordWrap(True)

@@ -35,6 +35,7 @@ class GraphPanel(QWidget):
         layout.setSpacing(0)
         legend_strip = QScrollArea()  # the legend scrolls sideways in a narrow window instead of widening it
         legend_strip.setObjectName("legend-strip")
+        legend_strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it took the first focus: keys must reach the graph
         legend_strip.setFrameShape(QFrame.Shape.NoFrame)
         legend_strip.setWidget(self.legend)
         legend_strip.setWidgetResizable(True)

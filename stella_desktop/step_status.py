@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, Scheduler
+from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, RUN_CANCELLED, Scheduler
 from core.simulation import SimulationPreview
 from stella_desktop.presentation import retry_countdown
 
@@ -41,6 +41,9 @@ def step_view(scheduler: Scheduler, step_id: str) -> StepView:
         status = "requires-approval" if state.reason == AWAITING_APPROVAL else "requires-policy"
     elif status == "pending" and state.reason == AWAITING_POLICY:
         status = "requires-policy"
+    elif status == "running" and scheduler.status == RUN_CANCELLED:
+        # a block keeps "running" in the journal (a resume carries on inside it); nothing runs now
+        return StepView("pending", "interrupted: run cancelled", state.attempts, state.next_attempt_at)
     return StepView(status, state.reason, state.attempts, state.next_attempt_at)
 
 

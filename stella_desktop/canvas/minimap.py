@@ -37,7 +37,16 @@ class Minimap(QFrame):
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_AFTER_MS)
         self._redraw.timeout.connect(self._refresh_picture)
+        self.bounds = (BOX_WIDTH, BOX_HEIGHT)
         self.resize(BOX_WIDTH, BOX_HEIGHT)
+
+    def set_bounds(self, width: int, height: int) -> None:
+        """At most ``width`` x ``height`` (never above the default box): in a 1,024-px window the
+        full-size minimap hid a third of the canvas and the steps under it."""
+        bounds = (max(40, min(BOX_WIDTH, width)), max(40, min(BOX_HEIGHT, height)))
+        if bounds != self.bounds:
+            self.bounds = bounds
+            self.invalidate()
 
     def _refresh_picture(self) -> None:
         self._picture = self.draw_picture()
@@ -65,7 +74,7 @@ class Minimap(QFrame):
             self._redraw.start()
         if self._scene is not None:
             rect = self._scene.sceneRect()
-            sx, sy = self._scales(rect, BOX_WIDTH - 8, BOX_HEIGHT - 8)
+            sx, sy = self._scales(rect, self.bounds[0] - 8, self.bounds[1] - 8)
             self.resize(int(rect.width() * sx) + 8, int(rect.height() * sy) + 8)
         self.update()
 

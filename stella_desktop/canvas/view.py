@@ -182,6 +182,7 @@ class GraphView(QGraphicsView):
     # -- Qt overrides -------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self.minimap.set_bounds(self.viewport().width() // 4, self.viewport().height() // 2)
         self._place_overlays()
         self._viewport_changed()
 
