@@ -221,3 +221,17 @@ def test_a_when_quoting_a_secret_in_a_list_or_across_lines_records_none_of_it(se
     assert scheduler.states["a"].status == "failed" and "***" in reason
     stored = json.dumps(records, ensure_ascii=False) + reason
     assert not [piece for piece in ("cd", "efgh", "def", "line") if piece in secret and piece in stored], reason
+
+
+def test_a_long_secret_in_line_wrapped_base64_is_redacted():
+    """Attack review: `base64` (76 columns) and `openssl base64` (64) wrap a long token's encoding,
+    and no line of it matched a form, so the whole secret leaked in a command's output."""
+    secret = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3" * 2
+    redactor = Redactor({"token": secret})
+    encoded = base64.b64encode(secret.encode()).decode()
+    for width in (64, 76):
+        for newline in ("\n", "\r\n"):
+            wrapped = newline.join(encoded[i:i + width] for i in range(0, len(encoded), width)) + newline
+            redacted = redactor.redact_text(f"out: {wrapped}done")
+            assert redacted == "out: ***" + newline + "done", (width, redacted)
+    assert redactor.redact_text(base64.encodebytes(secret.encode()).decode()) == "***\n"

@@ -45,6 +45,10 @@ def secret_forms(secret: str) -> set[str]:
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         whole = encode(data).decode("ascii")
         forms.update((whole, whole.rstrip("=")))
+        for width in (64, 76):  # as `openssl base64` (PEM) and `base64` / MIME wrap a long secret's lines
+            if len(whole) > width:
+                lines = [whole[i:i + width] for i in range(0, len(whole), width)]
+                forms.update(("\n".join(lines), "\r\n".join(lines)))
         for offset in (1, 2):  # the secret after 1 or 2 other bytes of a longer base64 text
             core = _aligned_core(encode(b"\0" * offset + data).decode("ascii"), offset, len(data))
             if len(core) >= MIN_EMBEDDED_BASE64:
