@@ -220,3 +220,20 @@ spec:
     step = json.loads(result.stdout)["steps"][0]
     assert "path '../../escaped.txt' leaves the run's workspace" in step["statusReason"]
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+@pytest.mark.parametrize("option", ["--by", "--reason"])
+def test_a_decision_text_that_is_not_utf8_is_a_usage_error_not_exit_70(tmp_path, option):
+    """Attack review: bytes that are not UTF-8 in --by or --reason reach Python as lone surrogates, which
+    the journal's JSON cannot hold: `approve` crashed with exit 70 on a waiting run."""
+    store = tmp_path / "store"
+    assert stella("run", "--manifest", str(RELEASE), store=store).returncode == 4  # waiting for the approval
+    run_id = only_run(store)
+    values = {"--by": b"me", "--reason": b"ok"}
+    values[option] = b"bad\xff"
+    command = [sys.executable.encode(), b"-m", b"stella_desktop.cli", b"task-runner", b"approve", run_id.encode(),
+               b"release-signoff", b"--by", values["--by"], b"--reason", values["--reason"],
+               b"--store", str(store).encode()]
+    result = subprocess.run(command, capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"not valid UTF-8" in result.stderr, result.stderr
+    assert "waiting" in stella("runs", "show", run_id, store=store).stdout.lower()

@@ -95,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recorded_text(value: str) -> str:
+    """A command-line text that goes into the run's records: it must be valid UTF-8.
+
+    Bytes that are not UTF-8 reach Python as lone surrogates, which no JSON
+    record can hold (exit 70 before this check)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("the text is not valid UTF-8 (check the terminal's encoding)") from None
+    return value
+
+
 def _command(commands, name: str, handler: str, help_text: str, description: str | None = None):
     command = commands.add_parser(name, help=help_text, description=description or help_text,
                                   epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,14 +170,15 @@ def _add_run_commands(commands) -> None:
         decide = _command(commands, name, name, f"{verb} an approval a paused run is waiting for")
         decide.add_argument("run_id", metavar="RUN_ID")
         decide.add_argument("approval_id", metavar="APPROVAL_ID")
-        decide.add_argument("--by", required=True, metavar="NAME", help="who decides (recorded in the run)")
-        decide.add_argument("--reason", metavar="TEXT", help="why (recorded in the run)")
+        decide.add_argument("--by", required=True, metavar="NAME", type=recorded_text,
+                            help="who decides (recorded in the run)")
+        decide.add_argument("--reason", metavar="TEXT", type=recorded_text, help="why (recorded in the run)")
     policy = _command(commands, "decide", "decide", "allow or deny a policy gate a paused run is waiting at")
     policy.add_argument("run_id", metavar="RUN_ID")
     policy.add_argument("step_id", metavar="STEP_ID")
     policy.add_argument("decision", choices=("allow", "deny"))
-    policy.add_argument("--by", required=True, metavar="NAME")
-    policy.add_argument("--reason", metavar="TEXT")
+    policy.add_argument("--by", required=True, metavar="NAME", type=recorded_text)
+    policy.add_argument("--reason", metavar="TEXT", type=recorded_text)
     cancel = _command(commands, "cancel", "cancel", "cancel a run (it stays resumable)")
     cancel.add_argument("run_id", metavar="RUN_ID")
     runs = commands.add_parser("runs", help="list and show runs in the store")
