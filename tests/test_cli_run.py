@@ -237,3 +237,14 @@ def test_a_decision_text_that_is_not_utf8_is_a_usage_error_not_exit_70(tmp_path,
     result = subprocess.run(command, capture_output=True, timeout=120)
     assert result.returncode == 2 and b"not valid UTF-8" in result.stderr, result.stderr
     assert "waiting" in stella("runs", "show", run_id, store=store).stdout.lower()
+
+
+def test_a_manifest_path_that_is_not_utf8_is_a_usage_error_not_exit_70(tmp_path):
+    """Attack review: `run --manifest b<0xff>.yaml` crashed writing run.json (the path is recorded), exit 70."""
+    manifest = os.path.join(os.fsencode(tmp_path), b"b\xff.yaml")
+    with open(manifest, "wb") as stream:
+        stream.write(FLAKY_PACK.read_bytes())
+    command = [sys.executable.encode(), b"-m", b"stella_desktop.cli", b"task-runner", b"run", b"--manifest", manifest,
+               b"--store", os.fsencode(tmp_path / "store")]
+    result = subprocess.run(command, capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"not valid UTF-8" in result.stderr, result.stderr

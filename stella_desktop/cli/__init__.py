@@ -143,6 +143,16 @@ def manifest_file(text: str) -> str:
     return existing_file(text)
 
 
+def recorded_manifest_file(text: str) -> str:
+    """--manifest of a run: its path is recorded in the run, so it must be valid UTF-8 text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("the path is not valid UTF-8, and a run records its manifest's "
+                                         "path: rename the file") from None
+    return manifest_file(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -157,7 +167,7 @@ def _add_run_commands(commands) -> None:
     run = _command(commands, "run", "run", "run a pack on this machine",
                    "Validate, plan and run a pack locally.  Every state change is saved in the run store, "
                    "so an interrupted run can be resumed.  Exit 0 succeeded, 1 failed, 4 paused at a gate.")
-    run.add_argument("--manifest", required=True, metavar="PATH", type=manifest_file,
+    run.add_argument("--manifest", required=True, metavar="PATH", type=recorded_manifest_file,
                      help="the pack's YAML manifest")
     run.add_argument("--inputs", metavar="PATH", type=existing_file, help="a JSON object of input values")
     _driving(run)
