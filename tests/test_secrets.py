@@ -235,3 +235,20 @@ def test_a_long_secret_in_line_wrapped_base64_is_redacted():
             redacted = redactor.redact_text(f"out: {wrapped}done")
             assert redacted == "out: ***" + newline + "done", (width, redacted)
     assert redactor.redact_text(base64.encodebytes(secret.encode()).decode()) == "***\n"
+
+
+def test_a_secret_that_is_not_utf8_is_a_preflight_problem_not_exit_70(tmp_path):
+    """Attack review: STELLA_SECRET_tok=$'abc\\xffdef' reached Python as a lone surrogate and crashed the run
+    (redaction's URL forms, then the journal's JSON) with exit 70."""
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: sx, version: 1.0.0}\n"
+                        "spec:\n  secrets: [{name: tok}]\n"
+                        "  steps:\n    - {id: a, run: {uses: builtin:echo, with: {x: \"{{ secrets.tok }}\"}}}\n")
+    environment = {**{k: v for k, v in os.environ.items() if k != "STELLA_SECRET_tok"}}
+    environment = {os.fsencode(k): os.fsencode(v) for k, v in environment.items()}
+    environment[b"STELLA_SECRET_tok"] = b"abc\xffdef"
+    result = subprocess.run([sys.executable, "-m", "stella_desktop.cli", "task-runner", "run", "--manifest",
+                             str(manifest), "--store", str(tmp_path / "store")],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 3 and "not valid UTF-8" in result.stderr, result.stderr
+    assert Redactor({"tok": "abc\udcffdef", "other": "x\ud800yyyyyy"}).redact_text("1 abc\udcffdef 2") == "1 *** 2"

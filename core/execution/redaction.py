@@ -38,10 +38,14 @@ def secret_forms(secret: str) -> set[str]:
              # Python's own quoting, as in a message that shows a list or dict holding the secret
              # ("invalid type for value: ['it\\'s\\x01']"): repr escapes quotes and controls its own way
              repr(secret)[1:-1], ascii(secret)[1:-1]}
-    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+    try:  # a value from a non-UTF-8 environment (lone surrogates) must not crash redaction
+        raw = secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = secret.encode("utf-8", "surrogatepass")
+    for encoded in (quote(raw, safe=""), quote(raw), quote_plus(raw)):
         forms.add(encoded)
         forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded))
-    data = secret.encode("utf-8", "surrogatepass")
+    data = raw
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         whole = encode(data).decode("ascii")
         forms.update((whole, whole.rstrip("=")))
