@@ -31,14 +31,17 @@ def _ms(seconds: float | None) -> str:
 
 
 def _verdict(result: dict) -> str:
-    """met only when every target the figure sets is met (seconds and ratio alike)."""
-    value, checks = result.get("value"), []
-    if "targetRatio" in result and result.get("floor"):
-        checks.append(value / result["floor"] <= result["targetRatio"])
+    """"met" only if every target the figure sets is met."""
+    value, floor = result.get("value"), result.get("floor")
+    checks = []
+    if "targetRatio" in result and floor:
+        checks.append(value / floor <= result["targetRatio"])
     if "targetSeconds" in result:
         checks.append(value <= result["targetSeconds"])
-    if result.get("target") == "faster than the peer" and result.get("floor"):
-        checks.append(value < result["floor"])
+    if "targetFaster" in result and floor:
+        checks.append(value * result["targetFaster"] <= floor)
+    if result.get("target") == "faster than the peer" and floor:
+        checks.append(value < floor)
     if not checks:
         return ""
     return "met" if all(checks) else "NOT MET"

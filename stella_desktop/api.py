@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import json_text
 from core.errors import PackInvalid, Problem
-from core.execution.run import ActiveRun, PlanDrift, load_snapshot
+from core.execution.host import RunHost
+from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunCorrupt, RunLocked, RunNotFound, RunStore, RunStoreError
 from core.manifest import parse_pack
@@ -32,6 +33,7 @@ from stella_desktop import __version__
 from stella_desktop.api_access import Access, AccessGuard
 from stella_desktop.api_errors import GUARD_RESPONSES, Detail, install_error_handlers
 from stella_desktop.api_limits import BodyGuard, Limits
+from stella_desktop.api_runs import add_run_routes
 
 MAX_BODY_BYTES = Limits().max_body
 JSON = "application/json"
@@ -72,12 +74,15 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access | None = None,
-               limits: Limits | None = None) -> FastAPI:
+               limits: Limits | None = None, host: RunHost | None = None) -> FastAPI:
     """The API over ``store``; schema files resolve only inside ``packs_dir`` when given.
 
     Every request passes :class:`AccessGuard` (Host, Origin, token; default: loopback names,
-    no token) and :class:`BodyGuard` (size, time, memory) before any endpoint sees it.
+    no token) and :class:`BodyGuard` (size, time, memory) before any endpoint sees it.  Runs
+    started or resumed through the API are driven by ``host`` (default: the threads backend, no
+    ``builtin:command``).
     """
+    host = host or RunHost(store)
     app = FastAPI(title="Stella Desktop local API", version=__version__,
                   description="Simulations and run state of Stella Ops Task Packs, on this machine.",
                   responses=GUARD_RESPONSES,
@@ -122,7 +127,7 @@ def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access 
     def show_run(run_id: str) -> Response:
         """A run's snapshot: the same JSON as `stella task-runner runs show RUN_ID --format json`."""
         try:
-            snapshot = load_snapshot(store, run_id)
+            snapshot = host.snapshot(run_id)
         except RunNotFound as missing:
             return _error(404, str(missing))
         except (RunCorrupt, PlanDrift) as broken:
@@ -136,27 +141,20 @@ def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access 
                          400: {"model": Detail}, 404: {"model": Detail}, 409: {"model": Detail},
                         413: {"model": Detail}, 422: {"model": ProblemsOut}, 500: {"model": Detail}})
     def decide_approval(run_id: str, approval_id: str, request: DecisionRequest) -> Response:
-        """Record an approval decision for a run that waits at a gate (resume it with the CLI or the app)."""
+        """Record an approval decision for a run that waits at a gate (then resume it); a run this
+        server drives goes on at once."""
         try:
-            active = ActiveRun.open(store, run_id)
+            snapshot = host.approve(run_id, approval_id, request.decidedBy, request.reason,
+                                    request.decision == "approve")
         except RunNotFound as missing:
             return _error(404, str(missing))
-        except RunLocked as locked:
-            return _error(409, str(locked))
+        except (RunLocked, DecisionError) as refused:
+            return _error(409, str(refused))
         except (RunCorrupt, PlanDrift, RunStoreError) as broken:
             return _error(500, f"run '{run_id}' cannot be opened: {broken}")
-        try:
-            active.scheduler.approve(approval_id, request.decidedBy, request.reason,
-                                     approved=request.decision == "approve")
-            snapshot = active.snapshot()
-        except DecisionError as error:
-            return _error(409, str(error))
-        except RunStoreError as error:
-            return _error(500, str(error))
-        finally:
-            active.close()
         return Response(json_text.pretty(snapshot), media_type=JSON)
 
+    add_run_routes(app, host, Detail, ProblemsOut)
     return app
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from core.errors import Problem
 from stella_desktop.presentation import plural
 
-UNFINISHED = ("running", "cancelled", "waiting")
+UNFINISHED = ("running", "cancelled", "interrupted", "waiting")
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ def waiting(step, kind: str) -> Attention:
 
 
 def stopped(run, status: str) -> Attention:
-    if status == "cancelled":
-        return Attention(f"Run {run.run_id} was cancelled. It can be resumed.", (("Resume", "resume"),), run.run_id)
+    if status in ("cancelled", "interrupted"):
+        return Attention(f"Run {run.run_id} was {status}. It can be resumed.", (("Resume", "resume"),), run.run_id)
     return Attention(f"Run {run.run_id} {status}.", (("Dismiss", "dismiss"),), run.run_id)
 
 

@@ -122,6 +122,19 @@ class PreferencesDialog(QDialog):
         self.workers.setObjectName("pref-workers")
         self.workers.setRange(1, 64)
         self.workers.setValue(settings.workers)
+        self.backend = QComboBox()
+        self.backend.setObjectName("pref-backend")
+        self.backend.addItem("This computer (threads)", "threads")
+        self.backend.addItem("A Dask cluster", "dask")
+        self.backend.setCurrentIndex(max(0, self.backend.findData(settings.backend)))
+        self.scheduler = QLineEdit(settings.dask_scheduler)
+        self.scheduler.setObjectName("pref-scheduler")
+        self.scheduler.setPlaceholderText("tcp://host:8786 (tls://… beyond this machine)")
+        self.scheduler_hint = QLabel()
+        self.scheduler_hint.setObjectName("pref-scheduler-hint")
+        self.scheduler_hint.setWordWrap(True)
+        self.backend.currentIndexChanged.connect(self._backend_changed)
+        self.scheduler.textChanged.connect(self._backend_changed)
         self.commands = QCheckBox("Allow builtin:command steps to run programs")
         self.commands.setObjectName("pref-commands")
         self.commands.setChecked(settings.allow_commands)
@@ -144,6 +157,9 @@ class PreferencesDialog(QDialog):
         self.collapse_over.setToolTip("A parallel or map block with more children than this starts collapsed")
         form = QFormLayout()
         form.addRow("Run store folder", row)
+        form.addRow("Run steps on", self.backend)
+        form.addRow("Dask scheduler", self.scheduler)
+        form.addRow("", self.scheduler_hint)
         form.addRow("Worker threads", self.workers)
         form.addRow("Commands", self.commands)
         form.addRow("", warning)
@@ -152,9 +168,30 @@ class PreferencesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        self._backend_changed()
+
+    def _backend_changed(self, *_args) -> None:
+        dask = self.backend.currentData() == "dask"
+        address = self.scheduler.text().strip()
+        self.scheduler.setEnabled(dask)
+        valid = not dask or address.startswith(("tcp://", "tls://"))
+        if not dask:
+            hint = "Steps run on worker threads of this app."
+        elif not valid:
+            hint = "⚠ Give the scheduler's address: tcp://HOST:PORT, or tls://HOST:PORT beyond this machine."
+        elif address.startswith("tcp://") and not address.startswith(("tcp://127.", "tcp://localhost")):
+            hint = ("⚠ tcp:// is not encrypted: secrets would cross the network in the clear. Use tls:// "
+                    "beyond this machine.")
+        else:
+            hint = "Each step runs on a worker of that cluster; the run's journal stays on this computer."
+        self.scheduler_hint.setText(hint)
+        self.scheduler_hint.setStyleSheet("" if not hint.startswith("⚠") else "color:#b35900")
+        self.ok.setEnabled(valid)
+        QTimer.singleShot(0, self.adjustSize)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Run store folder", self.store.text())
@@ -164,6 +201,8 @@ class PreferencesDialog(QDialog):
     def accept(self) -> None:
         self.settings.store_folder = Path(self.store.text().strip() or str(self.settings.store_folder))
         self.settings.workers = self.workers.value()
+        self.settings.backend = self.backend.currentData()
+        self.settings.dask_scheduler = self.scheduler.text()
         self.settings.allow_commands = self.commands.isChecked()
         self.settings.theme = self.theme.currentData()
         self.settings.collapse_over = self.collapse_over.value()

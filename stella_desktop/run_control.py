@@ -62,19 +62,40 @@ class RunControl(QObject):
 
     # -- starting --------------------------------------------------------------------------------
     def start_new(self, store: RunStore, manifest_path: str, inputs: dict, registry: ExecutorRegistry,
-                  workers: int) -> ActiveRun:
-        """Create a run (PackInvalid / RunStoreError propagate) and start driving it."""
+                  workers: int, scheduler: str | None = None) -> ActiveRun:
+        """Create a run (PackInvalid / RunStoreError / BackendUnavailable propagate) and drive it.
+
+        ``scheduler``: a Dask scheduler address to run the steps on, else this computer's threads.
+        """
         self.release()
-        self.run = ActiveRun.create(store, manifest_path, inputs, registry=registry)
-        self._drive(registry, workers)
+        backend = self._backend(registry, scheduler)  # first: an unreachable cluster creates no run
+        try:
+            self.run = ActiveRun.create(store, manifest_path, inputs, registry=registry)
+        except BaseException:
+            backend.shutdown() if backend is not None else None
+            raise
+        self._drive(registry, workers, backend)
         return self.run
 
-    def resume(self, store: RunStore, run_id: str, registry: ExecutorRegistry, workers: int) -> ActiveRun:
-        """Reopen and continue a run (PlanDrift / RunLocked / PackInvalid propagate)."""
+    def resume(self, store: RunStore, run_id: str, registry: ExecutorRegistry, workers: int,
+               scheduler: str | None = None) -> ActiveRun:
+        """Reopen and continue a run (PlanDrift / RunLocked / PackInvalid / BackendUnavailable propagate)."""
         self.release()
-        self.run = ActiveRun.open(store, run_id, registry=registry, check_executors=True)
-        self._drive(registry, workers)
+        backend = self._backend(registry, scheduler)
+        try:
+            self.run = ActiveRun.open(store, run_id, registry=registry, check_executors=True)
+        except BaseException:
+            backend.shutdown() if backend is not None else None
+            raise
+        self._drive(registry, workers, backend)
         return self.run
+
+    @staticmethod
+    def _backend(registry: ExecutorRegistry, scheduler: str | None):
+        if not scheduler:
+            return None  # the Runner's own QThreadPool
+        from core.execution.backends.dask import DaskBackend
+        return DaskBackend.connect(registry, scheduler=scheduler)
 
     def view_only(self, store: RunStore, run_id: str) -> ActiveRun:
         """Open a run to look at it, without locking or driving it."""
@@ -82,8 +103,8 @@ class RunControl(QObject):
         self.run = ActiveRun.open(store, run_id, lock=False)
         return self.run
 
-    def _drive(self, registry: ExecutorRegistry, workers: int) -> None:
-        self.runner = Runner(self.run, registry, workers=workers, parent=self)
+    def _drive(self, registry: ExecutorRegistry, workers: int, backend=None) -> None:
+        self.runner = Runner(self.run, registry, workers=workers, parent=self, backend=backend)
         self.runner.record.connect(self._on_record)
         self.runner.finished.connect(self._stopped)
         self.runner.failed_internally.connect(self._failed)

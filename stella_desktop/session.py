@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import PackInvalid, Problem
+from core.execution.backends import BackendUnavailable
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
@@ -246,14 +247,15 @@ class Session(QObject):
             return
         try:
             run = self._runs.start_new(self.store(), self.pack.path, self.simulation.inputs, self._registry(),
-                                       self.settings.workers)
+                                       self.settings.workers, self.settings.scheduler_for_runs())
         except PackInvalid as invalid:
             self.problems, self.problems_about_inputs = list(invalid.problems), False
             self.problems_changed.emit()
             self.notice.emit("The run cannot start", attention.cannot_start(invalid.problems), True)
             return
-        except RunStoreError as error:
-            self.notice.emit("The run store failed", str(error), True)
+        except (RunStoreError, BackendUnavailable) as error:  # the store, or the Dask cluster in Preferences
+            self.notice.emit("The run store failed" if isinstance(error, RunStoreError) else "The run cannot start",
+                             str(error), True)
             return
         self._enter_run(run, Mode.RUNNING)
 
@@ -262,8 +264,8 @@ class Session(QObject):
 
     def resume_run(self, run_id: str) -> None:
         self._with_run(run_id, "cannot be resumed",
-                       lambda: self._runs.resume(self.store(), run_id, self._registry(), self.settings.workers),
-                       Mode.RUNNING)
+                       lambda: self._runs.resume(self.store(), run_id, self._registry(), self.settings.workers,
+                                                 self.settings.scheduler_for_runs()), Mode.RUNNING)
 
     def _with_run(self, run_id: str, failed: str, opening, mode: Mode) -> None:
         if self.mode == Mode.RUNNING:
@@ -271,7 +273,7 @@ class Session(QObject):
             return
         try:
             run = opening()
-        except (PlanDrift, RunStoreError) as error:
+        except (PlanDrift, RunStoreError, BackendUnavailable) as error:
             self.notice.emit(f"This run {failed}", str(error), True)
             return
         except PackInvalid as invalid:

@@ -45,6 +45,28 @@ class AppSettings:
         self.qt.setValue("run/workers", int(value))
 
     @property
+    def backend(self) -> str:
+        """Where a run's steps execute: "threads" (this computer) or "dask" (the scheduler below)."""
+        value = self._get("run/backend", "threads")
+        return value if value in ("threads", "dask") else "threads"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self.qt.setValue("run/backend", value)
+
+    @property
+    def dask_scheduler(self) -> str:
+        return self._get("run/daskScheduler", "")
+
+    @dask_scheduler.setter
+    def dask_scheduler(self, value: str) -> None:
+        self.qt.setValue("run/daskScheduler", value.strip())
+
+    def scheduler_for_runs(self) -> str | None:
+        """The Dask scheduler address runs use, or None to run steps on this computer."""
+        return self.dask_scheduler or None if self.backend == "dask" else None
+
+    @property
     def allow_commands(self) -> bool:
         return self._get("run/allowCommands", False, bool)
 

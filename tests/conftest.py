@@ -65,3 +65,22 @@ def write_pack(tmp_path):
         return manifest
 
     return write
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """One Dask LocalCluster (2 worker processes) per test module that asks for it."""
+    from backend_harness import local_cluster
+    cluster, client = local_cluster()
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(params=["threads", "qt", "dask"])
+def harness(request):
+    """Drives runs on each backend in turn: every execution test passes identically on all three."""
+    from backend_harness import make_harness
+    made = make_harness(request, request.param)
+    yield made
+    made.close()

@@ -26,6 +26,18 @@ def stella(*args, store=None, env=None, **kwargs) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=120, env=environment, **kwargs)
 
 
+@pytest.fixture(params=["threads", "dask"])
+def backend(request) -> list[str]:
+    """The options that pick a backend for run and resume (dask: this module's LocalCluster).
+
+    The CLI's crash, gate and drift paths run on both headless backends; every other execution
+    semantic is checked on all three backends in process (tests/test_backends.py)."""
+    if request.param == "threads":
+        return []
+    client = request.getfixturevalue("dask_client")
+    return ["--backend", "dask", "--scheduler", client.scheduler.address]
+
+
 def only_run(store) -> str:
     (run_id,) = os.listdir(store)
     return run_id
@@ -37,8 +49,8 @@ def write(tmp_path, text, name="pack.yaml"):
     return path
 
 
-def test_flaky_pack_retries_and_succeeds_with_json_snapshot(store):
-    result = stella("run", "--manifest", str(FLAKY_PACK), "--format", "json", store=store)
+def test_flaky_pack_retries_and_succeeds_with_json_snapshot(store, backend):
+    result = stella("run", "--manifest", str(FLAKY_PACK), "--format", "json", *backend, store=store)
     assert result.returncode == 0, result.stderr
     snapshot = json.loads(result.stdout)
     assert snapshot["status"] == "succeeded" and snapshot["runId"] == only_run(store)
@@ -75,16 +87,16 @@ spec:
     assert (steps["b"]["status"], steps["b"]["statusReason"]) == ("skipped", "run aborted")
 
 
-def test_gate_pauses_with_exit_4_then_approve_decide_and_resume(store):
-    result = stella("run", "--manifest", str(RELEASE), store=store)
+def test_gate_pauses_with_exit_4_then_approve_decide_and_resume(store, backend):
+    result = stella("run", "--manifest", str(RELEASE), *backend, store=store)
     assert result.returncode == 4, result.stderr
     run_id = only_run(store)
     assert f"stella task-runner approve {run_id} release-signoff --by NAME" in result.stderr
     assert stella("approve", run_id, "nope", "--by", "ann", store=store).returncode == 2
     assert stella("approve", run_id, "release-signoff", "--by", "ann", "--reason", "ok", store=store).returncode == 0
-    assert stella("resume", run_id, store=store).returncode == 4  # now at the policy gate
+    assert stella("resume", run_id, *backend, store=store).returncode == 4  # now at the policy gate
     assert stella("decide", run_id, "guard", "allow", "--by", "bob", store=store).returncode == 0
-    result = stella("resume", run_id, "--format", "json", store=store)
+    result = stella("resume", run_id, "--format", "json", *backend, store=store)
     assert result.returncode == 0, result.stderr
     snapshot = json.loads(result.stdout)
     assert snapshot["approvals"][0]["decidedBy"] == "ann" and snapshot["policyDecisions"][0]["decision"] == "allow"
@@ -152,11 +164,11 @@ spec:
 """
 
 
-def test_sigkill_mid_step_then_resume_never_reruns_finished_steps(store, tmp_path):
+def test_sigkill_mid_step_then_resume_never_reruns_finished_steps(store, tmp_path, backend):
     pack = write(tmp_path, SLOW)
     environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     process = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "task-runner", "run", "--manifest",
-                                str(pack), "--store", str(store)], stderr=subprocess.PIPE, text=True,
+                                str(pack), "--store", str(store), *backend], stderr=subprocess.PIPE, text=True,
                                stdout=subprocess.DEVNULL, env=environment)
     for line in process.stderr:  # kill it while s1 and s2 sleep
         if "s2: pending -> running" in line:
@@ -164,7 +176,7 @@ def test_sigkill_mid_step_then_resume_never_reruns_finished_steps(store, tmp_pat
     process.send_signal(signal.SIGKILL)
     process.wait()
     run_id = only_run(store)
-    result = stella("resume", run_id, "--format", "json", store=store)
+    result = stella("resume", run_id, "--format", "json", *backend, store=store)
     assert result.returncode == 0, result.stderr
     events = json.loads(result.stdout)["events"]
     succeeded = [e["stepId"] for e in events if e["to"] == "succeeded"]
@@ -175,12 +187,12 @@ def test_sigkill_mid_step_then_resume_never_reruns_finished_steps(store, tmp_pat
     assert all(e["attempt"] == 0 for e in interrupted)
 
 
-def test_resume_refuses_a_changed_manifest(store, tmp_path):
+def test_resume_refuses_a_changed_manifest(store, tmp_path, backend):
     pack = write(tmp_path, SLOW.replace("seconds: 0.3", "seconds: 0"))
-    stella("run", "--manifest", str(pack), store=store)
+    stella("run", "--manifest", str(pack), *backend, store=store)
     run_id = only_run(store)
     pack.write_text(pack.read_text().replace("n: 2", "n: 3"))
-    result = stella("resume", run_id, store=store)
+    result = stella("resume", run_id, *backend, store=store)
     assert result.returncode == 3
     assert "the plan changed since it was created (run: sha256:" in result.stderr and "manifest now: sha256:" in result.stderr
 
@@ -220,6 +232,41 @@ spec:
     step = json.loads(result.stdout)["steps"][0]
     assert "path '../../escaped.txt' leaves the run's workspace" in step["statusReason"]
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+@pytest.mark.parametrize("action", ["run", "resume"])
+def test_running_a_pack_never_imports_qt(store, action):
+    first = stella("run", "--manifest", str(RELEASE), store=store) if action == "resume" else None
+    target = ["resume", only_run(store)] if first else ["run", "--manifest", str(RELEASE)]
+    probe = (
+        "import sys\n"
+        "from stella_desktop.cli import main\n"
+        f"code = main(['task-runner', *{target!r}, '--store', {str(store)!r}])\n"
+        "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
+        "print('QT-MODULES', qt, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert result.returncode == 4, result.stderr  # it ran up to its approval gate
+    assert "QT-MODULES []" in result.stderr
+
+
+def test_workspace_root_holds_each_runs_files(store, tmp_path, backend):
+    pack = write(tmp_path, """
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: files, version: 1.0.0}
+spec:
+  steps:
+    - {id: note, run: {uses: builtin:write-file, with: {path: out/note.txt, content: shared}}}
+""")
+    shared = tmp_path / "shared-workspaces"
+    result = stella("run", "--manifest", str(pack), "--workspace-root", str(shared), *backend, store=store)
+    assert result.returncode == 0, result.stderr
+    run_id = only_run(store)
+    assert (shared / run_id / "out" / "note.txt").read_text() == "shared"
+    assert not (store / run_id / "workspace" / "out").exists()
 
 
 @pytest.mark.parametrize("option", ["--by", "--reason"])

@@ -296,3 +296,78 @@ def test_cancel_stops_dispatching_and_interrupt_keeps_the_attempt():
     assert scheduler.states["first"].attempts == 0
     scheduler.start()
     assert ids(scheduler.advance()) == ["first"]
+
+
+def running_ids(scheduler) -> list[str]:
+    return [step_id for step_id, state in scheduler.states.items() if state.status == "running"]
+
+
+MAPPED = """
+steps:
+  - {id: first, run: {uses: x}}
+  - {id: m, map: {items: [1, 2, 3, 4], step: {id: t, run: {uses: x}}}}
+"""
+
+
+def test_cancelling_a_resumed_run_leaves_no_block_running():
+    records = []
+    scheduler = scheduler_for(MAPPED, sink=records.append)
+    scheduler.start()
+    scheduler.advance()
+    scheduler.complete("first")
+    assert ids(scheduler.advance()) == ["m[0]::t"]  # the process "dies" here
+    resumed = scheduler_for(MAPPED, sink=records.append)
+    resumed.replay(records)
+    resumed.start()
+    assert ids(resumed.advance()) == ["m[0]::t"]
+    resumed.cancel()
+    resumed.interrupt("m[0]::t", "interrupted: run cancelled")
+    assert resumed.advance() == [] and resumed.status == "cancelled"
+    assert running_ids(resumed) == []
+    assert (resumed.states["m"].status, resumed.states["m"].reason) == ("pending", "interrupted: run cancelled")
+    reread = scheduler_for(MAPPED)
+    reread.replay(records)  # what `runs show` rebuilds from the journal
+    assert running_ids(reread) == [] and reread.status == "cancelled"
+    reread.sink = records.append
+    drive(reread)  # resumed again: the block starts over and finishes
+    assert reread.status == "succeeded" and reread.states["m"].status == "succeeded"
+    assert [r["stepId"] for r in records if r.get("to") == "succeeded"].count("m[0]::t") == 1
+
+
+def test_cancel_parks_a_block_waiting_at_a_gate_and_the_decision_lands_after_resume():
+    scheduler = scheduler_for("""
+        approvals: [{id: ok}]
+        steps:
+          - id: fan
+            parallel:
+              steps:
+                - {id: a, run: {uses: x}}
+                - {id: gate, gate: {approval: {id: ok}}}
+          - {id: last, run: {uses: x}}
+    """)
+    drive(scheduler)
+    assert scheduler.status == "waiting" and scheduler.states["fan"].status == "running"
+    scheduler.cancel()  # nothing runs: the block is parked at once
+    assert running_ids(scheduler) == []
+    scheduler.approve("ok", "ann")
+    scheduler.start()
+    scheduler.advance()
+    scheduler.check()
+    assert scheduler.states["gate"].status == "succeeded" and scheduler.states["fan"].status == "succeeded"
+
+
+def test_a_block_stopped_by_a_failure_stays_stopped_after_cancel_and_resume():
+    scheduler = scheduler_for(FAN.replace("CONTINUE", "false").replace("maxAttempts: 2", "maxAttempts: 1"))
+    scheduler.start()
+    scheduler.advance()
+    scheduler.complete("first")
+    assert ids(scheduler.advance()) == ["a", "b"]
+    scheduler.cancel()
+    scheduler.fail("a", "x")  # for good, while the run is cancelled
+    scheduler.interrupt("b", "interrupted: run cancelled")
+    scheduler.advance()
+    assert running_ids(scheduler) == []
+    assert drive(scheduler) == []  # resumed: nothing more of the stopped block runs
+    scheduler.check()
+    assert scheduler.status == "failed" and scheduler.states["fan"].reason == "'a' failed"
+    assert {scheduler.states[s].status for s in ("b", "c", "d")} == {"skipped"}

@@ -7,16 +7,23 @@ microseconds and a ``Z`` (``2026-11-27T07:30:00.123456Z``).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Protocol
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def until(self, moment: datetime) -> float:
+        """Real seconds to wait before ``moment`` is here (a fake clock moves there instead)."""
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+    def until(self, moment: datetime) -> float:
+        return max(0.0, (moment - self.now()).total_seconds())
 
 
 class FakeClock:
@@ -35,11 +42,23 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         self._now = moment
 
+    def until(self, moment: datetime) -> float:
+        """Jump to ``moment`` (never back): a driver on a fake clock waits for no retry window."""
+        self._now = max(self._now, moment)
+        return 0.0
+
 
 def iso(moment: datetime | None) -> str | None:
-    # isoformat, not strftime: strftime imports a module on every call, which adds up per step
     if moment is None:
         return None
+    return _iso(moment)
+
+
+@lru_cache(maxsize=8192)
+def _iso(moment: datetime) -> str:
+    # Cached: a transition's moment is written to the journal, then again as a step's startedAt,
+    # finishedAt and lastTransitionAt in every snapshot.  isoformat, not strftime: strftime imports
+    # a module on every call, which adds up per step.
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

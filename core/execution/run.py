@@ -7,6 +7,7 @@ use to create, reopen, decide and snapshot runs, so they all agree.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from core.errors import PackInvalid
@@ -22,7 +23,10 @@ from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan, expand_map
 
 SNAPSHOT_EVERY = 2000
-"""Records between two compacted snapshots while a run is driven (and at every pause and end)."""
+SNAPSHOT_SECONDS = 2.0
+"""While a run is driven, a compacted snapshot is written once both this many records and this
+many seconds have passed since the last (and always at every pause and end): a long run is
+cheap to show, and a short one does not pay for a snapshot it is about to write anyway."""
 
 
 class PlanDrift(Exception):
@@ -36,6 +40,7 @@ class ActiveRun:
         self.handle = handle
         self.graph = ExecutionGraph.from_plan(plan)
         self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
         self.notices: list[str] = []  # what the preflight wants the user to know (secrets allowed in files)
         self.listeners: list = []  # called with each record after it is stored
         self.scheduler = Scheduler(
@@ -57,7 +62,7 @@ class ActiveRun:
         self._since_snapshot += 1
 
     def _applied(self, record: dict) -> None:
-        if self._since_snapshot >= SNAPSHOT_EVERY:
+        if self._since_snapshot >= SNAPSHOT_EVERY and time.monotonic() - self._snapshot_at >= SNAPSHOT_SECONDS:
             self.save_snapshot()
         for listener in self.listeners:
             listener(record)
@@ -131,6 +136,7 @@ class ActiveRun:
         if self.handle.locked:
             self.handle.write_snapshot(self.snapshot())
         self._since_snapshot = 0
+        self._snapshot_at = time.monotonic()
 
     def close(self) -> None:
         try:

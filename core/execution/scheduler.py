@@ -27,7 +27,11 @@ Rules (format document sections 5, 8 and 9):
 * disabled steps, and steps whose run-time ``when`` is false, are skipped
   with everything inside them;
 * gates wait in ``pending`` until decided; an approval expires after its
-  ``expiresAfter``.
+  ``expiresAfter``;
+* a stopped run (cancelled or interrupted) has nothing ``running``: once its
+  running steps have reported back, its open blocks go back to ``pending``
+  (innermost first) and start over, keeping what their children did, when the
+  run is resumed.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
 
 RUN_PENDING, RUN_RUNNING, RUN_WAITING = "pending", "running", "waiting"
 RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED = "succeeded", "failed", "cancelled"
+RUN_INTERRUPTED = "interrupted"  # its driver stopped (server shutdown); resumable like a cancelled run
 RUN_FINAL = frozenset({RUN_SUCCEEDED, RUN_FAILED})
+RUN_STOPPED = frozenset({RUN_CANCELLED, RUN_INTERRUPTED})
 
 AWAITING_APPROVAL = "awaiting approval"
 AWAITING_POLICY = "awaiting policy decision"
@@ -176,11 +182,15 @@ class Scheduler:
         if event.to_status == RUNNING:
             self._running_children[parent] = self._running_children.get(parent, 0) + 1
             self.waiting.pop(step.id, None)
-            if step.is_block:
-                self._open_children[step.id] = len(step.children)
-                self._queues[step.id] = deque(child.id for child in step.children)
-                if not step.children:
+            if step.is_block:  # a block started again after a stop keeps what its children did
+                states = self.states
+                open_children = [c.id for c in step.children if states[c.id].status not in TERMINAL]
+                self._open_children[step.id] = len(open_children)
+                self._queues[step.id] = deque(open_children)
+                if not open_children:
                     self._to_settle.add(step.id)
+                if not step.continue_on_error and any(states[c.id].status == FAILED for c in step.children):
+                    self._stopping.add(step.id)
         elif was_running:
             self._running_children[parent] -= 1
         if event.to_status == PENDING and was_running:  # a retry or an interrupted step goes first
@@ -249,7 +259,10 @@ class Scheduler:
 
         Returns the run steps now ``running``, for the runner to execute.
         """
-        if self.status in RUN_FINAL or self.status == RUN_CANCELLED:
+        if self.status in RUN_FINAL:
+            return []
+        if self.status in RUN_STOPPED:
+            self._park_blocks()
             return []
         started: list[PlannedStep] = []
         progress = True
@@ -314,6 +327,8 @@ class Scheduler:
         while queue:
             if limit is not None and self._running_children.get(parent, 0) >= limit:
                 break
+            if parent in self._stopping:
+                break  # a child failed for good: what is left is skipped, not started
             step_id = queue.popleft()
             state = self.states[step_id]
             if state.status != PENDING or step_id in self.waiting:
@@ -392,6 +407,8 @@ class Scheduler:
         now = self.clock.now()
         for step_id, expires_at in list(self.waiting.items()):
             step = self.graph.step(step_id)
+            if step.parent is not None and self.states[step.parent].status != RUNNING:
+                continue  # its block was parked by a stop: decided once the block runs again
             if step.kind == "gate.approval":
                 approval = self.approvals[step.approval_id]
                 if approval["status"] == "pending" and expires_at is not None and now >= expires_at:
@@ -452,8 +469,28 @@ class Scheduler:
             self._transition(step_id, PENDING, reason, attempt=max(state.attempts - 1, 0))
 
     def cancel(self, reason: str = "cancelled by the user") -> None:
+        self.stop(RUN_CANCELLED, reason)
+
+    def stop(self, status: str = RUN_CANCELLED, reason: str | None = None) -> None:
+        """Stop the run (cancelled, or interrupted by a shutdown); it stays resumable.
+
+        Steps still running report back through :meth:`interrupt` (or finish);
+        open blocks are parked once none is running.
+        """
+        if status not in RUN_STOPPED:
+            raise ValueError(f"'{status}' is not a way to stop a run")
         if self.status not in RUN_FINAL:
-            self._set_run_status(RUN_CANCELLED, reason)
+            self._set_run_status(status, reason)
+            self._park_blocks()
+
+    def _park_blocks(self) -> None:
+        """Open blocks of a stopped run back to pending, innermost first, once nothing runs."""
+        if self._running:
+            return
+        reason = f"interrupted: run {self.status}"
+        for step_id, state in reversed(list(self.states.items())):
+            if state.status == RUNNING and self.graph.step(step_id).is_block:
+                self._transition(step_id, PENDING, reason, attempt=max(state.attempts - 1, 0))
 
     # -- decisions from people ---------------------------------------------------------
     def approve(self, approval_id: str, by: str, reason: str | None = None, *, approved: bool = True) -> None:

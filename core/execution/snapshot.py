@@ -33,6 +33,12 @@ def build_snapshot(header: dict, scheduler: Scheduler) -> dict:
         "steps": [step_json(scheduler.graph.step(step_id)) for step_id in scheduler.graph.top_level()],
         "approvals": list(scheduler.approvals.values()),
         "policyDecisions": list(scheduler.policy_decisions.values()),
-        "events": [{k: v for k, v in r.items() if k not in ("type", "outputs")}
-                   for r in records if r["type"] == "transition"],
+        "events": [_event(r) for r in records if r["type"] == "transition"],
     }
+
+
+def _event(record: dict) -> dict:
+    event = record.copy()  # a C-level copy, then two deletions: the cheapest per-record step
+    del event["type"]
+    event.pop("outputs", None)
+    return event

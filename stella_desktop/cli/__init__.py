@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("table", "json"), default="table")
     diff.set_defaults(handler="stella_desktop.cli.diff:run")
     serve = commands.add_parser("serve", help="serve the local HTTP API (simulations and runs)",
-                                description="Serve POST /v1/task-runner/simulations and GET /v1/task-runner/runs"
-                                            " on this machine (needs the 'api' extra).",
+                                description="Serve simulations, and runs started, decided, resumed and cancelled "
+                                            "through /v1/task-runner/runs, on this machine (needs the 'api' "
+                                            "extra).  Stopping the server saves the runs it drives as "
+                                            "interrupted; they stay resumable.",
                                 epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     serve.add_argument("--port", type=int, default=8765)
@@ -90,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-host", action="append", metavar="NAME",
                        help="with --allow-remote: another name clients reach this machine by (the Host header "
                             "is checked; loopback names and the listening address are always accepted)")
+    serve.add_argument("--allow-commands", action="store_true",
+                       help="let builtin:command steps of runs started through the API run programs (off)")
+    serve.add_argument("--backend", choices=("threads", "dask"), default="threads",
+                       help="where the steps of runs started through the API execute (default: threads)")
+    serve.add_argument("--workers", type=_positive, default=4, metavar="N",
+                       help="threads per run (threads), or worker processes of the local Dask cluster")
+    serve.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="with --backend dask: an existing Dask scheduler (tls://... beyond one machine)")
+    serve.add_argument("--workspace-root", metavar="DIR",
+                       help="with --backend dask: a folder every worker shares, for the runs' files")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
     return parser
@@ -117,8 +129,18 @@ def _command(commands, name: str, handler: str, help_text: str, description: str
 
 
 def _driving(command) -> None:
+    command.add_argument("--backend", choices=("threads", "dask"), default="threads",
+                         help="where steps execute: threads in this process (default), or a Dask cluster "
+                              "(needs the 'dask' extra)")
     command.add_argument("--workers", type=_positive, default=4, metavar="N",
-                         help="worker threads executing steps (default 4)")
+                         help="worker threads (threads), or worker processes of the local Dask cluster "
+                              "started for the run (dask without --scheduler); default 4")
+    command.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                         help="with --backend dask: use this existing Dask scheduler (tls://... beyond "
+                              "one machine) instead of starting a local cluster")
+    command.add_argument("--workspace-root", metavar="DIR",
+                         help="with --backend dask: a folder every worker shares, where each run writes "
+                              "its files (DIR/RUN_ID) instead of the run store's workspace")
     command.add_argument("--allow-commands", action="store_true",
                          help="let builtin:command steps run programs (off by default)")
     command.add_argument("--format", choices=("table", "json"), default="table",

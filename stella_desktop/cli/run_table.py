@@ -9,7 +9,7 @@ from stella_desktop.cli.terminal import cell
 from stella_desktop.presentation import duration, plural, run_elapsed, with_countdown
 
 _COLOURS = {"pending": "36", "running": "34", "succeeded": "32", "failed": "31", "skipped": "2",
-            "waiting": "33", "cancelled": "35"}
+            "waiting": "33", "cancelled": "35", "interrupted": "35"}
 _HEADERS = ("STEP", "KIND", "STATUS", "TRIES", "REASON")
 
 

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 
 from core import json_text
 from core.errors import PackInvalid
+from core.execution.backends import BackendUnavailable, make_backend, workspace_for
+from core.execution.driver import Driver
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun, PlanDrift, load_snapshot
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunLocked, RunStore, RunStoreError
 from core.inputs import read_inputs_file
 from stella_desktop.cli import exit_codes, terminal
+from stella_desktop.presentation import describe
 from stella_desktop.cli.run_table import render_run, render_run_list
 from stella_desktop.cli.table import use_colour
 
 CANCELLED = 130  # the shell's code for Ctrl+C; the run stays resumable
 _STATUS_CODES = {"succeeded": exit_codes.OK, "failed": exit_codes.RUN_FAILED,
-                 "waiting": exit_codes.WAITING_FOR_GATE, "cancelled": CANCELLED}
+                 "waiting": exit_codes.WAITING_FOR_GATE, "cancelled": CANCELLED, "interrupted": CANCELLED}
 
 
 def _store(args) -> RunStore:
@@ -85,21 +89,23 @@ def resume(args) -> int:
 
 
 def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
-    from PySide6.QtCore import QCoreApplication, QTimer
-
-    from stella_desktop.presentation import describe
-    from stella_desktop.runner import Runner
-
+    """Drive the run on this thread with the chosen backend (no Qt: a plain blocking loop)."""
+    try:
+        backend = make_backend(args.backend, registry, workers=args.workers, scheduler=args.scheduler)
+    except BackendUnavailable as error:
+        active.close()
+        _error(str(error))
+        return exit_codes.USAGE
+    driver = Driver(active, backend, registry, workspace=workspace_for(args.workspace_root, active.run_id))
     _notify(active)
-
-    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    runner = Runner(active, registry, workers=args.workers)
-    outcome = {"status": None, "error": None}
     live = args.format == "table" and sys.stdout.isatty()
     colour = use_colour(getattr(args, "color", "auto"), sys.stdout)
-    drawn = {"lines": 0}
+    drawn = {"lines": 0, "at": 0.0}
 
-    def redraw() -> None:
+    def redraw(force: bool = False) -> None:
+        if not force and time.monotonic() - drawn["at"] < 0.2:
+            return
+        drawn["at"] = time.monotonic()
         text = render_run(active.snapshot(), colour=colour)  # cells escaped; colours and cursor moves ours
         out = terminal.raw(sys.stdout)
         if drawn["lines"]:
@@ -108,40 +114,26 @@ def _drive(active: ActiveRun, registry: ExecutorRegistry, args) -> int:
         out.flush()
         drawn["lines"] = text.count("\n")
 
-    def stopped(status: str) -> None:
-        outcome["status"] = status
-        app.quit()
-
-    def broken(message: str) -> None:
-        outcome["error"] = message
-        app.quit()
-
-    runner.finished.connect(stopped)
-    runner.failed_internally.connect(broken)
-    if not live:
-        runner.record.connect(lambda record: print(describe(record), file=sys.stderr))
-    timer = QTimer()
     if live:
-        timer.timeout.connect(redraw)
-        timer.start(200)
-    # Ctrl+C and a polite kill (SIGTERM) both cancel: running commands' process groups are stopped
-    previous = {number: signal.signal(number, lambda *_: runner.cancel())
+        driver.on_tick.append(redraw)
+    else:
+        active.listeners.append(lambda record: print(describe(record), file=sys.stderr))
+    # Ctrl+C and a polite kill (SIGTERM) both cancel (running commands' process groups are stopped);
+    # the handler only posts the cancel: the driver thread runs it between two records
+    previous = {number: signal.signal(number, lambda *_: driver.post(driver.cancel))
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        QTimer.singleShot(0, runner.start)
-        app.exec()
-        runner.wait_for_workers()
+        status = driver.drive()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        timer.stop()
+        backend.shutdown(wait=True)
         active.close()
     if live:
-        redraw()
-    if outcome["error"]:
-        _error(outcome["error"] + f" (the run stays resumable: stella task-runner resume {active.run_id})")
+        redraw(force=True)
+    if driver.error:
+        _error(driver.error + f" (the run stays resumable: stella task-runner resume {active.run_id})")
         return exit_codes.RUN_STORE
-    status = outcome["status"] or active.scheduler.status
     if not live:
         _print_result(active, args)
     _hint(active, status)
@@ -170,8 +162,8 @@ def _hint(active: ActiveRun, status: str) -> None:
                 print(f"waiting for a policy decision on step {step_id}: "
                       f"stella task-runner decide {run_id} {step_id} allow|deny --by NAME, then "
                       f"stella task-runner resume {run_id}", file=sys.stderr)
-    elif status == "cancelled":
-        print(f"run cancelled; resume it with: stella task-runner resume {run_id}", file=sys.stderr)
+    elif status in ("cancelled", "interrupted"):
+        print(f"run {status}; resume it with: stella task-runner resume {run_id}", file=sys.stderr)
 
 
 def _decide(args, action) -> int:

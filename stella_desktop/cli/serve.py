@@ -72,8 +72,11 @@ def run(args) -> int:
         print(f"stella: error: the API needs the 'api' extra ({error.name} is missing): "
               "pip install -e '.[api]'", file=sys.stderr)
         return exit_codes.USAGE
+    from core.execution.host import HostOptions, RunHost
     from core.execution.store import RunStore
     store = RunStore(args.store) if args.store else RunStore()
+    host = RunHost(store, HostOptions(backend=args.backend, workers=args.workers, scheduler=args.scheduler,
+                                      allow_commands=args.allow_commands, workspace_root=args.workspace_root))
     if args.print_openapi:
         sys.stdout.write(openapi_text(create_app(store, args.packs)))
         return exit_codes.OK
@@ -91,7 +94,7 @@ def run(args) -> int:
         print(f"WARNING: listening on {args.host}: anyone who can reach this machine and has the token can "
               "read your runs and record approvals; the traffic is not encrypted.", file=sys.stderr)
     access = Access.for_listening(args.host, token, args.allowed_host or ())
-    app = create_app(store, args.packs, access=access)
+    app = create_app(store, args.packs, access=access, host=host)
     print(f"serving the Stella Desktop API on http://{_url_host(args.host)}:{args.port} (store: {store.root})"
           + ("; every request needs the token" if token else ""), file=sys.stderr)
     server_for(app, args.host, args.port, Limits()).run()

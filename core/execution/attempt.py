@@ -1,0 +1,103 @@
+"""One attempt of one step, as plain data: what a backend is given and what it gives back.
+
+A backend receives a :class:`StepAttempt` (the executor's name and the
+step's resolved parameters), runs it with :func:`execute_attempt` wherever it
+runs things (a thread, a QThreadPool, a Dask worker) and delivers a
+:class:`Completion` to the driver.  Both are plain, picklable data: a Dask
+worker needs nothing else, and decides nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.execution.executors import Executor, ExecutorRegistry, StepCancelled, StepContext, StepFailed
+from core.execution.redaction import Redactor
+
+CANCELLED = "interrupted: run cancelled"
+WORKER_LOST = "interrupted: its worker was lost"
+
+
+@dataclass(frozen=True)
+class StepAttempt:
+    run_id: str
+    step_id: str
+    attempt: int
+    uses: str
+    parameters: dict
+    workspace: str
+    # secret values inside ``parameters``: whoever runs the attempt masks them in what it returns
+    secret_values: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Completion:
+    step_id: str
+    attempt: int
+    outputs: dict | None = None
+    error: str | None = None
+    interrupted: str | None = None  # why it stopped without a result (cancelled, worker lost)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and self.interrupted is None
+
+
+def execute_attempt(executor: Executor | None, attempt: StepAttempt,
+                    cancel: threading.Event | None = None) -> Completion:
+    """Run one attempt; never raises (a broken executor fails its step, never the run)."""
+    step_id, number = attempt.step_id, attempt.attempt
+    if executor is None:
+        return Completion(step_id, number, error=f"'{attempt.uses}' cannot run here: no executor is installed for it")
+    secrets = Redactor(attempt.secret_values)  # every form of the secrets this attempt carries
+    context = StepContext(attempt.run_id, step_id, number, attempt.parameters, Path(attempt.workspace),
+                          cancel if cancel is not None else threading.Event(), secrets)
+    try:
+        outputs = executor(context)
+        completion = Completion(step_id, number, outputs=dict(outputs or {}))
+    except StepCancelled:
+        return Completion(step_id, number, interrupted=CANCELLED)
+    except StepFailed as failure:
+        completion = Completion(step_id, number, error=str(failure) or "failed")
+    except Exception as error:
+        completion = Completion(step_id, number, error=f"{type(error).__name__}: {error}")
+    if secrets:
+        completion = Completion(step_id, number, secrets.redact(completion.outputs), secrets.redact(completion.error))
+    return completion
+
+
+def run_attempt_by_name(attempt: StepAttempt, allow_commands: bool) -> Completion:
+    """What a remote worker runs: look the executor up by name in this process, run it."""
+    registry = _worker_registry(allow_commands)
+    return execute_attempt(registry.get(attempt.uses), attempt)
+
+
+_REGISTRIES: dict[bool, ExecutorRegistry] = {}
+
+
+def _worker_registry(allow_commands: bool) -> ExecutorRegistry:
+    registry = _REGISTRIES.get(allow_commands)
+    if registry is None:
+        registry = _REGISTRIES[allow_commands] = ExecutorRegistry.default(allow_commands=allow_commands)
+    return registry
+
+
+def secrets_within(value: Any, secrets: list[str]) -> tuple[str, ...]:
+    """Which of ``secrets`` appear in ``value`` (the resolved parameters of one step)."""
+    found: set[str] = set()
+
+    def visit(item: Any) -> None:
+        if isinstance(item, str):
+            found.update(secret for secret in secrets if secret in item)
+        elif isinstance(item, dict):
+            for inner in item.values():
+                visit(inner)
+        elif isinstance(item, list):
+            for inner in item:
+                visit(inner)
+
+    visit(value)
+    return tuple(sorted(found))

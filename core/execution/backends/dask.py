@@ -1,0 +1,278 @@
+"""The ``dask`` backend: attempts on a Dask cluster (``distributed``, the optional ``dask`` extra).
+
+Workers are stateless: each task gets a :class:`StepAttempt` (the
+executor's name and the step's resolved parameters), runs that one attempt
+with the executors installed in the worker's environment, and returns a
+:class:`Completion`.  The driver, in the submitting process, keeps the
+journal and decides everything, so a run survives the loss of any worker:
+an attempt whose worker died comes back *interrupted* (not failed) and is
+submitted again.
+
+* ``DaskBackend.connect(registry, scheduler=None, workers=N)`` starts a
+  :class:`distributed.LocalCluster` of N worker processes (and stops it at
+  :meth:`shutdown`); with ``scheduler="tcp://HOST:PORT"`` (``tls://`` beyond
+  one machine) it uses that cluster instead.
+* A step's secrets travel only to the worker that runs it: the attempt is
+  scattered straight to one worker (never through the scheduler) and the task
+  is pinned there.
+* Cancelling sets a :class:`distributed.Event` for the run; a small watcher in
+  each worker process passes it to the executors that can stop early
+  (``builtin:sleep``, ``builtin:command``, plug-ins).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from typing import Callable
+
+from core.execution.attempt import (
+    CANCELLED, WORKER_LOST, Completion, StepAttempt, execute_attempt, run_attempt_by_name,
+)
+from core.execution.backends import BackendUnavailable
+from core.execution.executors import ExecutorRegistry
+
+CONNECT_TIMEOUT = "10s"
+IGNORE_CANCEL = frozenset({"builtin:noop", "builtin:echo", "builtin:fail", "builtin:write-file"})
+"""Executors that finish at once and never look at the cancel event: no watcher for them."""
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise BackendUnavailable("the dask backend needs the 'dask' extra: pip install 'stella-desktop[dask]'") \
+            from None
+    return distributed
+
+
+class DaskBackend:
+    name = "dask"
+
+    def __init__(self, client, *, allow_commands: bool = False, cluster=None, owns_client: bool = False):
+        distributed = _import_distributed()
+        self.client = client
+        self.cluster = cluster
+        self.owns_client = owns_client or cluster is not None
+        self.allow_commands = allow_commands
+        self._deliver: Callable[[Completion], None] | None = None
+        self._pending: dict[str, StepAttempt] = {}  # future key -> attempt
+        self._lock = threading.Lock()
+        self._completed = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        self._closed = False
+        self._work = threading.Event()
+        self._cancel_events: dict[str, object] = {}  # runs this backend cancelled
+        self._cleared: set[str] = set()  # runs whose cancel event was reset (a crash may have left it set)
+        self._workers = itertools.cycle(())
+        self._collector = threading.Thread(target=self._collect, name="stella-dask-collector", daemon=True)
+        self._collector.start()
+
+    # -- making one --------------------------------------------------------------------------------
+    @classmethod
+    def connect(cls, registry: ExecutorRegistry, *, scheduler: str | None = None, workers: int = 4,
+                threads_per_worker: int = 1) -> "DaskBackend":
+        distributed = _import_distributed()
+        import dask
+        allow_commands = registry.get("builtin:command") is not None
+        if scheduler:
+            if not scheduler.startswith(("tcp://", "tls://", "inproc://")):
+                raise BackendUnavailable(f"'{scheduler}' is not a scheduler address (tcp://HOST:PORT or tls://...)")
+            try:
+                client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (OSError, TimeoutError) as error:
+                raise BackendUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+            return cls(client, allow_commands=allow_commands, owns_client=True)
+        # One cluster per run: an attempt on a worker that dies is reported at once (not retried
+        # by Dask behind the driver's back), so the journal says it was interrupted.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
+                                               processes=True, dashboard_address=None,
+                                               silence_logs=logging.ERROR)
+        client = distributed.Client(cluster, set_as_default=False)
+        return cls(client, allow_commands=allow_commands, cluster=cluster)
+
+    # -- the backend protocol ---------------------------------------------------------------------
+    def bind(self, deliver: Callable[[Completion], None]) -> None:
+        self._deliver = deliver
+
+    def submit(self, attempt: StepAttempt):
+        cancel_name = None if attempt.uses in IGNORE_CANCEL else _event_name(attempt.run_id)
+        if cancel_name is not None and attempt.run_id not in self._cleared:
+            self._reset_cancel(attempt.run_id)
+        key = f"stella-{attempt.step_id[:60]}-{attempt.attempt}-{uuid.uuid4().hex}"
+        try:
+            if attempt.secret_values:
+                future = self._submit_pinned(attempt, cancel_name, key)
+            else:
+                future = self.client.submit(run_on_worker, attempt, self.allow_commands, cancel_name,
+                                            key=key, pure=False)
+        except Exception as error:  # the client lost its scheduler
+            from core.execution.driver import BackendError
+            raise BackendError(f"the Dask cluster refused the step: {type(error).__name__}: {error}") from None
+        with self._lock:
+            self._pending[future.key] = attempt
+        self._completed.add(future)
+        self._work.set()
+        return future, attempt
+
+    def _submit_pinned(self, attempt: StepAttempt, cancel_name: str | None, key: str):
+        """Secrets go straight to one worker (scatter direct), and the task runs there."""
+        worker = self._next_worker()
+        [data] = self.client.scatter([attempt], workers=[worker], direct=True, hash=False)
+        return self.client.submit(run_on_worker, data, self.allow_commands, cancel_name, key=key, pure=False,
+                                  workers=[worker], allow_other_workers=False)
+
+    def _next_worker(self) -> str:
+        worker = next(self._workers, None)
+        if worker is None or worker not in self.client.scheduler_info().get("workers", {}):
+            workers = sorted(self.client.scheduler_info().get("workers", {}))
+            if not workers:
+                self.client.wait_for_workers(1, timeout=30)
+                workers = sorted(self.client.scheduler_info()["workers"])
+            self._workers = itertools.cycle(workers)
+            worker = next(self._workers)
+        return worker
+
+    def _reset_cancel(self, run_id: str) -> None:
+        distributed = _import_distributed()
+        try:
+            distributed.Event(_event_name(run_id), client=self.client).clear()
+        except Exception as error:
+            from core.execution.driver import BackendError
+            raise BackendError(f"the Dask scheduler did not answer: {type(error).__name__}: {error}") from None
+        self._cleared.add(run_id)
+        self._cancel_events.pop(run_id, None)
+
+    def cancel(self, handle) -> None:
+        future, attempt = handle
+        if attempt.uses in IGNORE_CANCEL:
+            return  # done in a moment anyway; it reports its result
+        if attempt.run_id not in self._cancel_events:
+            distributed = _import_distributed()
+            event = distributed.Event(_event_name(attempt.run_id), client=self.client)
+            try:
+                event.set()
+            except Exception:  # the cluster is gone: the attempt comes back lost instead
+                return
+            self._cancel_events[attempt.run_id] = event
+            self._cleared.discard(attempt.run_id)  # the next attempt of this run resets it first
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._work.set()
+        for event in self._cancel_events.values():
+            try:
+                event.clear()
+            except Exception:  # the cluster is already gone
+                pass
+        self._collector.join(5)
+        if not self.owns_client:
+            return
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+    # -- completions ------------------------------------------------------------------------------
+    def _collect(self) -> None:
+        """Deliver each finished attempt (results fetched concurrently by ``as_completed``)."""
+        while not self._closed:
+            if self._completed.is_empty():
+                self._work.wait(0.1)
+                self._work.clear()
+                continue
+            try:
+                batch = self._completed.next_batch(block=True)
+            except StopIteration:
+                continue
+            for future, result in batch:
+                with self._lock:
+                    attempt = self._pending.pop(future.key, None)
+                if attempt is not None and not self._closed:
+                    self._deliver(_completion(attempt, future.status, result))
+
+
+def _completion(attempt: StepAttempt, status: str, result) -> Completion:
+    if status == "finished" and isinstance(result, Completion):
+        return result
+    if status == "cancelled":
+        return Completion(attempt.step_id, attempt.attempt, interrupted=CANCELLED)
+    error = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+    name = type(error).__name__
+    if name in ("KilledWorker", "CommClosedError", "FutureCancelledError", "CancelledError") or status != "error":
+        return Completion(attempt.step_id, attempt.attempt, interrupted=f"{WORKER_LOST} ({name})")
+    # run_on_worker never raises: an error here is the worker's, not the step's
+    return Completion(attempt.step_id, attempt.attempt, interrupted=f"{WORKER_LOST} ({name}: {error})")
+
+
+def _event_name(run_id: str) -> str:
+    return f"stella-cancel-{run_id}"
+
+
+# -- on the worker ------------------------------------------------------------------------------------
+def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str | None) -> Completion:
+    """One attempt on a worker: nothing kept between tasks but the executor registry."""
+    if cancel_name is None:
+        return run_attempt_by_name(attempt, allow_commands)
+    cancel = _WATCHER.watch(cancel_name)
+    try:
+        from core.execution.attempt import _worker_registry
+        return execute_attempt(_worker_registry(allow_commands).get(attempt.uses), attempt, cancel)
+    finally:
+        _WATCHER.forget(cancel_name, cancel)
+
+
+class _CancelWatcher:
+    """In a worker process: sets the local events of a run's running attempts when it is cancelled."""
+
+    POLL = 0.1
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watched: dict[str, tuple[object, set[threading.Event]]] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, name: str) -> threading.Event:
+        import distributed
+        cancel = threading.Event()
+        with self._lock:
+            if name not in self._watched:
+                # made in the task, with its worker's client: the watcher thread has none of its own
+                self._watched[name] = (distributed.Event(name, client=distributed.get_client()), set())
+            self._watched[name][1].add(cancel)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._poll, name="stella-cancel-watch", daemon=True)
+                self._thread.start()
+        return cancel
+
+    def forget(self, name: str, cancel: threading.Event) -> None:
+        with self._lock:
+            entry = self._watched.get(name)
+            if entry is not None:
+                entry[1].discard(cancel)
+                if not entry[1]:
+                    del self._watched[name]
+
+    def _poll(self) -> None:
+        while True:
+            with self._lock:
+                if not self._watched:
+                    self._thread = None
+                    return
+                watched = list(self._watched.values())
+            for event, cancels in watched:
+                try:
+                    is_set = event.is_set()
+                except Exception:  # the scheduler is gone: the attempt will be lost anyway
+                    is_set = False
+                if is_set:
+                    for cancel in list(cancels):
+                        cancel.set()
+            time.sleep(self.POLL)
+
+
+_WATCHER = _CancelWatcher()
