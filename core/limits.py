@@ -43,3 +43,6 @@ bounds YAML's base-60 integers, whose reading time grows with the square of thei
 MAX_VALUE_DEPTH = 64
 """Deepest nesting of an input value (as for YAML; deeper values would reach recursion
 limits in schema validation and JSON writers)."""
+
+MAX_FORECAST_ATTEMPTS = 200_000
+"""Attempts a forecast may play, or three per step for bigger plans (``maxAttempts`` is unbounded)."""

@@ -86,9 +86,17 @@ class SimulationPreview:
         }
 
     @without_gc
-    def to_json(self) -> str:
-        """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
-        return json_text.pretty(self.to_dict())
+    def to_json(self, forecast: Any = None) -> str:
+        """The canonical JSON text: sorted keys, two-space indent, trailing newline.
+
+        With a :class:`core.forecast.Forecast`, its JSON is added under the top-level
+        ``forecast`` key and nothing else changes (the CLI, the export and the API all
+        call this, so their bytes are identical).
+        """
+        document = self.to_dict()
+        if forecast is not None:
+            document["forecast"] = forecast.to_json()
+        return json_text.pretty(document)
 
 
 @without_gc

@@ -43,6 +43,12 @@ class SimulationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     manifest: str = Field(description="The pack's YAML text")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Input values")
+    forecast: bool = Field(default=False, description="Also forecast the run on virtual time (a 'forecast' key)")
+    assume: dict[str, str] = Field(default_factory=dict,
+                                   description="STEP -> OUTCOME (succeed, fail, fail:N, skip, approve, reject, "
+                                               "allow, deny, wait); implies forecast")
+    durations: dict[str, float] = Field(default_factory=dict,
+                                        description="STEP -> seconds per attempt; implies forecast")
 
 
 class ProblemOut(BaseModel):
@@ -107,13 +113,24 @@ def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access 
               responses={200: {"content": {JSON: {}}, "description": "The simulation preview"},
                          400: {"model": Detail}, 413: {"model": Detail}, 422: {"model": ProblemsOut}})
     def simulate(request: SimulationRequest) -> Response:
-        """Validate, plan and simulate a manifest: the same JSON as `stella task-runner simulate --format json`."""
+        """Validate, plan and simulate a manifest: the same JSON as `stella task-runner simulate --format json`.
+
+        With `forecast` (or `assume` / `durations`): the same JSON as `simulate --forecast --store STORE`.
+        An assumption that does not fit the pack is a 400 naming the valid choices.
+        """
         try:
             pack = parse_pack(request.manifest, "manifest", packs_dir)
             preview = preview_pack(pack, request.inputs, "inputs")
         except PackInvalid as invalid:
             return _problems(invalid.problems)
-        return Response(preview.to_json(), media_type=JSON)
+        forecast = None
+        if request.forecast or request.assume or request.durations:
+            from core.forecast import AssumptionError, forecast as make_forecast
+            try:  # history durations come from this server's run store, as `--store` gives them to the CLI
+                forecast = make_forecast(preview, request.assume, request.durations, store=store.root)
+            except AssumptionError as error:
+                return _error(400, str(error))
+        return Response(preview.to_json(forecast), media_type=JSON)
 
     @app.get("/v1/task-runner/runs", response_class=Response,
              responses={200: {"content": {JSON: {}}, "description": "Every run, newest first"}})

@@ -182,6 +182,12 @@ class DetailsPanel(QTextBrowser):
         outputs = session.scheduler.outputs.get(step_id) if session.scheduler else None
         self.show_step(session.graph.step(step_id), session.views.get(step_id, StepView("pending")), session.plan,
                        session.records, outputs)
+        forecast = getattr(session, "forecast", None)  # the forecast document, when the window has one
+        if forecast is not None and forecast.result is not None and session.run is not None:
+            from core.forecast.compare import explain
+            why = explain(forecast.result, session.run.snapshot()).get(step_id)
+            if why:
+                self.append(f"<p><b>Against the forecast:</b> {html.escape(why)}</p>")
 
     def show_nothing(self) -> None:
         self.setHtml("<p style='color:#829ab1'>Select a step in the graph or the table to see its details.</p>")

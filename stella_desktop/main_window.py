@@ -27,10 +27,13 @@ from stella_desktop.problems import ProblemsPanel
 from stella_desktop.results import ResultsPanel
 from stella_desktop.run_log import RunLog
 from stella_desktop.runs_browser import RunsBrowser
+from stella_desktop.assumptions_panel import AssumptionsPanel
+from stella_desktop.forecast_binding import ForecastBinding
 from stella_desktop.session import Mode, Session
 from stella_desktop.settings import AppSettings
 from stella_desktop.source_view import SourceView
 from stella_desktop.status_bar import StatusBarPanel
+from stella_desktop.timeline.panel import TimelinePanel
 
 DOCKS = (
     # name, title, area
@@ -42,6 +45,8 @@ DOCKS = (
     ("runs", "Runs", Qt.DockWidgetArea.BottomDockWidgetArea),
     ("source", "Source", Qt.DockWidgetArea.RightDockWidgetArea),
     ("changes", "Changes", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("timeline", "Timeline", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("assumptions", "Assumptions", Qt.DockWidgetArea.LeftDockWidgetArea),
 )
 
 
@@ -83,7 +88,9 @@ class MainWindow(QMainWindow):
         self.runs = RunsBrowser()
         self.source = SourceView()
         self.changes = DiffView()
-        widgets = {"changes": self.changes, "inputs": self.inputs, "details": self.details, "results": self.results,
+        self.timeline = TimelinePanel()
+        self.assumptions = AssumptionsPanel()
+        widgets = {"timeline": self.timeline, "assumptions": self.assumptions, "changes": self.changes, "inputs": self.inputs, "details": self.details, "results": self.results,
                    "problems": self.problems, "run-log": self.run_log, "runs": self.runs, "source": self.source}
         self.docks: dict[str, QDockWidget] = {}
         for name, title, area in DOCKS:
@@ -134,6 +141,7 @@ class MainWindow(QMainWindow):
         self.runs.bind(session)
         self.source.bind(session)
         self.changes.bind(session)
+        self.forecast = ForecastBinding(session, self.graph, self.timeline, self.assumptions, self)
         self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
         self.status.bind(session)
         self.banner.bind(session, self._run_command)
@@ -241,12 +249,14 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if not (isinstance(state, QByteArray) and self.restoreState(state)):
-            for name in ("problems", "run-log", "runs", "changes"):
+            for name in ("problems", "run-log", "runs", "changes", "timeline"):
                 self.tabifyDockWidget(self.docks["results"], self.docks[name])
             self.tabifyDockWidget(self.docks["details"], self.docks["source"])
+            self.tabifyDockWidget(self.docks["inputs"], self.docks["assumptions"])
             self.resizeDocks([self.docks["inputs"], self.docks["details"]], [260, 280], Qt.Orientation.Horizontal)
         self.docks["results"].raise_()
         self.docks["details"].raise_()
+        self.docks["inputs"].raise_()
 
     def confirm_close(self, text: str) -> bool:
         answer = QMessageBox.question(self, "A run is not finished", text)

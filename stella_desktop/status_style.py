@@ -23,6 +23,9 @@ STYLES: dict[str, StatusStyle] = {
     "retry-waiting": StatusStyle("retry waiting", "#ff9f43"),
     "succeeded": StatusStyle("succeeded", "#2ecc71", "#073b1c"),
     "failed": StatusStyle("failed", "#ef476f", "#ffffff"),
+    # forecast only: a failure a continueOnError block absorbs, and what a failure takes down
+    "tolerated": StatusStyle("tolerated", "#ffb4a2", "#6a1b1b"),
+    "not-reached": StatusStyle("not reached", "#f3d9de", "#8a1c1c"),
 }
 
 KIND_GLYPHS = {"run": "▶", "gate.approval": "⚑", "gate.policy": "⚖", "parallel": "⇉", "map": "⊞"}

@@ -295,3 +295,19 @@ def test_find_next_wraps_around_and_goes_backwards_with_shift_enter(canvas, qtbo
     qtbot.keyClick(field, Qt.Key.Key_Return)
     assert view.current == "approve-1"  # and forwards
     assert scene.items_by_id["approve-1"].isSelected()
+
+
+def test_a_right_click_on_a_step_reports_its_id(canvas, qtbot):
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication
+
+    scene, view = show(canvas, graph_of("steps:\n  - {id: build, run: {uses: builtin:noop}}\n"
+                                        "  - {id: ship, run: {uses: builtin:noop}}"))
+    item = scene.items_by_id["ship"]
+    point = view.mapFromScene(item.sceneBoundingRect().center())
+    reported = []
+    view.context_requested.connect(lambda step_id, at: reported.append(step_id))
+    for position in (point, QPoint(3, 3)):  # on the step, then on empty canvas
+        event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, position, view.viewport().mapToGlobal(position))
+        QApplication.sendEvent(view.viewport(), event)
+    assert reported == ["ship"]

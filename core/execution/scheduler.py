@@ -101,6 +101,7 @@ class Scheduler:
         self._running: set[str] = set()  # run steps and gates now running (blocks excluded)
         self._retrying: set[str] = set()  # pending steps with a retry window
         self._expansions: dict[str, tuple] = {}
+        self._top_index: dict[str, int] | None = None
 
     # -- records: the only way state changes ------------------------------------
     def _emit(self, record: dict, event: Transition | None = None) -> None:
@@ -220,7 +221,9 @@ class Scheduler:
 
     def _enqueue_next_top(self, step_id: str) -> None:
         top = self.graph.top_level()
-        index = top.index(step_id)
+        if self._top_index is None:  # a dict, not top.index(): a pack of many top-level steps was quadratic
+            self._top_index = {top_id: position for position, top_id in enumerate(top)}
+        index = self._top_index[step_id]
         if index + 1 < len(top):
             self._queues[None].append(top[index + 1])
 

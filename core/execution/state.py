@@ -43,9 +43,14 @@ class IllegalTransition(Exception):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Transition:
-    """One state change of one step, as journalled."""
+    """One state change of one step, as journalled (treat as read-only).
+
+    Not ``frozen``: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` and costs several times as much, which the 20,000
+    transitions of a 10,000-step run or forecast feel (``benchmarks``: forecast-10k).
+    """
 
     at: datetime
     step_id: str

@@ -26,6 +26,7 @@ CORNER = 12
 
 class GraphView(QGraphicsView):
     navigated = Signal(str)  # keyboard or find moved the selection to this step
+    context_requested = Signal(str, object)  # a step was right-clicked (or Menu key): its id, global QPoint
 
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
@@ -185,6 +186,22 @@ class GraphView(QGraphicsView):
         self.minimap.set_bounds(self.viewport().width() // 4, self.viewport().height() // 2)
         self._place_overlays()
         self._viewport_changed()
+
+    def contextMenuEvent(self, event) -> None:
+        """Right-click on a step (or the Menu key on the selected one): reported as its id."""
+        step_id = None
+        if event.reason() == event.Reason.Keyboard:
+            step_id = self.current
+        else:
+            for item in self.items(event.pos()):
+                step_id = getattr(item, "step_id", None)
+                if step_id is not None:
+                    break
+        if step_id is not None:
+            self.context_requested.emit(step_id, event.globalPos())
+            event.accept()
+        else:
+            super().contextMenuEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120

@@ -56,6 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write the JSON preview to this file (then --format json prints nothing)")
     simulate.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                           help="colour the table's statuses (auto: on a terminal, unless NO_COLOR is set)")
+    simulate.add_argument("--forecast", action="store_true",
+                          help="also run the pack on virtual time with stand-in executors: what happens, "
+                               "when each attempt starts and how long the run takes (JSON: a 'forecast' key)")
+    simulate.add_argument("--assume", action="append", default=[], metavar="STEP=OUTCOME",
+                          help="(repeatable, implies --forecast) STEP: a step id (map children as "
+                               "'shard[2]::process') or a map's template id (every child); OUTCOME: succeed, "
+                               "fail, fail:N (the first N attempts fail), skip; gates: approve/reject, "
+                               "allow/deny, wait")
+    simulate.add_argument("--duration", action="append", default=[], metavar="STEP=SECONDS",
+                          help="(repeatable, implies --forecast) seconds each attempt of STEP takes; otherwise "
+                               "builtin:sleep's seconds, else the median of past succeeded runs in --store, else 0")
+    simulate.add_argument("--store", metavar="DIR",
+                          help="with a forecast: a run store whose succeeded runs of this pack give step "
+                               "durations (default: none)")
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
     _add_run_commands(runner_commands)
     diff = runner_commands.add_parser(

@@ -1,4 +1,4 @@
-"""``stella task-runner simulate``: validate, plan and preview a pack."""
+"""``stella task-runner simulate``: validate, plan and preview a pack (and forecast it when asked)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ from core.simulation import preview_pack
 from stella_desktop.cli import exit_codes, terminal
 from stella_desktop.cli.table import render_table, use_colour
 
+PROG = "stella task-runner simulate"
+
+
+def _usage(message: str) -> int:
+    print(f"{PROG}: error: {message}\n(see '{PROG} --help')", file=sys.stderr)
+    return exit_codes.USAGE
+
 
 def run(args) -> int:
+    wants_forecast = bool(args.forecast or args.assume or args.duration)
+    if args.store and not wants_forecast:
+        return _usage("--store gives durations to a forecast: add --forecast (or --assume)")
     try:
         pack = load_pack(args.manifest)
         inputs = read_inputs_file(args.inputs) if args.inputs else {}
@@ -27,7 +37,16 @@ def run(args) -> int:
         if hint:
             print(hint, file=sys.stderr)
         return exit_codes.INVALID
-    document = preview.to_json()
+    forecast = None
+    if wants_forecast:  # imported only now: a plain simulate never loads the execution machinery
+        from core.forecast import AssumptionError, forecast as make_forecast, split_pair
+        try:
+            assume = dict(split_pair(text, "--assume") for text in args.assume)
+            durations = dict(split_pair(text, "--duration") for text in args.duration)
+            forecast = make_forecast(preview, assume, durations, store=args.store)
+        except AssumptionError as error:
+            return _usage(str(error))
+    document = preview.to_json(forecast)
     if args.output:
         try:
             write_atomically(args.output, document)
@@ -38,6 +57,12 @@ def run(args) -> int:
         terminal.write_json(document)
     elif args.format == "table":
         terminal.raw(sys.stdout).write(render_table(preview, colour=use_colour(args.color, sys.stdout)))
+        if forecast is not None:  # through the protected stream: ids and assumptions are escaped there
+            from core.forecast import render_timeline
+            depth = {}
+            for step in preview.walk():
+                depth[step.id] = depth[step.step.parent] + 1 if step.step.parent else 0
+            sys.stdout.write("\n" + render_timeline(forecast, depth))
     if args.output:
         print(f"wrote the JSON preview to {args.output}", file=sys.stderr)
     return exit_codes.OK

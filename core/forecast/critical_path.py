@@ -1,0 +1,110 @@
+"""The critical path of a forecast: the chain of steps that set the run's end time.
+
+Walking back from the step that finished last, each step's first start is
+explained by what ended at that moment:
+
+* inside a block, after the block started: a sibling that ended then (it
+  freed a ``maxParallel`` slot);
+* at the moment its block started: whatever started the block;
+* a top-level step: the last-ending step of the top-level step before it.
+
+Only steps that ran (run steps and gates) are listed, earliest first.  Times
+are compared exactly: they all come from the same fake clock.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from core.forecast.model import StepForecast
+from core.graph import ExecutionGraph
+
+
+class _Walk:
+    def __init__(self, graph: ExecutionGraph, steps: dict[str, StepForecast]):
+        self.graph = graph
+        self.steps = steps
+        self.ids = list(steps)
+        self.index = {step_id: position for position, step_id in enumerate(self.ids)}
+        self.top = {step_id: position for position, step_id in enumerate(graph.top_level())}
+        self._ending: dict[str, dict[float, tuple[list[str], list[int]]]] = {}
+
+    def ran(self, step_id: str) -> bool:
+        return bool(self.steps[step_id].attempts)
+
+    def last_leaf(self, step_id: str) -> str | None:
+        """The step inside ``step_id`` (or itself) that ran and ended last (ties: the later started,
+        then the later in the document)."""
+        steps = self.steps
+        while True:
+            best, best_key = None, None
+            for child in self.graph.step(step_id).children:
+                step = steps[child.id]
+                if step.attempts:
+                    key = (step.attempts[-1].end, step.attempts[0].start)
+                    if best_key is None or key >= best_key:
+                        best, best_key = child.id, key
+            if best is None:
+                return step_id if steps[step_id].attempts else None
+            step_id = best
+
+    def _ending_in(self, parent: str) -> dict[float, tuple[list[str], list[int]]]:
+        """For each moment an attempt of a child ended (a slot freed): the children whose attempt
+        ran a while and ended then, and the zero-length ones (by index, in order)."""
+        table = self._ending.get(parent)
+        if table is None:
+            table = self._ending[parent] = {}
+            for planned in self.graph.step(parent).children:
+                child = planned.id
+                for attempt in self.steps[child].attempts:
+                    long_ones, zero = table.setdefault(attempt.end, ([], []))
+                    if attempt.start != attempt.end:
+                        long_ones.append(child)
+                    elif not zero or zero[-1] != self.index[child]:
+                        zero.append(self.index[child])
+        return table
+
+    def cause(self, step_id: str) -> str | None:
+        """What made ``step_id`` start when it did, as a step that ran (None at the run's start)."""
+        step = self.steps[step_id]
+        start = step.start
+        parent = self.graph.parent(step_id)
+        while parent is not None:
+            block = self.steps[parent]
+            if start > block.start:
+                long_ones, zero = self._ending_in(parent).get(start, ((), ()))
+                if long_ones:
+                    return self.last_leaf(max(long_ones, key=lambda c: (self.steps[c].start, self.index[c])))
+                position = bisect_left(zero, self.index[step_id]) - 1
+                if position >= 0:
+                    return self.last_leaf(self.ids[zero[position]])
+            step_id, parent = parent, self.graph.parent(parent)
+        top_level = self.graph.top_level()
+        for position in range(self.top[step_id] - 1, -1, -1):
+            leaf = self.last_leaf(top_level[position])
+            if leaf is not None:
+                return leaf
+        return None
+
+
+def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tuple[str, ...]:
+    walk = _Walk(graph, steps)
+    ids = list(steps)
+    last, last_end = None, None
+    for step_id in ids:
+        step = steps[step_id]
+        if graph.step(step_id).children:
+            continue
+        attempts = step.attempts
+        finish = attempts[-1].end if attempts else step.waiting_since
+        if finish is not None and (last_end is None or finish >= last_end):
+            last, last_end = step_id, finish
+    path: list[str] = []
+    seen: set[str] = set()
+    while last is not None and last not in seen:
+        seen.add(last)
+        path.append(last)
+        if steps[last].start is None:
+            break
+        last = walk.cause(last)
+    return tuple(reversed(path))

@@ -1,0 +1,251 @@
+"""Run the real :class:`~core.execution.scheduler.Scheduler` on virtual time with stand-in executors.
+
+The scheduler decides everything, as in a real run: which step starts,
+retries and their backoff, ``maxParallel`` queues, ``continueOnError``,
+aborts, gates and approval expiry.  This module only plays the world
+around it: each started attempt "runs" for the step's duration and then
+succeeds or fails as assumed; each waiting gate is decided as assumed
+after its duration (or never, for ``wait``).  Time is a
+:class:`~core.execution.clock.FakeClock` that jumps from one event to the
+next, so nothing sleeps and nothing is written anywhere.
+
+Two changes are made to a *copy* of the plan before it is driven, because
+they are assumptions rather than behaviour: steps assumed ``skip`` are
+disabled, and a ``when`` that only run time can decide is taken as true.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import heapq
+from datetime import datetime, timedelta, timezone
+
+from core.execution.clock import FakeClock
+from core.execution.scheduler import RUN_FAILED, RUN_FINAL, RUN_WAITING, Scheduler
+from core.forecast.assumptions import Assumptions, ForecastLimit, plan_steps
+from core.forecast.model import Attempt, StepTrace
+from core.graph import ExecutionGraph
+from core.limits import MAX_FORECAST_ATTEMPTS
+from core.plan import Plan, PlannedStep
+
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FORECAST_BY = "forecast (assumed)"
+ASSUMED_SKIP = "assumed skipped (forecast)"
+
+
+def forecast_plan(plan: Plan, assumptions: Assumptions) -> tuple[Plan, set[str]]:
+    """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true."""
+    when_assumed: set[str] = set()
+
+    def rewrite(step: PlannedStep) -> PlannedStep:
+        children = tuple(rewrite(child) for child in step.children) if step.children else step.children
+        skip = assumptions.outcome(step.id).skip
+        assume_when = step.when_runtime and step.enabled and not skip
+        if not (skip or assume_when or children is not step.children and children != step.children):
+            return step
+        step = copy.copy(step)
+        step.children = children
+        if assume_when:
+            when_assumed.add(step.id)
+            step.when_runtime = False
+        if skip and step.enabled:
+            step.enabled, step.disabled_reason, step.when_runtime = False, ASSUMED_SKIP, False
+        return step
+
+    steps = tuple(rewrite(step) for step in plan.steps)
+    if all(new is old for new, old in zip(steps, plan.steps)):
+        return plan, when_assumed
+    return dataclasses.replace(plan, steps=steps), when_assumed
+
+
+class VirtualGraph(ExecutionGraph):
+    """The execution graph as the scheduler reads it (steps in order), without the networkx graph.
+
+    The scheduler asks a graph only for its order, its top-level steps, a
+    step by id and to expand a run-time map.  Building the networkx graph
+    again for a forecast would cost as much as a fifth of a plain simulation
+    of a 10,000-step pack, for edges nobody reads.  A run-time map's items
+    need step outputs that stand-ins do not make, so it expands to no
+    children, as a real run's map does when its items give an empty list.
+    """
+
+    def __init__(self, plan: Plan):
+        steps = {step.id: step for step in plan_steps(plan)}
+        super().__init__(None, tuple(step.id for step in plan.steps), steps)
+
+    def expand(self, map_id: str, children: tuple[PlannedStep, ...]) -> None:
+        if children:
+            raise ValueError("a forecast expands run-time maps to no children")
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __contains__(self, step_id: str) -> bool:
+        return step_id in self._steps
+
+    def __iter__(self):
+        return iter(self._steps)
+
+
+class VirtualRun:
+    """One forecast: the scheduler, the clock, the stand-ins and what they saw.
+
+    Run steps' attempts are noted as the stand-ins start and end them; blocks' and gates'
+    spans are read from the scheduler's step states at the end (no callback per record:
+    a 10,000-step forecast makes some 20,000 of them).
+    """
+
+    def __init__(self, plan: Plan, assumptions: Assumptions, durations: dict[str, float]):
+        self.assumptions = assumptions
+        self.durations = durations
+        self.plan, self.when_assumed = forecast_plan(plan, assumptions)
+        self.graph = VirtualGraph(self.plan)
+        self.clock = FakeClock(EPOCH)
+        self.now = 0.0  # seconds since EPOCH, kept beside the clock
+        self.scheduler = Scheduler(self.plan, self.graph, self.clock, expand=lambda *_: ())
+        self.traces: dict[str, StepTrace] = {}
+        self.ended_at = 0.0
+        self._events: list[tuple[datetime, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
+        self._order = 0
+        self._deltas: dict[float, timedelta] = {}
+        self._status = self.scheduler.status
+
+    # -- the world around the scheduler ---------------------------------------------------
+    def _at(self, after: float, kind: str, step_id: str, ok: bool = True) -> None:
+        """``kind`` happens ``after`` seconds from now (datetime arithmetic, as the scheduler's own)."""
+        self._order += 1
+        moment = self.clock.now()
+        if after:
+            delta = self._deltas.get(after)
+            if delta is None:
+                delta = self._deltas[after] = timedelta(seconds=after)
+            moment = moment + delta
+        heapq.heappush(self._events, (moment, self._order, kind, step_id, ok))
+
+    def _set_time(self, moment: datetime) -> None:
+        self.clock.set(moment)
+        self.now = (moment - EPOCH).total_seconds()
+
+    def _started(self, steps: list[PlannedStep]) -> None:
+        states, traces, now = self.scheduler.states, self.traces, self.now
+        outcomes, durations = self.assumptions.outcomes, self.durations
+        for step in steps:
+            step_id = step.id
+            attempt = states[step_id].attempts
+            outcome = outcomes.get(step_id)
+            fails = outcome is not None and outcome.attempt_fails(attempt)
+            trace = traces.get(step_id)
+            if trace is None:
+                trace = traces[step_id] = StepTrace()
+            trace.attempts.append(Attempt(attempt, now, now, None))
+            self._at(durations.get(step_id, 0.0), "attempt", step_id, not fails)
+        for gate_id in self.scheduler.waiting:
+            trace = traces.get(gate_id)
+            if trace is not None and trace.gate_since is not None:
+                continue  # seen already
+            if trace is None:
+                trace = traces[gate_id] = StepTrace()
+            trace.gate_since = now
+            step = self.graph.step(gate_id)
+            if step.kind == "gate.approval":
+                decision = self.assumptions.approvals.get(step.approval_id)
+                text = decision.text if decision else "approve"
+            else:
+                text = self.assumptions.outcome(gate_id).text
+                text = "allow" if text == "succeed" else text
+            if text != "wait":
+                self._at(durations.get(gate_id, 0.0), "decide", gate_id, text in ("approve", "allow"))
+        status = self.scheduler.status
+        if status != self._status:
+            self._status = status
+            if status in RUN_FINAL or status == RUN_WAITING:
+                self.ended_at = now
+
+    def _finish_traces(self) -> None:
+        """Blocks' and gates' spans, from the step states the scheduler ended with."""
+        graph, traces = self.graph, self.traces
+        for step_id, state in self.scheduler.states.items():
+            if state.started_at is None or graph.step(step_id).kind == "run":
+                continue
+            trace = traces.get(step_id)
+            if trace is None:
+                trace = traces[step_id] = StepTrace()
+            start = (state.started_at - EPOCH).total_seconds()
+            if trace.gate_since is not None:
+                start, trace.gate_since = trace.gate_since, None
+            if state.finished_at is None:
+                trace.attempts.append(Attempt(state.attempts, start, start, None))
+            else:
+                result = "succeeded" if state.status == "succeeded" else "failed"
+                trace.attempts.append(Attempt(state.attempts, start, (state.finished_at - EPOCH).total_seconds(),
+                                              result))
+
+    def _happen(self, kind: str, step_id: str, ok: bool) -> None:
+        scheduler = self.scheduler
+        if kind == "attempt":
+            attempt = self.traces[step_id].attempts[-1]
+            attempt.end = self.now
+            if ok:
+                attempt.result = "succeeded"
+                scheduler.complete(step_id)
+            else:
+                attempt.result = "failed"
+                scheduler.fail(step_id, "assumed failure (forecast)")
+            return
+        if step_id not in scheduler.waiting:
+            return  # decided already (a shared approval) or expired
+        step = self.graph.step(step_id)
+        if step.kind == "gate.policy":
+            scheduler.decide_policy(step_id, ok, FORECAST_BY)
+            return
+        approval = scheduler.approvals[step.approval_id]
+        expires = scheduler.waiting.get(step_id)
+        if approval["status"] == "pending" and (expires is None or self.clock.now() < expires):
+            scheduler.approve(step.approval_id, FORECAST_BY, approved=ok)
+
+    def check_size(self) -> None:
+        """Refuse, before playing it, a forecast of more attempts than :data:`MAX_FORECAST_ATTEMPTS`."""
+        max_attempts = self.plan.failure_policy.max_attempts
+        steps = attempts = 0
+        for step in self.graph._steps.values():
+            steps += 1
+            if step.kind == "run":
+                failures = self.assumptions.outcome(step.id).failures
+                attempts += max_attempts if failures is None else min(failures + 1, max_attempts)
+        limit = max(MAX_FORECAST_ATTEMPTS, 3 * steps)
+        if attempts > limit:
+            raise ForecastLimit(f"the assumptions make up to {attempts:,} attempts (maxAttempts is {max_attempts:,}); "
+                                f"a forecast plays at most {limit:,}: assume fewer failures")
+
+    def drive(self) -> None:
+        self.check_size()
+        try:
+            self._drive()
+        except OverflowError:
+            raise ForecastLimit(f"the forecast run passes the year 9999 (at {self.now:,.0f} virtual seconds): "
+                                "give shorter durations") from None
+
+    def _drive(self) -> None:
+        scheduler = self.scheduler
+        scheduler.start()
+        events = self._events
+        while True:
+            self._started(scheduler.advance())
+            if scheduler.status in RUN_FINAL and not events:
+                break
+            if scheduler.status == RUN_WAITING and not events:
+                break  # paused at a gate nobody will decide: a real run stops here too (no expiry plays out)
+            moment = events[0][0] if events else None
+            wake = scheduler.next_wakeup()
+            if wake is not None and wake > self.clock.now() and (moment is None or wake < moment):
+                moment = wake
+            if moment is None:
+                break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
+            self._set_time(moment)
+            while events and events[0][0] <= moment:
+                _, _, kind, step_id, ok = heapq.heappop(events)
+                self._happen(kind, step_id, ok)
+        if scheduler.status == RUN_FAILED and not self.ended_at:
+            self.ended_at = self.now
+        self._finish_traces()
