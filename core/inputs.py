@@ -18,6 +18,7 @@ import difflib
 import json
 import os
 import posixpath
+import re
 import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -171,6 +172,25 @@ def nesting_depth(value: Any, limit: int) -> int:
     return deepest
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Whether a text in ``value`` (keys included) has a lone surrogate; iterative, any depth."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False
+
+
 def type_problem(expected: str, value: Any) -> str | None:
     """Why ``value`` is not of the input type ``expected``, or None."""
     ok = {
@@ -306,6 +326,13 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
     supplied = dict(supplied or {})
     specs = {spec.name: spec for spec in pack.manifest.spec.inputs}
     problems = []
+    for name in sorted(supplied, key=str):
+        if _holds_surrogate((name, supplied[name])):  # JSON's "\ud800": no UTF-8 form, so it could not be
+            shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")  # stored, printed or sent
+            problems.append(Problem(label, 0, 0, f"input '{shown}': a text holds a lone UTF-16 surrogate "
+                                                 "(\\ud800-\\udfff); it is not valid Unicode"))
+    if problems:
+        raise PackInvalid(problems)
     for name in sorted(set(supplied) - set(specs)):
         declared = ", ".join(sorted(specs)) or "none"
         close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)

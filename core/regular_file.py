@@ -21,8 +21,11 @@ class FileTooLarge(OSError):
     """The file is larger than the caller's limit (refused from its size, before a byte is read)."""
 
 
-def read_regular_file(path: str, limit: int) -> bytes:
+def read_regular_file(path: str, limit: int | None) -> bytes:
     """Up to ``limit`` bytes of a regular file (raises NotRegularFile, FileTooLarge or OSError).
+
+    ``limit=None`` reads the whole file (a run's journal has no fixed bound,
+    but a FIFO or ``/dev/zero`` in its place must still not hang or fill memory).
 
     The file is opened non-blocking and checked with ``fstat`` on the open
     descriptor, so opening a FIFO returns at once and no swap between the
@@ -33,10 +36,10 @@ def read_regular_file(path: str, limit: int) -> bytes:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(next((kind for test, kind in _KINDS if test(info.st_mode)), "not a regular file"))
-        if info.st_size > limit:
+        if limit is not None and info.st_size > limit:
             raise FileTooLarge(f"larger than {limit:,} bytes")
     except BaseException:
         os.close(descriptor)
         raise
     with os.fdopen(descriptor, "rb") as handle:
-        return handle.read(limit + 1)
+        return handle.read() if limit is None else handle.read(limit + 1)

@@ -91,7 +91,10 @@ def create_app(store: RunStore, packs_dir: str | None = None, *, access: Access 
     host = host or RunHost(store)
     app = FastAPI(title="Stella Desktop local API", version=__version__,
                   description="Simulations and run state of Stella Ops Task Packs, on this machine.",
-                  responses=GUARD_RESPONSES)
+                  responses=GUARD_RESPONSES,
+                  # no Swagger UI / ReDoc pages: they load scripts from a CDN into a page on the API's own
+                  # origin, which could then read runs and record approvals; /openapi.json stays
+                  docs_url=None, redoc_url=None)
     app.add_middleware(BodyGuard, limits=limits or Limits())
     app.add_middleware(AccessGuard, access=access or Access())  # added last: runs first
     install_error_handlers(app)

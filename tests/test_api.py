@@ -135,3 +135,22 @@ def test_serve_binds_loopback_unless_told_otherwise():
     from stella_desktop.cli.serve import is_loopback
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+
+
+def test_a_lone_surrogate_in_a_manifest_is_a_422_not_a_500(client):
+    """Attack review: JSON can carry "\\ud800", which no UTF-8 text holds; the YAML reader raised
+    UnicodeEncodeError and the API answered 500 "internal error"."""
+    body = b'{"manifest": "apiVersion: stellaops.io/pack.v1\\nkind: \\ud800"}'
+    response = client.post(SIMULATIONS, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    problem = response.json()["errors"][0]
+    assert (problem["line"], problem["column"]) == (2, 7) and "surrogate" in problem["message"]
+
+
+@pytest.mark.parametrize("inputs", ['{"shards": ["\\ud800"]}', '{"\\udfff": 1}', '{"shards": [{"k\\ud800": 1}]}'])
+def test_a_lone_surrogate_in_inputs_is_a_422_not_a_500(client, inputs):
+    """Attack review: an input value or name holding "\\ud800" crashed the canonical JSON of the preview."""
+    body = ('{"manifest": ' + json.dumps(FLAKY_PACK.read_text()) + ', "inputs": ' + inputs + '}').encode()
+    response = client.post(SIMULATIONS, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "surrogate" in response.json()["errors"][0]["message"]

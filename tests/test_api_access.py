@@ -164,3 +164,12 @@ def test_the_server_refuses_to_start_without_a_usable_token(tmp_path, capsys, co
                  "--store", str(tmp_path)])  # returns before serving when it refuses
     err = capsys.readouterr().err
     assert code == 2 and message in err and "not starting" in err
+
+
+def test_no_page_on_the_api_origin_loads_third_party_scripts(port):
+    """Attack review: /docs and /redoc served Swagger UI and ReDoc, whose scripts come from a CDN; on the
+    API's origin such a script passes the Host and Origin checks and can read runs and record approvals."""
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        status, _, body = request(port, "GET", path, headers={"Host": f"127.0.0.1:{port}"})
+        assert status == 404 and b"<script" not in body, path
+    assert request(port, "GET", "/openapi.json", headers={"Host": f"127.0.0.1:{port}"})[0] == 200

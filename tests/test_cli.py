@@ -124,3 +124,13 @@ def test_internal_errors_are_short_unless_debug(monkeypatch, capsys):
     assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
     with pytest.raises(RuntimeError):
         main(["--debug", "task-runner", "simulate", "--manifest", str(FLAKY_PACK)])
+
+
+def test_an_inputs_file_with_a_lone_surrogate_is_exit_3_not_70(tmp_path):
+    """Attack review: '{"shards": ["\\ud800"]}' is valid JSON, but no UTF-8 text: exit 70 before the fix."""
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text('{"shards": ["\\ud800"]}')
+    result = subprocess.run([sys.executable, "-m", "stella_desktop.cli", "task-runner", "simulate", "--manifest",
+                             str(FLAKY_PACK), "--inputs", str(inputs)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3 and "surrogate" in result.stderr, result.stderr

@@ -267,3 +267,31 @@ spec:
     run_id = only_run(store)
     assert (shared / run_id / "out" / "note.txt").read_text() == "shared"
     assert not (store / run_id / "workspace" / "out").exists()
+
+
+@pytest.mark.parametrize("option", ["--by", "--reason"])
+def test_a_decision_text_that_is_not_utf8_is_a_usage_error_not_exit_70(tmp_path, option):
+    """Attack review: bytes that are not UTF-8 in --by or --reason reach Python as lone surrogates, which
+    the journal's JSON cannot hold: `approve` crashed with exit 70 on a waiting run."""
+    store = tmp_path / "store"
+    assert stella("run", "--manifest", str(RELEASE), store=store).returncode == 4  # waiting for the approval
+    run_id = only_run(store)
+    values = {"--by": b"me", "--reason": b"ok"}
+    values[option] = b"bad\xff"
+    command = [sys.executable.encode(), b"-m", b"stella_desktop.cli", b"task-runner", b"approve", run_id.encode(),
+               b"release-signoff", b"--by", values["--by"], b"--reason", values["--reason"],
+               b"--store", str(store).encode()]
+    result = subprocess.run(command, capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"not valid UTF-8" in result.stderr, result.stderr
+    assert "waiting" in stella("runs", "show", run_id, store=store).stdout.lower()
+
+
+def test_a_manifest_path_that_is_not_utf8_is_a_usage_error_not_exit_70(tmp_path):
+    """Attack review: `run --manifest b<0xff>.yaml` crashed writing run.json (the path is recorded), exit 70."""
+    manifest = os.path.join(os.fsencode(tmp_path), b"b\xff.yaml")
+    with open(manifest, "wb") as stream:
+        stream.write(FLAKY_PACK.read_bytes())
+    command = [sys.executable.encode(), b"-m", b"stella_desktop.cli", b"task-runner", b"run", b"--manifest", manifest,
+               b"--store", os.fsencode(tmp_path / "store")]
+    result = subprocess.run(command, capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"not valid UTF-8" in result.stderr, result.stderr

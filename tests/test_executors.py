@@ -189,3 +189,15 @@ def test_ctrl_c_or_sigterm_of_the_cli_stops_running_command_groups(tmp_path, num
     process.send_signal(number)
     assert process.wait(30) == 130
     assert living("sleep 220", "sleep 221") == []
+
+
+def test_a_descendant_that_left_the_process_group_is_stopped_too(tmp_path):
+    """Attack review: `setsid sleep &` (a daemon's own session) escaped the group kill on timeout
+    and ran on; every command carries a random marker in its environment, found again in /proc."""
+    with pytest.raises(StepFailed, match="did not finish"):
+        command(context(tmp_path, {"argv": ["sh", "-c", "setsid sleep 223 & (setsid sleep 224 &); sleep 225"],
+                                    "timeout": 1}))
+    assert living("sleep 223", "sleep 224", "sleep 225") == []
+    # and after a command that finished, leaving a daemon behind
+    assert command(context(tmp_path, {"argv": ["sh", "-c", "setsid sleep 226 & echo ok"]}))["stdout"] == "ok\n"
+    assert living("sleep 226") == []

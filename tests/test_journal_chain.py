@@ -188,3 +188,34 @@ def test_a_few_journal_damage_trials(tmp_path):
     store, run_id = make_run(tmp_path)
     missed, by_kind = trials(store / run_id, run_id, tmp_path, 24, random.Random(5))
     assert missed == [] and sum(by_kind.values()) == 24
+
+
+@pytest.mark.parametrize("name", ["journal.jsonl", "snapshot.json"])
+def test_a_fifo_in_place_of_the_journal_or_snapshot_is_damage_not_a_hang(store, name):
+    """Attack review: a FIFO (or a symlink to /dev/zero) as the journal or snapshot hung `runs show`,
+    `runs list` and the API's worker on the read; store files are read only if they are regular files."""
+    import threading
+
+    finished_run(store)
+    path = store.root / "run-1" / name
+    path.unlink()
+    os.mkfifo(path)
+    outcome = {}
+
+    def attempt():
+        try:
+            store.open("run-1", lock=False)
+        except RunCorrupt as error:
+            outcome["error"] = str(error)
+        outcome["check"] = verify_run(store.root / "run-1")
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # release the blocked reader so the test process can go on
+        with open(path, "wb"):
+            pass
+        worker.join(5)
+        pytest.fail(f"reading a FIFO {name} blocked")
+    assert "not a regular file" in outcome["error"]
+    assert not outcome["check"].ok and "FIFO" in outcome["check"].reason

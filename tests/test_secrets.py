@@ -202,3 +202,53 @@ def test_a_run_time_map_that_cannot_run_is_refused_before_any_step_runs(tmp_path
     assert result.returncode == 0, result.stderr
     assert "notice: step 'first' (line 7) may write secret values into a file" in result.stderr
     assert store_leaks(store, TOKEN) == [] and leaks(result.stdout + result.stderr, TOKEN) == []
+
+
+@pytest.mark.parametrize("secret", ["ab'cd\"efgh", "abc\x01defgh", "abcé\x85defgh", "line one\nline two"])
+@pytest.mark.parametrize("expression", ["abs([secrets.token])", "abs({k: secrets.token})", "abs(secrets.token)"])
+def test_a_when_quoting_a_secret_in_a_list_or_across_lines_records_none_of_it(secret, expression):
+    """jmespath shows a list or dict with Python's repr (its own escapes of quotes and controls), and a
+    secret with a line break used to be cut at it, keeping a first piece redaction did not know."""
+    records = []
+    scheduler = scheduler_for(f"""
+        secrets: [{{name: token}}]
+        steps:
+          - {{id: a, when: "{{{{ {expression} }}}}", run: {{uses: x}}}}
+    """, sink=records.append, secrets={"token": secret})
+    scheduler.start()
+    scheduler.advance()
+    reason = scheduler.states["a"].reason
+    assert scheduler.states["a"].status == "failed" and "***" in reason
+    stored = json.dumps(records, ensure_ascii=False) + reason
+    assert not [piece for piece in ("cd", "efgh", "def", "line") if piece in secret and piece in stored], reason
+
+
+def test_a_long_secret_in_line_wrapped_base64_is_redacted():
+    """Attack review: `base64` (76 columns) and `openssl base64` (64) wrap a long token's encoding,
+    and no line of it matched a form, so the whole secret leaked in a command's output."""
+    secret = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3" * 2
+    redactor = Redactor({"token": secret})
+    encoded = base64.b64encode(secret.encode()).decode()
+    for width in (64, 76):
+        for newline in ("\n", "\r\n"):
+            wrapped = newline.join(encoded[i:i + width] for i in range(0, len(encoded), width)) + newline
+            redacted = redactor.redact_text(f"out: {wrapped}done")
+            assert redacted == "out: ***" + newline + "done", (width, redacted)
+    assert redactor.redact_text(base64.encodebytes(secret.encode()).decode()) == "***\n"
+
+
+def test_a_secret_that_is_not_utf8_is_a_preflight_problem_not_exit_70(tmp_path):
+    """Attack review: STELLA_SECRET_tok=$'abc\\xffdef' reached Python as a lone surrogate and crashed the run
+    (redaction's URL forms, then the journal's JSON) with exit 70."""
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: sx, version: 1.0.0}\n"
+                        "spec:\n  secrets: [{name: tok}]\n"
+                        "  steps:\n    - {id: a, run: {uses: builtin:echo, with: {x: \"{{ secrets.tok }}\"}}}\n")
+    environment = {**{k: v for k, v in os.environ.items() if k != "STELLA_SECRET_tok"}}
+    environment = {os.fsencode(k): os.fsencode(v) for k, v in environment.items()}
+    environment[b"STELLA_SECRET_tok"] = b"abc\xffdef"
+    result = subprocess.run([sys.executable, "-m", "stella_desktop.cli", "task-runner", "run", "--manifest",
+                             str(manifest), "--store", str(tmp_path / "store")],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 3 and "not valid UTF-8" in result.stderr, result.stderr
+    assert Redactor({"tok": "abc\udcffdef", "other": "x\ud800yyyyyy"}).redact_text("1 abc\udcffdef 2") == "1 *** 2"

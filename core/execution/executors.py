@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import secrets
 import os
 import signal
 import subprocess
@@ -146,11 +147,13 @@ def command(context: StepContext) -> dict:
         cwd = confined_path(context.workspace, str(context.parameters["cwd"]))
     cwd.mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("STELLA_SECRET_")}
+    environment[MARKER_VARIABLE] = secrets.token_hex(16)  # inherited by every descendant, setsid or not
     try:  # its own session (and process group): stopping it reaches everything it started
         process = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as error:
         raise StepFailed(f"cannot start '{argv[0]}': {error.strerror or error}") from None
+    process.stella_marker = environment[MARKER_VARIABLE]
     with _LIVE_LOCK:
         _LIVE.add(process)
     try:
@@ -238,13 +241,72 @@ def stop_process_group(process: subprocess.Popen, grace: float | None = None) ->
     """End a command and everything in its process group: SIGTERM, then SIGKILL after ``grace`` s."""
     grace = STOP_GRACE_SECONDS if grace is None else grace
     group = process.pid  # start_new_session: the leader's pid is the group's id
+    marker = _marker_of(process)
     if not _signal_group(group, signal.SIGTERM):
         process.wait()
+        _stop_marked(marker, grace)
         return
+    _signal_marked(marker, signal.SIGTERM)
     if not _wait_for_group(process, group, grace):
         _signal_group(group, signal.SIGKILL)
         _wait_for_group(process, group, 5)  # SIGKILL cannot be ignored: this is the kernel's delivery
     process.wait()
+    _stop_marked(marker, grace)
+
+
+MARKER_VARIABLE = "STELLA_COMMAND_ID"
+"""An environment variable with a random value per command: a descendant that left the process group
+(``setsid``, a daemon's double fork) still carries it, so stopping the command finds it in /proc."""
+
+
+def _marker_of(process: subprocess.Popen) -> bytes | None:
+    value = getattr(process, "stella_marker", None)
+    return f"{MARKER_VARIABLE}={value}".encode() if value else None
+
+
+def _marked_pids(marker: bytes | None) -> list[int]:
+    """Processes of this user (not zombies) whose environment holds ``marker``."""
+    if not marker:
+        return []
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as stream:
+                if marker not in stream.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as stream:
+                if stream.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue
+        except (OSError, IndexError):
+            continue
+        found.append(int(entry))
+    return found
+
+
+def _signal_marked(marker: bytes | None, number: int) -> list[int]:
+    pids = _marked_pids(marker)
+    for pid in pids:
+        try:
+            os.kill(pid, number)
+        except OSError:
+            pass
+    return pids
+
+
+def _stop_marked(marker: bytes | None, grace: float) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` s, to descendants that escaped the process group."""
+    if not _signal_marked(marker, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _marked_pids(marker):
+        time.sleep(0.02)
+    _signal_marked(marker, signal.SIGKILL)
 
 
 def stop_all_commands(grace: float | None = None) -> int:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import json_text
+from core.regular_file import read_regular_file
 
 JOURNAL = "journal.jsonl"
 SNAPSHOT = "snapshot.json"
@@ -153,7 +154,7 @@ class RunCheck:
 def read_checked(path: Path, key: str) -> tuple[dict | None, str | None]:
     """(document, None) for a checksummed JSON file, or (None, what is wrong)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_regular_file(str(path), None).decode("utf-8"))
     except (OSError, ValueError) as error:
         return None, f"{path.name} cannot be read ({error})"
     body = document.get(key) if isinstance(document, dict) else None
@@ -184,7 +185,7 @@ def verify_run(run_dir: str | os.PathLike) -> RunCheck:
         return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} is missing",
                         snapshot.get("records") if snapshot else None)
     try:
-        data = journal.read_bytes()
+        data = read_regular_file(str(journal), None)
     except OSError as error:
         return RunCheck(0, chain_hex(_CHAIN_START), 1, f"{JOURNAL} cannot be read ({error.strerror or error})",
                         snapshot.get("records") if snapshot else None)

@@ -131,6 +131,12 @@ def preflight(plan: Plan, registry: ExecutorRegistry, secrets: dict[str, str], p
             for inner in _walk(_template_of(pack, step)):
                 if inner.run is not None and inner.when is not False:
                     check_run(f"{step.id}[*]::{inner.id}", inner.id, inner.run.uses, inner.run.with_)
+    for name in sorted(secrets):
+        try:
+            secrets[name].encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 in the environment: no JSON record could hold them
+            problems.append(Problem(file, 0, 0, f"secret '{name}' is not valid UTF-8 text: set "
+                                                f"{SECRET_PREFIX}{name} to a UTF-8 value"))
     for name in sorted(secrets_used(plan, pack) - set(secrets)):
         problems.append(Problem(file, 0, 0, f"secret '{name}' is needed but not set: export "
                                             f"{SECRET_PREFIX}{name}=..."))

@@ -34,14 +34,25 @@ def secret_forms(secret: str) -> set[str]:
     """Every text form of ``secret`` that redaction removes (the secret itself included)."""
     if not secret:
         return set()
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             # Python's own quoting, as in a message that shows a list or dict holding the secret
+             # ("invalid type for value: ['it\\'s\\x01']"): repr escapes quotes and controls its own way
+             repr(secret)[1:-1], ascii(secret)[1:-1]}
+    try:  # a value from a non-UTF-8 environment (lone surrogates) must not crash redaction
+        raw = secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = secret.encode("utf-8", "surrogatepass")
+    for encoded in (quote(raw, safe=""), quote(raw), quote_plus(raw)):
         forms.add(encoded)
         forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded))
-    data = secret.encode("utf-8", "surrogatepass")
+    data = raw
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         whole = encode(data).decode("ascii")
         forms.update((whole, whole.rstrip("=")))
+        for width in (64, 76):  # as `openssl base64` (PEM) and `base64` / MIME wrap a long secret's lines
+            if len(whole) > width:
+                lines = [whole[i:i + width] for i in range(0, len(whole), width)]
+                forms.update(("\n".join(lines), "\r\n".join(lines)))
         for offset in (1, 2):  # the secret after 1 or 2 other bytes of a longer base64 text
             core = _aligned_core(encode(b"\0" * offset + data).decode("ascii"), offset, len(data))
             if len(core) >= MIN_EMBEDDED_BASE64:

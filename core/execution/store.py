@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from core import json_text
+from core.regular_file import read_regular_file
 from core.execution.clock import iso
 from core.execution.journal import (
     CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, chain_step, check_snapshot_against,
@@ -307,7 +308,7 @@ class RunHandle:
         if not journal.exists():
             raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} is missing (the run's records are lost)")
         try:
-            data = journal.read_bytes()
+            data = read_regular_file(str(journal), None)  # a FIFO or /dev/zero in its place must not hang
         except OSError as error:  # for example, the journal replaced by a folder
             raise RunCorrupt(f"run '{self.run_id}': {JOURNAL} cannot be read ({error.strerror or error})") from None
         scan = scan_journal(data, self._chained)

@@ -94,7 +94,9 @@ class Expression:
         except metered.BudgetExceeded as error:
             raise ExpressionError(str(error)) from None
         except jmespath.exceptions.JMESPathError as error:
-            raise ExpressionError(_first_line(error)) from None
+            # the whole message: it may quote a value (a secret) holding a line break, and a first
+            # line would keep a piece of it that redaction cannot recognise
+            raise ExpressionError(str(getattr(error, "msg", "") or error).strip() or type(error).__name__) from None
         except (TypeError, ValueError, RecursionError) as error:
             raise ExpressionError(f"evaluation failed: {error}") from None
 

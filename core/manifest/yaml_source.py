@@ -176,6 +176,11 @@ def parse_yaml(text: str, file: str) -> YamlSource:
         raise PackInvalid([Problem(file, 0, 0, f"the YAML is malformed: {error}")])
     except RecursionError:
         raise PackInvalid([Problem(file, 0, 0, f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)")])
+    except UnicodeEncodeError as error:  # a lone surrogate ("\ud800" in a JSON string): no UTF-8 form
+        before = text[:error.start]
+        line, column = before.count("\n") + 1, error.start - (before.rfind("\n") + 1) + 1
+        raise PackInvalid([Problem(file, line, column, "the text holds a lone UTF-16 surrogate "
+                                   f"(U+{ord(text[error.start]):04X}); it is not valid Unicode")])
     nodes = [n for n in nodes if n is not None]
     if not nodes:
         raise PackInvalid([Problem(file, 1, 1, "the file is empty; expected a Task Pack mapping")])

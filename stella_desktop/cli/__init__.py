@@ -121,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recorded_text(value: str) -> str:
+    """A command-line text that goes into the run's records: it must be valid UTF-8.
+
+    Bytes that are not UTF-8 reach Python as lone surrogates, which no JSON
+    record can hold (exit 70 before this check)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("the text is not valid UTF-8 (check the terminal's encoding)") from None
+    return value
+
+
 def _command(commands, name: str, handler: str, help_text: str, description: str | None = None):
     command = commands.add_parser(name, help=help_text, description=description or help_text,
                                   epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -167,6 +179,16 @@ def manifest_file(text: str) -> str:
     return existing_file(text)
 
 
+def recorded_manifest_file(text: str) -> str:
+    """--manifest of a run: its path is recorded in the run, so it must be valid UTF-8 text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("the path is not valid UTF-8, and a run records its manifest's "
+                                         "path: rename the file") from None
+    return manifest_file(text)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -181,7 +203,7 @@ def _add_run_commands(commands) -> None:
     run = _command(commands, "run", "run", "run a pack on this machine",
                    "Validate, plan and run a pack locally.  Every state change is saved in the run store, "
                    "so an interrupted run can be resumed.  Exit 0 succeeded, 1 failed, 4 paused at a gate.")
-    run.add_argument("--manifest", required=True, metavar="PATH", type=manifest_file,
+    run.add_argument("--manifest", required=True, metavar="PATH", type=recorded_manifest_file,
                      help="the pack's YAML manifest")
     run.add_argument("--inputs", metavar="PATH", type=existing_file, help="a JSON object of input values")
     _driving(run)
@@ -194,14 +216,15 @@ def _add_run_commands(commands) -> None:
         decide = _command(commands, name, name, f"{verb} an approval a paused run is waiting for")
         decide.add_argument("run_id", metavar="RUN_ID")
         decide.add_argument("approval_id", metavar="APPROVAL_ID")
-        decide.add_argument("--by", required=True, metavar="NAME", help="who decides (recorded in the run)")
-        decide.add_argument("--reason", metavar="TEXT", help="why (recorded in the run)")
+        decide.add_argument("--by", required=True, metavar="NAME", type=recorded_text,
+                            help="who decides (recorded in the run)")
+        decide.add_argument("--reason", metavar="TEXT", type=recorded_text, help="why (recorded in the run)")
     policy = _command(commands, "decide", "decide", "allow or deny a policy gate a paused run is waiting at")
     policy.add_argument("run_id", metavar="RUN_ID")
     policy.add_argument("step_id", metavar="STEP_ID")
     policy.add_argument("decision", choices=("allow", "deny"))
-    policy.add_argument("--by", required=True, metavar="NAME")
-    policy.add_argument("--reason", metavar="TEXT")
+    policy.add_argument("--by", required=True, metavar="NAME", type=recorded_text)
+    policy.add_argument("--reason", metavar="TEXT", type=recorded_text)
     cancel = _command(commands, "cancel", "cancel", "cancel a run (it stays resumable)")
     cancel.add_argument("run_id", metavar="RUN_ID")
     runs = commands.add_parser("runs", help="list and show runs in the store")
