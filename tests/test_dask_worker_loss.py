@@ -27,7 +27,7 @@ spec:
       map:
         items: {list(range(STEPS))}
         maxParallel: 4
-        step: {{id: nap, run: {{uses: builtin:sleep, with: {{seconds: 0.05, n: "{{{{ item }}}}"}}}}}}
+        step: {{id: nap, run: {{uses: builtin:sleep, with: {{seconds: 0.2, n: "{{{{ item }}}}"}}}}}}
 """
 
 
@@ -56,7 +56,11 @@ def test_killing_a_worker_mid_run_interrupts_its_attempts_and_the_run_succeeds(t
             succeeded_after[record["stepId"]] = len(submitted.get(record["stepId"], ()))
         finished = len(succeeded_after)
         if not killed and finished >= STEPS // 4:
-            busy = [address for address, keys in dask_client.processing().items() if keys and address in pids]
+            # the worker with the most attempts in hand: with 0.2 s attempts, one of them is surely
+            # mid-run (an attempt that has just finished would only be recomputed by Dask, unseen)
+            processing = dask_client.processing()
+            busy = sorted((address for address, keys in processing.items() if keys and address in pids),
+                          key=lambda address: -len(processing[address]))
             if busy:  # else: between two tasks; try again at the next record
                 killed.append(busy[0])
                 os.kill(pids[busy[0]], signal.SIGKILL)
