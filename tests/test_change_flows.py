@@ -3,13 +3,12 @@
 import json
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from conftest import pack_text
-from stella_desktop.main_window import MainWindow
-from stella_desktop.settings import AppSettings
+from test_session_flows import new_window, settings  # noqa: F401 - fixtures
 
 SPEC = """
 steps:
@@ -32,13 +31,9 @@ steps:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    settings.store_folder = tmp_path / "store"
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.confirm_close = lambda text: True
-    window.show()
+def window(qtbot, settings):  # noqa: F811 - the session flows' settings fixture
+    """The main window on a fresh store; closed, and its workers done, after the test."""
+    window = new_window(qtbot, settings)
     yield window
     window.close()
     assert QThreadPool.globalInstance().waitForDone(10_000)

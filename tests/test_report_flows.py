@@ -2,28 +2,13 @@
 
 import json
 
-import pytest
-from PySide6.QtCore import QSettings, QThreadPool
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
 from conftest import RESOURCES_PACKS
-from stella_desktop.main_window import MainWindow
 from stella_desktop.session import Mode
-from stella_desktop.settings import AppSettings
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    settings.store_folder = tmp_path / "store"
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.confirm_close = lambda text: True
-    window.show()
-    yield window
-    window.close()
-    assert QThreadPool.globalInstance().waitForDone(10_000)
+from test_change_flows import window  # noqa: F401 - fixture
+from test_session_flows import settings  # noqa: F401 - fixture
 
 
 def test_export_the_open_run_and_a_run_picked_in_the_runs_panel(qtbot, window, tmp_path, monkeypatch):
