@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -52,28 +53,25 @@ def request(port: int, method: str, path: str, body: dict | bytes | None = None,
         connection.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def start_serve(*args: str) -> tuple[subprocess.Popen, int]:
-    """`stella serve` on a free port; returns once it answers (or raises with its stderr)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "serve", "--port", str(port), *args],
+    """`stella serve --port 0`; returns once it says which port it chose (or raises with its stderr).
+
+    The port comes from the server's own line: asking for port 0 and reading the chosen one back is
+    what a user scripting the server does, and it leaves no window for another process to take it."""
+    process = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "serve", "--port", "0", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"stella serve exited {process.returncode}: {process.stderr.read()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    process.early_stderr = []
+    for line in process.stderr:
+        process.early_stderr.append(line)
+        found = re.search(r"serving the Stella Desktop API on http://\S+:(\d+) ", line)
+        if found:
+            port = int(found.group(1))
+            assert port != 0, line
+            socket.create_connection(("127.0.0.1", port), timeout=10).close()
             return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("stella serve did not start")
+    process.wait(30)
+    raise RuntimeError(f"stella serve exited {process.returncode}: {''.join(process.early_stderr)}")
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -84,4 +82,4 @@ def stop(process: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         _, err = process.communicate()
-    return err
+    return "".join(getattr(process, "early_stderr", [])) + err

@@ -148,6 +148,24 @@ def test_stella_serve_on_loopback_with_a_token_file(tmp_path):
     assert "correct-horse" not in err  # a token from a file is never printed
 
 
+def test_serve_on_port_0_says_which_port_it_chose_and_serves_there(tmp_path):
+    process, port = start_serve("--store", str(tmp_path / "store"))  # reads the port from the server's line
+    try:
+        assert request(port, "GET", RUNS, headers={"Host": f"127.0.0.1:{port}"})[0] == 200
+    finally:
+        stop(process)
+
+
+def test_a_port_already_in_use_is_a_usage_error_not_a_traceback(tmp_path, capsys):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        code = main(["serve", "--port", str(taken.getsockname()[1]), "--store", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot listen on 127.0.0.1:" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("content, message", [(None, "cannot read --token-file"), ("short\n", "too short"),
                                               ("two words here and more\n", "without spaces"),
                                               ("", "too short"), ("folder", "not a regular file"),

@@ -67,7 +67,7 @@ def run(args) -> int:
         from stella_desktop.api import create_app, openapi_text
         from stella_desktop.api_access import Access
         from stella_desktop.api_limits import Limits
-        from stella_desktop.api_server import server_for
+        from stella_desktop.api_server import bound_socket, server_for
     except ImportError as error:
         print(f"stella: error: the API needs the 'api' extra ({error.name} is missing): "
               "pip install -e '.[api]'", file=sys.stderr)
@@ -95,9 +95,16 @@ def run(args) -> int:
               "read your runs and record approvals; the traffic is not encrypted.", file=sys.stderr)
     access = Access.for_listening(args.host, token, args.allowed_host or ())
     app = create_app(store, args.packs, access=access, host=host)
-    print(f"serving the Stella Desktop API on http://{_url_host(args.host)}:{args.port} (store: {store.root})"
-          + ("; every request needs the token" if token else ""), file=sys.stderr)
-    server_for(app, args.host, args.port, Limits()).run()
+    try:
+        sock = bound_socket(args.host, args.port)
+    except OSError as error:
+        print(f"stella: error: cannot listen on {_url_host(args.host)}:{args.port}: {error.strerror or error}",
+              file=sys.stderr)
+        return exit_codes.USAGE
+    port = sock.getsockname()[1]
+    print(f"serving the Stella Desktop API on http://{_url_host(args.host)}:{port} (store: {store.root})"
+          + ("; every request needs the token" if token else ""), file=sys.stderr, flush=True)
+    server_for(app, args.host, port, Limits()).run(sockets=[sock])
     return exit_codes.OK
 
 
