@@ -188,6 +188,21 @@ def test_hash_changes_with_inputs_and_content_but_not_layout(write_pack, tmp_pat
     assert build_plan(load_pack(edited), SBOM_INPUTS).plan_hash == base
 
 
+def test_hash_covers_the_schema_files_a_schema_refers_to(write_pack):
+    """A change in a sibling schema file reached through $ref changes what validation accepts, so it
+    must change the plan hash (a resumed run would otherwise accept inputs checked by another schema)."""
+    spec = """
+        inputs: [{name: x, type: object, schema: schemas/main.json, default: {a: 1}}]
+        steps: [{id: s, run: {uses: x}}]
+    """
+    manifest = write_pack(spec, files={"schemas/main.json": '{"properties": {"a": {"$ref": "defs/n.json"}}}',
+                                       "schemas/defs/n.json": '{"type": "integer"}'})
+    before = build_plan(load_pack(manifest)).plan_hash
+    assert build_plan(load_pack(manifest)).plan_hash == before
+    (manifest.parent / "schemas" / "defs" / "n.json").write_text('{"type": "number"}')
+    assert build_plan(load_pack(manifest)).plan_hash != before
+
+
 def test_secrets_in_when_are_decided_at_run_time(write_pack):
     plan = plan_of(write_pack, """
         secrets: [{name: tok}]

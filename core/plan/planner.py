@@ -176,7 +176,7 @@ class _Planner:
     def hash(self, fields: dict) -> str:
         """sha256 of the canonical JSON of the plan and what it was made from.
 
-        The manifest (as validated), schemas and inputs make the hash change
+        The manifest (as validated), schemas (and the files their $refs reach) and inputs make the hash change
         with any content or input change and stay put under YAML layout;
         the plan's own fields make it change when planning itself changes.
         """
@@ -185,6 +185,10 @@ class _Planner:
             "schemas": self.pack.schemas,
             "plan": fields,
         }
+        referenced = {name: schema.resources for name, schema in self.pack.schemas.items()
+                      if getattr(schema, "resources", None)}
+        if referenced:  # only then, so the hash of a pack without $ref files is what it always was
+            document["schemaReferences"] = referenced
         return "sha256:" + hashlib.sha256(json_text.canonical(document)).hexdigest()
 
     def plan_step(self, step: Step, path: tuple, *, prefix: str, parent: str | None, scope: dict,
