@@ -83,7 +83,7 @@ class _Planner:
         self.count = 0
         self.budget = ValueBudget()
         self.values = PlanValues(self.budget)
-        self._plain: dict[int, Any] = {}  # id -> a value known to hold no template (kept alive)
+        self._resolvers: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept alive; its resolver)
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -96,30 +96,64 @@ class _Planner:
 
         A part without templates is returned as it is, not copied: map
         children share it (a 1 MB literal list in a map's template is one
-        list, not one per child).
+        list, not one per child).  What to do with each part is worked out
+        once per value (:meth:`resolver`), not once per map child.
         """
-        if isinstance(value, (dict, list)):
-            if self._plain.get(id(value)) is value:
+        if isinstance(value, str):
+            if "{{" not in value:
                 return value
-            if isinstance(value, dict):
-                resolved: Any = {key: self.resolve(item, scope, path + (key,)) for key, item in value.items()}
-                same = all(resolved[key] is item for key, item in value.items())
-            else:
-                resolved = [self.resolve(item, scope, path + (index,)) for index, item in enumerate(value)]
-                same = all(new is old for new, old in zip(resolved, value))
-            if same:
-                self._plain[id(value)] = value
-                return value
-            return resolved
-        if not Template.has_template(value):
+        elif not isinstance(value, (dict, list)):
             return value
+        resolver = self.resolver(value)
+        return value if resolver is None else resolver(scope, path)
+
+    def resolver(self, value: Any) -> Any:
+        """None for a value without templates, else ``f(scope, path)`` giving it resolved."""
+        known = self._resolvers.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        resolver = self._compile(value, ())
+        self._resolvers[id(value)] = (value, resolver)  # the value is kept alive with its id
+        return resolver
+
+    def _compile(self, value: Any, suffix: tuple) -> Any:
+        if isinstance(value, dict):
+            parts = [(key, item, self._compile(item, suffix + (key,))) for key, item in value.items()]
+            if all(part[2] is None for part in parts):
+                return None
+            return lambda scope, path: {key: item if part is None else part(scope, path)
+                                        for key, item, part in parts}
+        if isinstance(value, list):
+            parts = [(item, self._compile(item, suffix + (index,))) for index, item in enumerate(value)]
+            if all(part[1] is None for part in parts):
+                return None
+            return lambda scope, path: [item if part is None else part(scope, path) for item, part in parts]
+        if not Template.has_template(value):
+            return None
         template = Template.parse(value)
         if template.is_runtime:
-            return RuntimeValue(value)
+            return lambda scope, path: RuntimeValue(value)
         if template.uses_secrets:
             secret = template.whole.secret_path if template.whole is not None else None
-            return SecretRef(secret) if secret else RuntimeValue(value)
-        return self.render(template, scope, path)
+            return (lambda scope, path: SecretRef(secret)) if secret else (lambda scope, path: RuntimeValue(value))
+        plain = template.whole.plain_path if template.whole is not None else None
+        if plain is not None:
+            return self._plain_path(plain)
+        return lambda scope, path: self.render(template, scope, path + suffix)
+
+    def _plain_path(self, names: tuple) -> Any:
+        """A bare dotted path (``{{ item }}``, ``{{ inputs.x.y }}``) read the way the expression would."""
+        root, rest = names[0], names[1:]
+        inputs = self.inputs
+
+        def read(scope: dict, path: tuple) -> Any:
+            value = inputs if root == "inputs" else scope.get(root)
+            for name in rest:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(name)
+            return value
+        return read
 
     def render(self, template: Template, scope: dict, path: tuple) -> Any:
         try:
