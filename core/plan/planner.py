@@ -335,8 +335,9 @@ class _Planner:
 
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
                      child_skip: str | None) -> tuple[PlannedStep, ...]:
+        template, template_path = step.map.step, path + ("map", "step")
         return tuple(
-            self.plan_step(step.map.step, path + ("map", "step"), prefix=f"{step_id}[{index}]::",
+            self.plan_step(template, template_path, prefix=f"{step_id}[{index}]::",
                            parent=step_id, scope={"item": item, "index": index}, parent_skip=child_skip)
             for index, item in enumerate(items)
         )
