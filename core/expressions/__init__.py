@@ -61,8 +61,9 @@ class Expression:
     uses_secrets: bool = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "is_runtime", any(ref[0] == "steps" for ref in self.references))
-        object.__setattr__(self, "uses_secrets", any(ref[0] == "secrets" for ref in self.references))
+        roots = [ref[0] for ref in self.references]
+        object.__setattr__(self, "is_runtime", "steps" in roots)
+        object.__setattr__(self, "uses_secrets", "secrets" in roots)
 
     @staticmethod
     def parse(source: str) -> "Expression":
@@ -253,10 +254,10 @@ class Template:
     uses_secrets: bool = field(init=False)
 
     def __post_init__(self):
-        expressions = tuple(p.expression for p in self.parts if p.expression is not None)
+        expressions = tuple([p.expression for p in self.parts if p.expression is not None])
         object.__setattr__(self, "expressions", expressions)
-        object.__setattr__(self, "is_runtime", any(e.is_runtime for e in expressions))
-        object.__setattr__(self, "uses_secrets", any(e.uses_secrets for e in expressions))
+        object.__setattr__(self, "is_runtime", True in [e.is_runtime for e in expressions])
+        object.__setattr__(self, "uses_secrets", True in [e.uses_secrets for e in expressions])
 
     @staticmethod
     def has_template(value: Any) -> bool:

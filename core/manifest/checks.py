@@ -9,12 +9,12 @@ type errors themselves are the models' job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from core.errors import Problem
 from core.expressions import ExpressionError, Template
 from core.inputs import SchemaFileError, load_schema, value_problems
-from core.manifest.locate import step_context, walk_raw_steps
+from core.manifest.locate import step_context
 from core.manifest.models import STEP_KINDS, exactly_one_message
 from core.manifest.yaml_source import YamlSource
 
@@ -98,32 +98,40 @@ class _Checker:
         return seen
 
     # -- steps ---------------------------------------------------------
-    def _walk_steps(self) -> Iterator[tuple[tuple, dict]]:
-        """Every step mapping with its path, nested ones included, in document order."""
-        for index, step in enumerate(_items(self.spec.get("steps"))):
-            yield from walk_raw_steps(("spec", "steps", index), step)
-
     def _collect_step_ids(self) -> None:
-        for path, step in self._walk_steps():
-            kinds = [k for k in STEP_KINDS if k in step]
-            message = exactly_one_message(kinds, STEP_KINDS, "a step")
+        for index, step in enumerate(_items(self.spec.get("steps"))):
+            self._collect_step(("spec", "steps", index), step, index)
+
+    def _collect_step(self, path: tuple, step: Any, top: int) -> None:
+        # The order of walk_raw_steps (document pre-order), by plain recursion: a chain of
+        # generators cost more than the checks themselves.
+        if not isinstance(step, dict):
+            return
+        kinds = [k for k in STEP_KINDS if k in step]
+        if len(kinds) != 1:
+            self._problem(path, exactly_one_message(kinds, STEP_KINDS, "a step"))
+        gate = step.get("gate")
+        if isinstance(gate, dict):
+            message = exactly_one_message([k for k in ("approval", "policy") if k in gate],
+                                          ("approval", "policy"), "a gate")
             if message:
-                self._problem(path, message)
-            gate = step.get("gate")
-            if isinstance(gate, dict):
-                message = exactly_one_message([k for k in ("approval", "policy") if k in gate],
-                                              ("approval", "policy"), "a gate")
-                if message:
-                    self._problem(path + ("gate",), message)
-            step_id = step.get("id")
-            if not isinstance(step_id, str):
-                continue
-            self.top_index.setdefault(step_id, path[2])
+                self._problem(path + ("gate",), message)
+        step_id = step.get("id")
+        if isinstance(step_id, str):
+            self.top_index.setdefault(step_id, top)
             if step_id in self.step_ids:
                 first_line = self.source.mark_of(self.step_ids[step_id])[0]
                 self._problem(path + ("id",), f"step id '{step_id}' is used twice (first at line {first_line})")
             else:
                 self.step_ids[step_id] = path + ("id",)
+        parallel = step.get("parallel")
+        children = parallel.get("steps") if isinstance(parallel, dict) else None
+        if isinstance(children, list):
+            for index, child in enumerate(children):
+                self._collect_step(path + ("parallel", "steps", index), child, top)
+        map_spec = step.get("map")
+        if isinstance(map_spec, dict) and "step" in map_spec:
+            self._collect_step(path + ("map", "step"), map_spec["step"], top)
 
     def _check_steps(self) -> None:
         # One shared id -> top-level index table, not a set of earlier ids per
@@ -132,37 +140,45 @@ class _Checker:
             self._check_step(("spec", "steps", index), step, Scope(top_index=index))
 
     def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
+        # Paths and scopes are built only for the parts a step has: a pack of 80,000
+        # plain steps made eight tuples and two scopes per step for nothing.
         if not isinstance(step, dict):
             return
         when = step.get("when")
         if isinstance(when, str):
             self._check_when(path + ("when",), when, scope)
-        run = _mapping(step.get("run"))
-        self._check_values(path + ("run", "with"), run.get("with"), scope)
-        shown = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN)
-        gate = _mapping(step.get("gate"))
-        approval = gate.get("approval")
-        if isinstance(approval, dict):
-            approval_id = approval.get("id")
-            if isinstance(approval_id, str) and approval_id not in self.approvals:
-                self._problem(path + ("gate", "approval", "id"),
-                              f"approval '{approval_id}' is not declared in spec.approvals")
-            self._check_template(path + ("gate", "approval", "message"), approval.get("message"), shown)
-        policy = gate.get("policy")
-        if isinstance(policy, dict):
-            self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"), scope)
-            self._check_template(path + ("gate", "policy", "message"), policy.get("message"), shown)
-        parallel = _mapping(step.get("parallel"))
-        for i, child in enumerate(_items(parallel.get("steps"))):
-            self._check_step(path + ("parallel", "steps", i), child, scope)
-        map_spec = _mapping(step.get("map"))
+        run = step.get("run")
+        if isinstance(run, dict):
+            self._check_values(path + ("run", "with"), run.get("with"), scope)
+        gate = step.get("gate")
+        if isinstance(gate, dict):
+            shown = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN)
+            approval = gate.get("approval")
+            if isinstance(approval, dict):
+                approval_id = approval.get("id")
+                if isinstance(approval_id, str) and approval_id not in self.approvals:
+                    self._problem(path + ("gate", "approval", "id"),
+                                  f"approval '{approval_id}' is not declared in spec.approvals")
+                self._check_template(path + ("gate", "approval", "message"), approval.get("message"), shown)
+            policy = gate.get("policy")
+            if isinstance(policy, dict):
+                self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"), scope)
+                self._check_template(path + ("gate", "policy", "message"), policy.get("message"), shown)
+        parallel = step.get("parallel")
+        if isinstance(parallel, dict):
+            for i, child in enumerate(_items(parallel.get("steps"))):
+                self._check_step(path + ("parallel", "steps", i), child, scope)
+        map_spec = step.get("map")
+        if not isinstance(map_spec, dict):
+            return
         items = map_spec.get("items")
-        recorded = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=RECORDED)
-        if isinstance(items, str):
-            self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single {{ expression }} "
-                              "giving a list, or a YAML list")
-        elif isinstance(items, list):
-            self._check_values(path + ("map", "items"), items, recorded)
+        if isinstance(items, (str, list)):
+            recorded = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=RECORDED)
+            if isinstance(items, str):
+                self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single "
+                                  "{{ expression }} giving a list, or a YAML list")
+            else:
+                self._check_values(path + ("map", "items"), items, recorded)
         if "step" in map_spec:
             inner = Scope(top_index=scope.top_index, in_map=True)
             self._check_step(path + ("map", "step"), map_spec["step"], inner)
@@ -180,13 +196,18 @@ class _Checker:
 
     def _check_values(self, path: tuple, value: Any, scope: Scope) -> None:
         if isinstance(value, dict):
-            for key, item in value.items():
-                self._check_values(path + (key,), item, scope)
+            pairs: Any = value.items()
         elif isinstance(value, list):
-            for index, item in enumerate(value):
-                self._check_values(path + (index,), item, scope)
+            pairs = enumerate(value)
         else:
             self._check_template(path, value, scope)
+            return
+        for key, item in pairs:  # a path only for what may hold a template
+            if isinstance(item, str):
+                if "{{" in item:
+                    self._check_template(path + (key,), item, scope)
+            elif isinstance(item, (dict, list)):
+                self._check_values(path + (key,), item, scope)
 
     def _check_template(self, path: tuple, value: Any, scope: Scope) -> Template | None:
         if not Template.has_template(value):
@@ -205,6 +226,9 @@ class _Checker:
 
     def _reference_problem(self, ref: tuple[str, ...], scope: Scope) -> str | None:
         root = ref[0]
+        if root == "steps" and len(ref) >= 2 and ref[1] in self.step_ids and len(ref) >= 3 \
+                and ref[2] == "outputs" and (scope.top_index is None or self.top_index[ref[1]] < scope.top_index):
+            return None  # the common case, decided before any message is written
         dotted = ".".join(ref[:2])
         if root == "@":
             return "'@' at the top of an expression reads the whole context; name what you need (inputs.x, ...)"
