@@ -40,6 +40,20 @@ def build_plan(pack: Pack, supplied_inputs: dict | None = None, inputs_label: st
     return _Planner(pack, inputs).plan()
 
 
+def _plain_path(names: tuple) -> Any:
+    """A bare dotted path (``{{ item }}``, ``{{ inputs.x.y }}``) read the way the expression would."""
+    root, rest = names[0], names[1:]
+
+    def read(planner: "_Planner", scope: dict, path: tuple) -> Any:
+        value = planner.inputs if root == "inputs" else scope.get(root)
+        for name in rest:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(name)
+        return value
+    return read
+
+
 class _LimitPassed(Exception):
     """Planning stops: a limit was passed (the problem is recorded)."""
 
@@ -105,10 +119,15 @@ class _Planner:
         elif not isinstance(value, (dict, list)):
             return value
         resolver = self.resolver(value)
-        return value if resolver is None else resolver(scope, path)
+        return value if resolver is None else resolver(self, scope, path)
 
     def resolver(self, value: Any) -> Any:
-        """None for a value without templates, else ``f(scope, path)`` giving it resolved."""
+        """None for a value without templates, else ``f(planner, scope, path)`` giving it resolved.
+
+        The functions take the planner as an argument rather than holding it, so that
+        caching them here makes no reference cycle (a plan freed by reference counting
+        leaves nothing for the cyclic collector).
+        """
         known = self._resolvers.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
@@ -121,39 +140,28 @@ class _Planner:
             parts = [(key, item, self._compile(item, suffix + (key,))) for key, item in value.items()]
             if all(part[2] is None for part in parts):
                 return None
-            return lambda scope, path: {key: item if part is None else part(scope, path)
-                                        for key, item, part in parts}
+            return lambda planner, scope, path: {key: item if part is None else part(planner, scope, path)
+                                                 for key, item, part in parts}
         if isinstance(value, list):
             parts = [(item, self._compile(item, suffix + (index,))) for index, item in enumerate(value)]
             if all(part[1] is None for part in parts):
                 return None
-            return lambda scope, path: [item if part is None else part(scope, path) for item, part in parts]
+            return lambda planner, scope, path: [item if part is None else part(planner, scope, path)
+                                                 for item, part in parts]
         if not Template.has_template(value):
             return None
         template = Template.parse(value)
         if template.is_runtime:
-            return lambda scope, path: RuntimeValue(value)
+            return lambda planner, scope, path: RuntimeValue(value)
         if template.uses_secrets:
             secret = template.whole.secret_path if template.whole is not None else None
-            return (lambda scope, path: SecretRef(secret)) if secret else (lambda scope, path: RuntimeValue(value))
+            if secret:
+                return lambda planner, scope, path: SecretRef(secret)
+            return lambda planner, scope, path: RuntimeValue(value)
         plain = template.whole.plain_path if template.whole is not None else None
         if plain is not None:
-            return self._plain_path(plain)
-        return lambda scope, path: self.render(template, scope, path + suffix)
-
-    def _plain_path(self, names: tuple) -> Any:
-        """A bare dotted path (``{{ item }}``, ``{{ inputs.x.y }}``) read the way the expression would."""
-        root, rest = names[0], names[1:]
-        inputs = self.inputs
-
-        def read(scope: dict, path: tuple) -> Any:
-            value = inputs if root == "inputs" else scope.get(root)
-            for name in rest:
-                if not isinstance(value, dict):
-                    return None
-                value = value.get(name)
-            return value
-        return read
+            return _plain_path(plain)
+        return lambda planner, scope, path: planner.render(template, scope, path + suffix)
 
     def render(self, template: Template, scope: dict, path: tuple) -> Any:
         try:
