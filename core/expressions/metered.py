@@ -120,12 +120,17 @@ class _Meter:
             nodes, size = 1, 2
             for element in (value.values() if type(value) is dict else value):
                 kind = type(element)
-                if kind is list or kind is dict:
+                if kind is str:
+                    size += len(element) + 3
+                elif kind is list or kind is dict:
                     return self._measure(value)
+                elif kind is int:  # _scalar_size inlined: most values are text and numbers
+                    size += element.bit_length() * 10 // 33 + 3
+                else:
+                    size += _scalar_size(element) + 1
                 nodes += 1
-                size += (len(element) + 3) if kind is str else _scalar_size(element) + 1
             if type(value) is dict:
-                size += sum(len(name) + 3 for name in value)
+                size += 3 * len(value) + sum(map(len, value))
             if size > self.max_bytes:
                 raise _too_large(size=size)
             return nodes, size

@@ -58,6 +58,7 @@ _STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _TIMESTAMP = _TAG + "timestamp"
 _MERGE = _TAG + "merge"
 _NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
+_SCALAR = yaml.ScalarNode
 
 Path = tuple  # of str | int
 
@@ -285,7 +286,10 @@ class _Builder:
                 first = next(k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == key)
                 self._problem(key_node, f"duplicate key '{key}' (first at line {first.start_mark.line + 1})")
                 continue
-            result[key] = self._build(value_node, depth + 1)
+            if value_node.tag == _STR and not self.alias_depth and type(value_node) is _SCALAR:
+                result[key] = value_node.value  # what _build gives a string, without the call
+            else:
+                result[key] = self._build(value_node, depth + 1)
         for key_node, value_node in merged:  # merge keys never override explicit ones
             if isinstance(key_node, yaml.ScalarNode) and key_node.value not in result:
                 result[key_node.value] = self._build(value_node, depth + 1)
