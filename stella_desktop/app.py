@@ -29,13 +29,20 @@ def _import_core_before_qt() -> None:
     core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).  The same
     holds for what the window needs at its first paint and would otherwise import after Qt:
     the run store's default folder (platformdirs) and the UTF-8-with-BOM codec files are read with.
+    Only what the launch uses: the run machinery (``core.execution.run``, the driver, the
+    executors) is imported when a run is started or opened (tests/test_cli_imports.py).
     """
     import encodings.utf_8_sig  # noqa: F401
     import platformdirs  # noqa: F401
 
     import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
 
-    import core.execution.run  # noqa: F401
+    import core.diff_sources  # noqa: F401  (the Changes dock)
+    import core.execution.preflight  # noqa: F401  (Details: which secrets are set)
+    import core.forecast.compare  # noqa: F401  (the forecast of the preview, with the store's history)
+    import core.forecast.history  # noqa: F401
+    import core.forecast.spans  # noqa: F401
+    import core.forecast.assumptions_file  # noqa: F401
     import core.layout  # noqa: F401
     import core.simulation  # noqa: F401
 
