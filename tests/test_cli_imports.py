@@ -50,17 +50,21 @@ RUN_MACHINERY = ("core.execution.run", "core.execution.driver", "core.execution.
 
 
 def test_the_app_launch_imports_no_run_machinery_and_no_networkx():
-    """The window, its sample graph and the preview's forecast need none of it (they read the store's history)."""
-    probe = ("import json, sys\n"
+    """The window, its sample graph and the preview's forecast need none of it (they read the store's history).
+
+    The launch pauses the garbage collector; once the window is up it collects again, the start's objects frozen.
+    """
+    probe = ("import gc, json, sys\n"
              "from stella_desktop.app import main\n"
              "code = main(['--self-test'])\n"
+             "print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n"
              "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
              "sys.exit(code)\n")
     environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=REPO,
                             env=environment)
     assert result.returncode == 0, result.stderr
-    assert "self-test passed" in result.stdout
+    assert "self-test passed" in result.stdout and result.stdout.splitlines()[-1] == "True True"
     modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
     assert loaded(modules, "core.layout") and loaded(modules, "core.execution.store")  # the probe sees imports
     assert [name for name in RUN_MACHINERY if loaded(modules, name)] == []
