@@ -9,13 +9,17 @@ signals, so the loop behind it can change.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
-from core.execution.executors import ExecutorRegistry
-from core.execution.run import ActiveRun
-from core.execution.store import RunStore
-from stella_desktop.runner import Runner
 from stella_desktop.step_status import StepView, from_run, step_view
+
+if TYPE_CHECKING:  # the run machinery is imported when a run is created or opened, not at launch
+    from core.execution.executors import ExecutorRegistry
+    from core.execution.run import ActiveRun
+    from core.execution.store import RunStore
+    from stella_desktop.runner import Runner
 
 
 class RunControl(QObject):
@@ -61,12 +65,19 @@ class RunControl(QObject):
         return from_run(self.run.scheduler) if self.run else {}
 
     # -- starting --------------------------------------------------------------------------------
+    @staticmethod
+    def registry(allow_commands: bool) -> ExecutorRegistry:
+        """The executors a run of this app may use."""
+        from core.execution.executors import ExecutorRegistry
+        return ExecutorRegistry.default(allow_commands=allow_commands)
+
     def start_new(self, store: RunStore, manifest_path: str, inputs: dict, registry: ExecutorRegistry,
                   workers: int, scheduler: str | None = None) -> ActiveRun:
         """Create a run (PackInvalid / RunStoreError / BackendUnavailable propagate) and drive it.
 
         ``scheduler``: a Dask scheduler address to run the steps on, else this computer's threads.
         """
+        from core.execution.run import ActiveRun
         self.release()
         backend = self._backend(registry, scheduler)  # first: an unreachable cluster creates no run
         try:
@@ -80,6 +91,7 @@ class RunControl(QObject):
     def resume(self, store: RunStore, run_id: str, registry: ExecutorRegistry, workers: int,
                scheduler: str | None = None) -> ActiveRun:
         """Reopen and continue a run (PlanDrift / RunLocked / PackInvalid / BackendUnavailable propagate)."""
+        from core.execution.run import ActiveRun
         self.release()
         backend = self._backend(registry, scheduler)
         try:
@@ -99,11 +111,13 @@ class RunControl(QObject):
 
     def view_only(self, store: RunStore, run_id: str) -> ActiveRun:
         """Open a run to look at it, without locking or driving it."""
+        from core.execution.run import ActiveRun
         self.release()
         self.run = ActiveRun.open(store, run_id, lock=False)
         return self.run
 
     def _drive(self, registry: ExecutorRegistry, workers: int, backend=None) -> None:
+        from stella_desktop.runner import Runner
         self.runner = Runner(self.run, registry, workers=workers, parent=self, backend=backend)
         self.runner.record.connect(self._on_record)
         self.runner.finished.connect(self._stopped)

@@ -16,9 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import PackInvalid, Problem
-from core.execution.backends import BackendUnavailable
-from core.execution.executors import ExecutorRegistry
-from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
 from core.inputs import read_inputs_file
@@ -235,18 +232,17 @@ class Session(QObject):
         self._set_attention(None)
 
     # -- runs ---------------------------------------------------------------------------------
-    def _registry(self) -> ExecutorRegistry:
-        return ExecutorRegistry.default(allow_commands=self.settings.allow_commands)
-
     def start_run(self) -> None:
         """Run exactly the inputs of the preview on screen."""
+        from core.execution.backends import BackendUnavailable
         state = self.state()
         if self.mode != Mode.SIMULATION or not state.runnable:
             if state.why_not_runnable or self.mode != Mode.SIMULATION:
                 self.notice.emit("Cannot run", state.why_not_runnable or f"The run is {self.mode.value}.", True)
             return
         try:
-            run = self._runs.start_new(self.store(), self.pack.path, self.simulation.inputs, self._registry(),
+            registry = self._runs.registry(self.settings.allow_commands)
+            run = self._runs.start_new(self.store(), self.pack.path, self.simulation.inputs, registry,
                                        self.settings.workers, self.settings.scheduler_for_runs())
         except PackInvalid as invalid:
             self.problems, self.problems_about_inputs = list(invalid.problems), False
@@ -263,11 +259,14 @@ class Session(QObject):
         self._with_run(run_id, "cannot be opened", lambda: self._runs.view_only(self.store(), run_id), Mode.FINISHED)
 
     def resume_run(self, run_id: str) -> None:
+        settings = self.settings
         self._with_run(run_id, "cannot be resumed",
-                       lambda: self._runs.resume(self.store(), run_id, self._registry(), self.settings.workers,
-                                                 self.settings.scheduler_for_runs()), Mode.RUNNING)
+                       lambda: self._runs.resume(self.store(), run_id, self._runs.registry(settings.allow_commands),
+                                                 settings.workers, settings.scheduler_for_runs()), Mode.RUNNING)
 
     def _with_run(self, run_id: str, failed: str, opening, mode: Mode) -> None:
+        from core.execution.backends import BackendUnavailable
+        from core.execution.run import PlanDrift
         if self.mode == Mode.RUNNING:
             self.notice.emit("A run is in progress", "Cancel it before opening another run.", False)
             return
