@@ -131,3 +131,36 @@ def test_opening_another_pack_drops_the_first_packs_forecast_still_on_its_way(
     qtbot.wait(0)  # ...and its queued result delivered: dropped, B's stays
     assert [[step.id for step in f.steps] for f in shown] == [["fetch", "check", "finish"]]
     assert window.timeline.summary.text() == outcome_line(document.result)
+
+
+def test_results_repaint_each_block_that_changed_once(qtbot):
+    from core.graph import ExecutionGraph
+    from core.manifest import parse_pack
+    from core.plan import build_plan
+    from stella_desktop.results import COLUMNS, StepTreeModel
+    from stella_desktop.step_status import StepView
+
+    graph = ExecutionGraph.from_plan(build_plan(parse_pack(pack_text("""
+    steps:
+      - {id: first, run: {uses: builtin:noop}}
+      - id: fan
+        parallel:
+          steps:
+            - {id: a, run: {uses: builtin:noop}}
+            - {id: b, run: {uses: builtin:noop}}
+            - {id: c, run: {uses: builtin:noop}}
+            - {id: d, run: {uses: builtin:noop}}
+      - {id: last, run: {uses: builtin:noop}}
+    """)), {}))
+    model = StepTreeModel()
+    model.set_graph(graph, {})
+    emitted = []
+    model.dataChanged.connect(lambda top, bottom, _roles=(): emitted.append(
+        (model.step_id(top.parent()), top.row(), bottom.row(), top.column(), bottom.column())))
+    model.set_views({"b": StepView("failed"), "d": StepView("succeeded"), "last": StepView("skipped")})
+    assert sorted(emitted, key=str) == sorted([("fan", 1, 3, 2, len(COLUMNS) - 1), (None, 2, 2, 2, len(COLUMNS) - 1)],
+                                              key=str)
+    assert model.data(model.index_of("b", 2)) == "failed" and model.rowCount(model.index_of("fan")) == 4
+    emitted.clear()
+    model.set_views({}, {"c"})  # a step's time changed (its view did not)
+    assert emitted == [("fan", 2, 2, 2, len(COLUMNS) - 1)]
