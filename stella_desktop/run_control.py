@@ -113,12 +113,13 @@ class RunControl(QObject):
 
     def _on_record(self, record: dict) -> None:
         self.record.emit(record)
+        if self.run is None:
+            return
         step_id = record.get("stepId")
-        if step_id and self.run is not None and step_id in self.run.scheduler.states:
-            changed = {step_id: step_view(self.run.scheduler, step_id)}
-            if record["type"] == "expand":
-                changed = from_run(self.run.scheduler)
-            self.views_changed.emit(changed)
+        if record["type"] in ("expand", "run"):  # new steps, or the run paused/resumed: open blocks change
+            self.views_changed.emit(from_run(self.run.scheduler))
+        elif step_id and step_id in self.run.scheduler.states:
+            self.views_changed.emit({step_id: step_view(self.run.scheduler, step_id)})
 
     # -- control ---------------------------------------------------------------------------------
     def cancel(self) -> None:
