@@ -74,9 +74,7 @@ class Session(QObject):
         self._simulator = Simulator(self)
         self._simulator.finished.connect(self._on_simulated)
         self._simulator.busy_changed.connect(self.busy_changed)
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(500)
-        self._countdown.timeout.connect(self._tick_countdowns)
+        self._countdown = QTimer(self, interval=500, timeout=self._tick_countdowns)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -395,4 +393,6 @@ class Session(QObject):
     def close(self) -> None:
         self._countdown.stop()
         self._runs.stop_for_close()
+        self._simulator.forget()
+        self.changes.watcher.stop()  # a closed window re-simulated the pack on every later save of it
 
