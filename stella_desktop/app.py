@@ -38,14 +38,14 @@ def _import_core_before_qt() -> None:
 
     import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
 
-    import core.diff_sources  # noqa: F401  (the Changes dock)
-    import core.execution.preflight  # noqa: F401  (Details: which secrets are set)
+    import core.simulation  # noqa: F401  (first: the notes of benchmarks/README.md name it, not a module it pulls)
+    import core.layout  # noqa: F401
     import core.forecast.compare  # noqa: F401  (the forecast of the preview, with the store's history)
     import core.forecast.history  # noqa: F401
     import core.forecast.spans  # noqa: F401
     import core.forecast.assumptions_file  # noqa: F401
-    import core.layout  # noqa: F401
-    import core.simulation  # noqa: F401
+    import core.execution.preflight  # noqa: F401  (Details: which secrets are set)
+    import core.diff_sources  # noqa: F401  (the Changes dock)
 
 
 def main(argv: list[str] | None = None) -> int:

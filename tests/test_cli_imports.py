@@ -68,3 +68,16 @@ def test_the_app_launch_imports_no_run_machinery_and_no_networkx():
     modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
     assert loaded(modules, "core.layout") and loaded(modules, "core.execution.store")  # the probe sees imports
     assert [name for name in RUN_MACHINERY if loaded(modules, name)] == []
+
+
+def test_a_command_run_in_process_leaves_the_garbage_collector_as_it_was():
+    """Only the ``stella`` process itself freezes what a command's imports built (``whole_process``)."""
+    probe = ("import gc, sys\n"
+             "from stella_desktop.cli import main\n"
+             f"main(['task-runner', 'simulate', '--manifest', {str(FLAKY_PACK)!r}, '--format', 'json'])\n"
+             "first = (gc.isenabled(), gc.get_freeze_count())\n"
+             f"main(['task-runner', 'simulate', '--manifest', {str(FLAKY_PACK)!r}, '--format', 'json'],"
+             " whole_process=True)\n"
+             "print(first, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stderr.strip().splitlines()[-1] == "(True, 0) True True", result.stderr
