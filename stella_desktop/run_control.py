@@ -9,13 +9,31 @@ signals, so the loop behind it can change.
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING, Callable
+
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
-from core.execution.executors import ExecutorRegistry
-from core.execution.run import ActiveRun
-from core.execution.store import RunStore
-from stella_desktop.runner import Runner
+from core.errors import PackInvalid
+from core.execution.store import RunStore, RunStoreError
 from stella_desktop.step_status import StepView, from_run, step_view
+
+if TYPE_CHECKING:  # the run machinery is imported when a run is created or opened, not at launch
+    from core.execution.executors import ExecutorRegistry
+    from core.execution.run import ActiveRun
+    from stella_desktop.runner import Runner
+
+
+def refusals() -> tuple[type[Exception], ...]:
+    """Why a run may not start or resume: said to the user, nothing left behind."""
+    from core.execution.backends import BackendUnavailable
+    from core.execution.run import PlanDrift
+    return PackInvalid, PlanDrift, RunStoreError, BackendUnavailable  # RunLocked is a RunStoreError
+
+
+def _shutdown(backend) -> None:
+    if backend is not None and not isinstance(backend, BaseException):
+        backend.shutdown()
 
 
 class RunControl(QObject):
@@ -23,9 +41,13 @@ class RunControl(QObject):
     views_changed = Signal(object)    # dict[str, StepView] of the steps that changed
     stopped = Signal(str)             # succeeded / failed / waiting / cancelled
     store_failed = Signal(str)
+    connecting_to = Signal(str)       # a Dask scheduler's address, while its backend connects
+    _connected = Signal(object, object)  # (the start it answers, backend or BackendUnavailable), queued
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._pending = None  # what to open once the Dask backend has connected
+        self._connected.connect(self._on_connected)
         self.run: ActiveRun | None = None
         self.runner: Runner | None = None
         self._driving = False  # from the runner's signals: started or resumed, until it stops
@@ -61,49 +83,94 @@ class RunControl(QObject):
         return from_run(self.run.scheduler) if self.run else {}
 
     # -- starting --------------------------------------------------------------------------------
+    # A Dask backend connects on a thread of its own (an unreachable scheduler takes seconds to say so):
+    # the window stays live, and the run is created or reopened on this thread once the backend is ready.
     def start_new(self, store: RunStore, manifest_path: str, inputs: dict, registry: ExecutorRegistry,
-                  workers: int, scheduler: str | None = None) -> ActiveRun:
-        """Create a run (PackInvalid / RunStoreError / BackendUnavailable propagate) and drive it.
+                  workers: int, scheduler: str | None, ready: Callable, refused: Callable) -> None:
+        """Create a run and drive it, then ``ready(run)``; or ``refused(error)`` (PackInvalid,
+        RunStoreError, BackendUnavailable), and nothing was created.
 
         ``scheduler``: a Dask scheduler address to run the steps on, else this computer's threads.
         """
-        self.release()
-        backend = self._backend(registry, scheduler)  # first: an unreachable cluster creates no run
-        try:
-            self.run = ActiveRun.create(store, manifest_path, inputs, registry=registry)
-        except BaseException:
-            backend.shutdown() if backend is not None else None
-            raise
-        self._drive(registry, workers, backend)
-        return self.run
+        from core.execution.run import ActiveRun
+        self._open(lambda: ActiveRun.create(store, manifest_path, inputs, registry=registry),
+                   registry, workers, scheduler, ready, refused)
 
     def resume(self, store: RunStore, run_id: str, registry: ExecutorRegistry, workers: int,
-               scheduler: str | None = None) -> ActiveRun:
-        """Reopen and continue a run (PlanDrift / RunLocked / PackInvalid / BackendUnavailable propagate)."""
+               scheduler: str | None, ready: Callable, refused: Callable) -> None:
+        """Reopen and continue a run, then ``ready(run)``; or ``refused(error)`` (PlanDrift, RunLocked,
+        PackInvalid, RunStoreError, BackendUnavailable)."""
+        from core.execution.run import ActiveRun
+        self._open(lambda: ActiveRun.open(store, run_id, registry=registry, check_executors=True),
+                   registry, workers, scheduler, ready, refused)
+
+    @property
+    def connecting(self) -> bool:
+        return self._pending is not None
+
+    def _open(self, opening, registry, workers, scheduler, ready, refused) -> None:
         self.release()
-        backend = self._backend(registry, scheduler)
+        if not scheduler:
+            self._opened(None, (opening, registry, workers, ready, refused))
+            return
+        self._pending = (opening, registry, workers, ready, refused)
+        self.connecting_to.emit(scheduler)
+        threading.Thread(target=self._connect, args=(self._pending, registry, scheduler),
+                         name="stella-dask-connect", daemon=True).start()
+
+    def _connect(self, pending, registry: ExecutorRegistry, scheduler: str) -> None:
+        """On the connecting thread: make the backend, hand it (or why not) to the GUI thread."""
+        from core.execution.backends import BackendUnavailable
         try:
-            self.run = ActiveRun.open(store, run_id, registry=registry, check_executors=True)
+            from core.execution.backends.dask import DaskBackend
+            result = DaskBackend.connect(registry, scheduler=scheduler)
+        except BackendUnavailable as error:
+            result = error
+        except Exception as error:  # anything else the client raised: still the cluster's answer
+            result = BackendUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {error}")
+        try:
+            self._connected.emit(pending, result)
+        except RuntimeError:  # the window (and this object) is gone
+            _shutdown(result)
+
+    def _on_connected(self, pending, result) -> None:
+        from core.execution.backends import BackendUnavailable
+        if pending is not self._pending:  # released or replaced meanwhile
+            _shutdown(result)
+            return
+        self._pending = None
+        if isinstance(result, BackendUnavailable):
+            pending[4](result)
+        else:
+            self._opened(result, pending)
+
+    def _opened(self, backend, pending) -> None:
+        opening, registry, workers, ready, refused = pending
+        try:
+            self.run = opening()
+        except refusals() as error:
+            _shutdown(backend)
+            refused(error)
+            return
         except BaseException:
-            backend.shutdown() if backend is not None else None
+            _shutdown(backend)
             raise
         self._drive(registry, workers, backend)
-        return self.run
+        ready(self.run)
 
-    @staticmethod
-    def _backend(registry: ExecutorRegistry, scheduler: str | None):
-        if not scheduler:
-            return None  # the Runner's own QThreadPool
-        from core.execution.backends.dask import DaskBackend
-        return DaskBackend.connect(registry, scheduler=scheduler)
-
-    def view_only(self, store: RunStore, run_id: str) -> ActiveRun:
-        """Open a run to look at it, without locking or driving it."""
+    def view_only(self, store: RunStore, run_id: str, ready: Callable, refused: Callable) -> None:
+        """Open a run to look at it, without locking or driving it: ``ready(run)`` or ``refused(error)``."""
+        from core.execution.run import ActiveRun
         self.release()
-        self.run = ActiveRun.open(store, run_id, lock=False)
-        return self.run
+        try:
+            self.run = ActiveRun.open(store, run_id, lock=False)
+        except refusals() as error:
+            refused(error)
+            return
+        ready(self.run)
 
     def _drive(self, registry: ExecutorRegistry, workers: int, backend=None) -> None:
+        from stella_desktop.runner import Runner
         self.runner = Runner(self.run, registry, workers=workers, parent=self, backend=backend)
         self.runner.record.connect(self._on_record)
         self.runner.finished.connect(self._stopped)
@@ -113,12 +180,13 @@ class RunControl(QObject):
 
     def _on_record(self, record: dict) -> None:
         self.record.emit(record)
+        if self.run is None:
+            return
         step_id = record.get("stepId")
-        if step_id and self.run is not None and step_id in self.run.scheduler.states:
-            changed = {step_id: step_view(self.run.scheduler, step_id)}
-            if record["type"] == "expand":
-                changed = from_run(self.run.scheduler)
-            self.views_changed.emit(changed)
+        if record["type"] in ("expand", "run"):  # new steps, or the run paused/resumed: open blocks change
+            self.views_changed.emit(from_run(self.run.scheduler))
+        elif step_id and step_id in self.run.scheduler.states:
+            self.views_changed.emit({step_id: step_view(self.run.scheduler, step_id)})
 
     # -- control ---------------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -152,6 +220,7 @@ class RunControl(QObject):
         self.release()
 
     def release(self) -> None:
+        self._pending = None  # a backend still connecting is shut down when it arrives
         if self.runner is not None:
             self.runner.wait_for_workers(15_000)
             self.runner.deleteLater()

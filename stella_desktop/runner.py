@@ -3,7 +3,8 @@
 The ``qt`` backend runs each attempt as a :class:`QRunnable` on a
 :class:`QThreadPool`; every backend (``qt``, or ``dask`` when the
 preferences name a scheduler) hands its :class:`Completion` (plain data)
-to a queued signal, so the driver, and with it the scheduler and the run
+to an inbox, and one queued signal per batch (not per step) wakes the
+runner's thread, which handles the batch and starts what follows; so the driver, and with it the scheduler and the run
 store, is only ever called on the thread that owns the :class:`Runner`.
 Worker threads only execute.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from core.execution.attempt import CANCELLED, Completion, StepAttempt, execute_attempt
 from core.execution.driver import SYNC_INTERVAL, Driver
@@ -79,7 +80,7 @@ class Runner(QObject):
     record = Signal(object)      # each journal record, after it is on disk
     finished = Signal(str)       # the run's status when driving stops: succeeded/failed/waiting/cancelled
     failed_internally = Signal(str)
-    _completed = Signal(object)  # a Completion, from any thread, queued to this object's thread
+    _arrived = Signal()          # completions wait in the inbox: from any thread, queued to this object's thread
 
     def __init__(self, run: ActiveRun, registry: ExecutorRegistry, workers: int = 4, parent=None, *,
                  backend=None, workspace: str | None = None):
@@ -88,11 +89,13 @@ class Runner(QObject):
         self.registry = registry
         self.backend = backend if backend is not None else QtBackend(registry, workers, self)
         self.driver = Driver(run, self.backend, registry, workspace=workspace)
-        self.backend.bind(self._completed.emit)  # plain data, through a queued signal
-        self._completed.connect(self._on_completion)
+        # plain data, handed over in batches: one queued signal for all that arrive before it is handled
+        self._inbox: list[Completion] = []
+        self._inbox_lock = threading.Lock()
+        self.backend.bind(self._deliver)
+        self._arrived.connect(self._on_arrived, Qt.ConnectionType.QueuedConnection)
         self.driver.on_stopped.append(self.finished.emit)
         self.driver.on_error.append(self.failed_internally.emit)
-        self._pump_queued = False
         self._wake = QTimer(self)
         self._wake.setSingleShot(True)
         self._wake.timeout.connect(self._pump)
@@ -141,14 +144,22 @@ class Runner(QObject):
         return True
 
     # -- the loop ------------------------------------------------------------------------
-    def _on_completion(self, completion: Completion) -> None:
-        self.driver.handle(completion)
-        if not self._pump_queued:  # completions already queued are handled before the one pump
-            self._pump_queued = True
-            QTimer.singleShot(0, self._pump)
+    def _deliver(self, completion: Completion) -> None:
+        """From any thread: queue the completion; the first of a batch wakes this object's thread."""
+        with self._inbox_lock:
+            self._inbox.append(completion)
+            first = len(self._inbox) == 1
+        if first:
+            self._arrived.emit()
+
+    def _on_arrived(self) -> None:
+        with self._inbox_lock:
+            batch, self._inbox = self._inbox, []
+        for completion in batch:
+            self.driver.handle(completion)
+        self._pump()
 
     def _pump(self) -> None:
-        self._pump_queued = False
         self.driver.pump()
         self._after()
 

@@ -16,9 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import PackInvalid, Problem
-from core.execution.backends import BackendUnavailable
-from core.execution.executors import ExecutorRegistry
-from core.execution.run import PlanDrift
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
 from core.inputs import read_inputs_file
@@ -71,14 +68,13 @@ class Session(QObject):
         self._runs.views_changed.connect(self._on_views_changed)
         self._runs.stopped.connect(self._on_run_stopped)
         self._runs.store_failed.connect(lambda m: self.notice.emit("The run store failed", m, True))
+        self._runs.connecting_to.connect(lambda a: self.status_message.emit(f"Connecting to the Dask scheduler at {a}…"))
         self.inputs_path: str | None = None  # the inputs file opened with the pack, if any
         self.changes = PlanChanges(self)  # what changed in the plan; watches the pack's files
         self._simulator = Simulator(self)
         self._simulator.finished.connect(self._on_simulated)
         self._simulator.busy_changed.connect(self.busy_changed)
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(500)
-        self._countdown.timeout.connect(self._tick_countdowns)
+        self._countdown = QTimer(self, interval=500, timeout=self._tick_countdowns)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -235,7 +231,8 @@ class Session(QObject):
         self._set_attention(None)
 
     # -- runs ---------------------------------------------------------------------------------
-    def _registry(self) -> ExecutorRegistry:
+    def _registry(self):  # -> ExecutorRegistry
+        from core.execution.executors import ExecutorRegistry  # the run machinery: imported when a run starts
         return ExecutorRegistry.default(allow_commands=self.settings.allow_commands)
 
     def start_run(self) -> None:
@@ -245,43 +242,42 @@ class Session(QObject):
             if state.why_not_runnable or self.mode != Mode.SIMULATION:
                 self.notice.emit("Cannot run", state.why_not_runnable or f"The run is {self.mode.value}.", True)
             return
-        try:
-            run = self._runs.start_new(self.store(), self.pack.path, self.simulation.inputs, self._registry(),
-                                       self.settings.workers, self.settings.scheduler_for_runs())
-        except PackInvalid as invalid:
-            self.problems, self.problems_about_inputs = list(invalid.problems), False
+        self._runs.start_new(self.store(), self.pack.path, self.simulation.inputs, self._registry(),
+                             self.settings.workers, self.settings.scheduler_for_runs(),
+                             lambda run: self._enter_run(run, Mode.RUNNING), self._run_not_started)
+
+    def _run_not_started(self, error: Exception) -> None:
+        if isinstance(error, PackInvalid):
+            self.problems, self.problems_about_inputs = list(error.problems), False
             self.problems_changed.emit()
-            self.notice.emit("The run cannot start", attention.cannot_start(invalid.problems), True)
-            return
-        except (RunStoreError, BackendUnavailable) as error:  # the store, or the Dask cluster in Preferences
+            self.notice.emit("The run cannot start", attention.cannot_start(error.problems), True)
+        else:  # the store, or the Dask cluster in Preferences
             self.notice.emit("The run store failed" if isinstance(error, RunStoreError) else "The run cannot start",
                              str(error), True)
-            return
-        self._enter_run(run, Mode.RUNNING)
 
     def open_run(self, run_id: str) -> None:
-        self._with_run(run_id, "cannot be opened", lambda: self._runs.view_only(self.store(), run_id), Mode.FINISHED)
+        self._with_run("cannot be opened", lambda ready, refused: self._runs.view_only(
+            self.store(), run_id, ready, refused), Mode.FINISHED)
 
     def resume_run(self, run_id: str) -> None:
-        self._with_run(run_id, "cannot be resumed",
-                       lambda: self._runs.resume(self.store(), run_id, self._registry(), self.settings.workers,
-                                                 self.settings.scheduler_for_runs()), Mode.RUNNING)
+        self._with_run("cannot be resumed", lambda ready, refused: self._runs.resume(
+            self.store(), run_id, self._registry(), self.settings.workers, self.settings.scheduler_for_runs(),
+            ready, refused), Mode.RUNNING)
 
-    def _with_run(self, run_id: str, failed: str, opening, mode: Mode) -> None:
+    def _with_run(self, failed: str, opening, mode: Mode) -> None:
         if self.mode == Mode.RUNNING:
             self.notice.emit("A run is in progress", "Cancel it before opening another run.", False)
             return
-        try:
-            run = opening()
-        except (PlanDrift, RunStoreError, BackendUnavailable) as error:
-            self.notice.emit(f"This run {failed}", str(error), True)
-            return
-        except PackInvalid as invalid:
-            self.notice.emit(f"This run {failed}", "\n".join(str(p) for p in invalid.problems), True)
-            return
-        self._enter_run(run, mode)
-        if mode == Mode.FINISHED:
-            self._set_attention(attention.shown_run(run))
+
+        def ready(run) -> None:
+            self._enter_run(run, mode)
+            if mode == Mode.FINISHED:
+                self._set_attention(attention.shown_run(run))
+
+        def refused(error: Exception) -> None:
+            problems = getattr(error, "problems", None)  # PackInvalid says each problem
+            self.notice.emit(f"This run {failed}", "\n".join(map(str, problems)) if problems else str(error), True)
+        opening(ready, refused)
 
     def _enter_run(self, run, mode: Mode) -> None:
         """The run becomes the document: its pack, inputs (read-only), preview, graph and log."""
@@ -397,4 +393,6 @@ class Session(QObject):
     def close(self) -> None:
         self._countdown.stop()
         self._runs.stop_for_close()
+        self._simulator.forget()
+        self.changes.watcher.stop()  # a closed window re-simulated the pack on every later save of it
 

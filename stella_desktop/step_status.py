@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, RUN_CANCELLED, Scheduler
+from core.execution.scheduler import AWAITING_APPROVAL, AWAITING_POLICY, RUN_STOPPED, RUN_WAITING, Scheduler
 from core.simulation import SimulationPreview
 from stella_desktop.presentation import retry_countdown
 
@@ -41,10 +41,31 @@ def step_view(scheduler: Scheduler, step_id: str) -> StepView:
         status = "requires-approval" if state.reason == AWAITING_APPROVAL else "requires-policy"
     elif status == "pending" and state.reason == AWAITING_POLICY:
         status = "requires-policy"
-    elif status == "running" and scheduler.status == RUN_CANCELLED:
+    elif status == "running" and scheduler.status in RUN_STOPPED:
         # a block keeps "running" in the journal (a resume carries on inside it); nothing runs now
-        return StepView("pending", "interrupted: run cancelled", state.attempts, state.next_attempt_at)
+        return StepView("pending", f"interrupted: run {scheduler.status}", state.attempts, state.next_attempt_at)
+    elif status == "running" and scheduler.status == RUN_WAITING:
+        return _paused_block(scheduler, step_id, state)
     return StepView(status, state.reason, state.attempts, state.next_attempt_at)
+
+
+def _paused_block(scheduler: Scheduler, step_id: str, state) -> StepView:
+    """A block still open in a paused run: nothing inside runs, a gate inside waits for a decision."""
+    gates = sorted(gate for gate in scheduler.waiting if _inside(scheduler, gate, step_id))
+    if not gates:
+        return StepView("pending", "paused: the run waits at a gate", state.attempts, state.next_attempt_at)
+    approval = any(scheduler.states[gate].reason == AWAITING_APPROVAL for gate in gates)
+    return StepView("requires-approval" if approval else "requires-policy",
+                    "paused: waiting at " + ", ".join(gates), state.attempts, state.next_attempt_at)
+
+
+def _inside(scheduler: Scheduler, step_id: str, block_id: str) -> bool:
+    parent = scheduler.graph.parent(step_id)
+    while parent is not None:
+        if parent == block_id:
+            return True
+        parent = scheduler.graph.parent(parent)
+    return False
 
 
 def countdown_notes(views: dict[str, StepView], now: datetime | None = None) -> dict[str, str]:

@@ -23,8 +23,8 @@ TABLE = {
     "bad inputs":  (1,     1,       0,      0,    0,     0,      0,     0,    0,    1,       1,       0,      1,       0),
     "bad pack":    (1,     1,       0,      0,    0,     0,      0,     0,    0,    0,       1,       0,      1,       0),
     "running":     (0,     0,       0,      0,    1,     0,      0,     0,    0,    1,       1,       0,      0,       1),
-    "at approval": (0,     0,       1,      0,    0,     1,      1,     0,    0,    1,       1,       0,      0,       1),
-    "at policy":   (0,     0,       1,      0,    0,     0,      0,     1,    1,    1,       1,       0,      0,       1),
+    "at approval": (0,     0,       1,      0,    1,     1,      1,     0,    0,    1,       1,       0,      0,       1),
+    "at policy":   (0,     0,       1,      0,    1,     0,      0,     1,    1,    1,       1,       0,      0,       1),
     "finished":    (1,     1,       1,      0,    0,     0,      0,     0,    0,    1,       1,       0,      0,       1),
 }
 STATES = {"no pack": NO_PACK, "preview": PREVIEW, "bad inputs": BAD_INPUTS, "bad pack": BAD_PACK,

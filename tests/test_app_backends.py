@@ -1,5 +1,7 @@
 """The app's runs on its backends, as a user drives them: cancel paints nothing running, Dask from Preferences."""
 
+import threading
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -72,6 +74,7 @@ def test_preferences_offer_a_dask_scheduler_and_the_run_uses_it(qtbot, window, s
     pack.write_text(MAPPED.replace("SECONDS", "0.05"))
     open_and_wait(qtbot, window, pack)
     window.actions["run"].trigger()
+    qtbot.waitUntil(lambda: window.session._runs.runner is not None, timeout=30_000)  # connected off the GUI thread
     assert window.session._runs.runner.backend.name == "dask"
     qtbot.waitUntil(lambda: window.session.mode != Mode.RUNNING, timeout=60_000)
     assert window.session.scheduler.status == "succeeded"
@@ -87,8 +90,44 @@ def test_an_unreachable_scheduler_is_said_clearly_and_nothing_is_run(qtbot, wind
     pack.write_text(MAPPED.replace("SECONDS", "0"))
     open_and_wait(qtbot, window, pack)
     window.actions["run"].trigger()
+    qtbot.waitUntil(lambda: window.last_notice is not None, timeout=30_000)
     title, text = window.last_notice
     assert title == "The run cannot start" and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in text
+    assert RunStore(settings.store_folder).run_ids() == []
+    for box in QApplication.topLevelWidgets():
+        if box.objectName() == "notice":
+            QTimer.singleShot(0, box.close)
+
+
+def test_connecting_to_a_scheduler_leaves_the_window_live_then_says_why_it_failed(qtbot, window, settings, tmp_path,
+                                                                                   monkeypatch):
+    from core.execution.backends.dask import DaskBackend
+    answer = threading.Event()  # the scheduler "answers" only when the test says so
+    connect = DaskBackend.connect.__func__
+
+    def slow_connect(cls, registry, **options):
+        assert threading.current_thread() is not threading.main_thread()  # never on the GUI thread
+        answer.wait(30)
+        return connect(cls, registry, **options)
+
+    monkeypatch.setattr(DaskBackend, "connect", classmethod(slow_connect))
+    monkeypatch.setattr("core.execution.backends.dask.CONNECT_TIMEOUT", "1s")
+    settings.backend = "dask"
+    settings.dask_scheduler = "tcp://127.0.0.1:9"  # nothing listens there
+    pack = tmp_path / "mapped.yaml"
+    pack.write_text(MAPPED.replace("SECONDS", "0"))
+    open_and_wait(qtbot, window, pack)
+    window.actions["run"].trigger()
+    live = []
+    QTimer.singleShot(0, lambda: live.append(window.session._runs.connecting))
+    qtbot.waitUntil(lambda: bool(live), timeout=5_000)  # the event loop ran while the connection was pending
+    assert live == [True] and window.last_notice is None and window.session.mode == Mode.SIMULATION
+    assert "Connecting to the Dask scheduler at tcp://127.0.0.1:9" in window.statusBar().currentMessage()
+    answer.set()
+    qtbot.waitUntil(lambda: window.last_notice is not None, timeout=30_000)
+    title, text = window.last_notice
+    assert title == "The run cannot start" and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in text
+    assert not window.session._runs.connecting and window.session.run is None
     assert RunStore(settings.store_folder).run_ids() == []
     for box in QApplication.topLevelWidgets():
         if box.objectName() == "notice":

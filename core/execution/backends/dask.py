@@ -15,6 +15,13 @@ submitted again.
 * A step's secrets travel only to the worker that runs it: the attempt is
   scattered straight to one worker (never through the scheduler) and the task
   is pinned there.
+* Completions come back on an event topic of the cluster (``log_event`` on the
+  worker, ``subscribe_topic`` on the client: one hop worker -> scheduler ->
+  client, handled on the client's event loop), not by gathering each
+  future's result, which costs one more round trip per step.  The future
+  stays the authority when the topic says nothing: an attempt whose worker
+  was lost, a result that is not plain JSON, or one carrying secrets (those
+  never sit in the scheduler's event log) is delivered from its future.
 * Cancelling sets a :class:`distributed.Event` for the run; a small watcher in
   each worker process passes it to the executors that can stop early
   (``builtin:sleep``, ``builtin:command``, plug-ins).
@@ -23,6 +30,7 @@ submitted again.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -61,7 +69,9 @@ class DaskBackend:
         self._deliver: Callable[[Completion], None] | None = None
         self._pending: dict[str, StepAttempt] = {}  # future key -> attempt
         self._lock = threading.Lock()
-        self._completed = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        self._completed = distributed.as_completed(loop=client.loop, with_results=False)
+        self._topic = f"stella-done-{uuid.uuid4().hex}"
+        client.subscribe_topic(self._topic, self._on_event)
         self._closed = False
         self._work = threading.Event()
         self._cancel_events: dict[str, object] = {}  # runs this backend cancelled
@@ -108,7 +118,7 @@ class DaskBackend:
                 future = self._submit_pinned(attempt, cancel_name, key)
             else:
                 future = self.client.submit(run_on_worker, attempt, self.allow_commands, cancel_name,
-                                            key=key, pure=False)
+                                            self._topic, key=key, pure=False)
         except Exception as error:  # the client lost its scheduler
             from core.execution.driver import BackendError
             raise BackendError(f"the Dask cluster refused the step: {type(error).__name__}: {error}") from None
@@ -122,8 +132,8 @@ class DaskBackend:
         """Secrets go straight to one worker (scatter direct), and the task runs there."""
         worker = self._next_worker()
         [data] = self.client.scatter([attempt], workers=[worker], direct=True, hash=False)
-        return self.client.submit(run_on_worker, data, self.allow_commands, cancel_name, key=key, pure=False,
-                                  workers=[worker], allow_other_workers=False)
+        return self.client.submit(run_on_worker, data, self.allow_commands, cancel_name, None, key=key,
+                                  pure=False, workers=[worker], allow_other_workers=False)
 
     def _next_worker(self) -> str:
         worker = next(self._workers, None)
@@ -169,6 +179,10 @@ class DaskBackend:
             except Exception:  # the cluster is already gone
                 pass
         self._collector.join(5)
+        try:
+            self.client.unsubscribe_topic(self._topic)
+        except Exception:  # the client or its cluster is already gone
+            pass
         if not self.owns_client:
             return
         try:
@@ -178,8 +192,19 @@ class DaskBackend:
                 self.cluster.close()
 
     # -- completions ------------------------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        """On the client's event loop: a worker announced a completion (see :func:`run_on_worker`)."""
+        try:
+            key, step_id, number, outputs, error, interrupted = json.loads(event[1])
+        except Exception:  # not ours: the future will tell
+            return
+        with self._lock:
+            attempt = self._pending.pop(key, None)
+        if attempt is not None and not self._closed:
+            self._deliver(Completion(step_id, number, outputs, error, interrupted))
+
     def _collect(self) -> None:
-        """Deliver each finished attempt (results fetched concurrently by ``as_completed``)."""
+        """Deliver each finished attempt the topic did not announce (lost workers, non-JSON results)."""
         while not self._closed:
             if self._completed.is_empty():
                 self._work.wait(0.1)
@@ -189,11 +214,28 @@ class DaskBackend:
                 batch = self._completed.next_batch(block=True)
             except StopIteration:
                 continue
-            for future, result in batch:
+            for future in batch:
+                with self._lock:
+                    attempt = self._pending.get(future.key)
+                if attempt is None or self._closed:
+                    continue  # announced on the topic
+                result = _outcome(future)
                 with self._lock:
                     attempt = self._pending.pop(future.key, None)
                 if attempt is not None and not self._closed:
                     self._deliver(_completion(attempt, future.status, result))
+
+
+def _outcome(future):
+    """The finished future's result, or its error (one round trip; only when the topic was silent)."""
+    try:
+        if future.status == "finished":
+            return future.result()
+        if future.status == "error":
+            return future.exception()
+    except Exception as error:  # the cluster went away meanwhile
+        return error
+    return None
 
 
 def _completion(attempt: StepAttempt, status: str, result) -> Completion:
@@ -214,16 +256,49 @@ def _event_name(run_id: str) -> str:
 
 
 # -- on the worker ------------------------------------------------------------------------------------
-def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str | None) -> Completion:
-    """One attempt on a worker: nothing kept between tasks but the executor registry."""
+def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str | None,
+                  topic: str | None = None) -> Completion:
+    """One attempt on a worker: nothing kept between tasks but the executor registry.
+
+    With a ``topic``, the completion is also announced there as JSON, when it
+    survives the trip unchanged (plain JSON outputs); the returned value stays
+    the fallback the client reads when no announcement came.
+    """
     if cancel_name is None:
-        return run_attempt_by_name(attempt, allow_commands)
-    cancel = _WATCHER.watch(cancel_name)
+        completion = run_attempt_by_name(attempt, allow_commands)
+    else:
+        cancel = _WATCHER.watch(cancel_name)
+        try:
+            from core.execution.attempt import _worker_registry
+            completion = execute_attempt(_worker_registry(allow_commands).get(attempt.uses), attempt, cancel)
+        finally:
+            _WATCHER.forget(cancel_name, cancel)
+    if topic is not None:
+        _announce(topic, completion)
+    return completion
+
+
+def _announce(topic: str, completion: Completion) -> None:
+    import distributed
     try:
-        from core.execution.attempt import _worker_registry
-        return execute_attempt(_worker_registry(allow_commands).get(attempt.uses), attempt, cancel)
-    finally:
-        _WATCHER.forget(cancel_name, cancel)
+        worker = distributed.get_worker()
+    except ValueError:  # not on a worker: the future carries it
+        return
+    text = announcement(worker.get_current_task(), completion)
+    if text is not None:
+        worker.log_event(topic, text)
+
+
+def announcement(key: str, completion: Completion) -> str | None:
+    """The completion as JSON text, or None when it would not come back exactly as it left
+    (a tuple, a NaN, a non-string key, an object): then the task's future carries it."""
+    fields = [key, completion.step_id, completion.attempt, completion.outputs, completion.error,
+              completion.interrupted]
+    try:
+        text = json.dumps(fields, allow_nan=False)
+    except (ValueError, TypeError):
+        return None
+    return text if json.loads(text) == fields else None
 
 
 class _CancelWatcher:
