@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.forecast import AssumptionError, Forecast, forecast
 from core.forecast.assumptions import StepIndex, parse_outcome
+from core.gc_pause import keep_long_lived
 from core.simulation import SimulationPreview
 
 COMPUTING = "Computing the forecast…"
@@ -139,4 +140,5 @@ class ForecastDocument(QObject):
         if outcome.serial != self._serial:
             return  # asked for again since (another pack, other assumptions): a newer result follows
         self.result, self.error = outcome.result, outcome.error
+        keep_long_lived()  # 10,000 step forecasts: kept until the next one
         self.changed.emit(self.result)

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QThreadPool
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
+from core.gc_pause import release_long_lived
 from stella_desktop import window_commands as commands
 from stella_desktop.action_state import action_states
 from stella_desktop.actions import apply_states, build_actions
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
             notice.close()
         self.session.close()
         self.forecast.document.forget()  # a forecast still on its way is not drawn in a closed window
+        release_long_lived()  # what the closed window kept becomes collectable again
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.qt.setValue("window/geometry", self.saveGeometry())
         self.settings.qt.setValue("window/state", self.saveState())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import PackInvalid, Problem
+from core.gc_pause import keep_long_lived
 from core.graph import ExecutionGraph
 from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan
@@ -169,6 +170,7 @@ class Simulator(QObject):
         if not self._tasks:
             self.busy_changed.emit(False)
         if result.serial == self._serial:
+            keep_long_lived()  # the result is the document now: no full collection traverses it again
             self.finished.emit(result)
 
     def forget(self) -> None:
