@@ -185,3 +185,17 @@ def test_a_replaced_pack_is_freed_although_it_was_kept_out_of_the_collectors_sig
     assert kept - gc.get_freeze_count() > 20 * 2050  # a 2,050-step pack is ~70,000 objects, gone
     window.close()
     assert gc.get_freeze_count() == 0  # a closed window's objects are collectable again
+
+
+def test_the_forecast_starts_even_when_the_canvas_never_paints(qtbot, settings, tmp_path):  # noqa: F811
+    from stella_desktop.main_window import MainWindow
+
+    hidden = MainWindow(settings)  # never shown: its canvas never paints, the forecast starts all the same
+    qtbot.addWidget(hidden)
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text(SPEC))
+    hidden.open_pack(str(manifest))
+    settled(qtbot, hidden, manifest)
+    qtbot.waitUntil(lambda: hidden.forecast.document.result is not None, timeout=10_000)
+    assert hidden.assumptions.outcome.text() == outcome_line(hidden.forecast.document.result)
+    hidden.close()
