@@ -143,7 +143,8 @@ class MainWindow(QMainWindow):
         self.source.bind(session)
         self.changes.bind(session)
         self.forecast = ForecastBinding(session, self.graph, self.timeline, self.assumptions, self)
-        self.docks["timeline"].visibilityChanged.connect(lambda shown: shown and self.timeline.reveal())
+        for name in ("timeline", "source"):  # laid out / coloured when their tab comes on screen
+            self.docks[name].visibilityChanged.connect(lambda shown, n=name: shown and self.docks[n].widget().reveal())
         self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
         self.status.bind(session)
         self.banner.bind(session, self._run_command)

@@ -199,3 +199,16 @@ def test_the_forecast_starts_even_when_the_canvas_never_paints(qtbot, settings, 
     qtbot.waitUntil(lambda: hidden.forecast.document.result is not None, timeout=10_000)
     assert hidden.assumptions.outcome.text() == outcome_line(hidden.forecast.document.result)
     hidden.close()
+
+
+def test_the_source_is_coloured_when_its_tab_is_shown(qtbot, window, tmp_path):
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text(SPEC))
+    window.open_pack(str(manifest))
+    settled(qtbot, window, manifest)
+    source = window.source
+    assert source.toPlainText() == manifest.read_text()  # the text is there at once...
+    first = source.document().findBlockByNumber(0)
+    assert first.layout().formats() == []  # ...coloured only once someone looks (a tab behind Details)
+    window.docks["source"].raise_()
+    qtbot.waitUntil(lambda: source.document().findBlockByNumber(0).layout().formats() != [], timeout=5000)
