@@ -123,6 +123,8 @@ class ForecastDocument(QObject):
             self._waiting = None
 
     def _drop_unfitting(self) -> None:
+        if not self.assumptions and not self.durations:
+            return  # nothing to check (an index of a 10k-step plan is ~10 ms)
         index = StepIndex(self.preview.plan)
         gone = []
         for name, outcome in list(self.assumptions.items()):
