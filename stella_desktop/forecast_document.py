@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.forecast import AssumptionError, Forecast, forecast
 from core.forecast.assumptions import StepIndex, parse_outcome
-from core.gc_pause import keep_long_lived
+from core.gc_pause import built_to_keep
 from core.simulation import SimulationPreview
 
 COMPUTING = "Computing the forecast…"
@@ -46,7 +46,7 @@ class ForecastTask(QRunnable):
     def run(self) -> None:
         result = error = None
         try:
-            result = forecast(self.preview, self.assume, self.durations, store=self.store)
+            result = built_to_keep(forecast)(self.preview, self.assume, self.durations, store=self.store)
         except AssumptionError as failed:  # e.g. gates sharing an approval assumed differently
             error = str(failed)
         except Exception as failed:  # never lost on the worker: say what broke
@@ -159,5 +159,4 @@ class ForecastDocument(QObject):
         if outcome.serial != self._serial:
             return  # asked for again since (another pack, other assumptions): a newer result follows
         self.result, self.error = outcome.result, outcome.error
-        keep_long_lived()  # 10,000 step forecasts: kept until the next one
         self.changed.emit(self.result)

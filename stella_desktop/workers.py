@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import PackInvalid, Problem
-from core.gc_pause import keep_long_lived, without_gc
+from core.gc_pause import built_to_keep
 from core.graph import ExecutionGraph
 from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan
@@ -68,12 +68,11 @@ class SimulationResult:
         return self.preview is not None and bool(self.input_problems)
 
 
-@without_gc
+@built_to_keep
 def run_simulation(request: SimulationRequest) -> SimulationResult:
-    """Read, check, plan and simulate; the collector stays paused between the phases too (each
-    pauses it itself, but a 10k pack's read left ~300,000 young objects for the next allocation's
-    full collection to traverse: 0.15-0.25 s of the worker).  The result is acyclic, and kept
-    out of the collector's sight by the window that shows it (:func:`core.gc_pause.keep_long_lived`)."""
+    """Read, check, plan and simulate.  The collector stays paused between the phases too (a 10k
+    pack's read left ~300,000 young objects for the next allocation's collection to traverse,
+    0.15-0.25 s), and the result is frozen before it runs again (see :func:`built_to_keep`)."""
     result = SimulationResult(request.serial, request.manifest_path, inputs=dict(request.inputs))
     try:
         result.pack = load_pack(request.manifest_path)
@@ -175,7 +174,6 @@ class Simulator(QObject):
         if not self._tasks:
             self.busy_changed.emit(False)
         if result.serial == self._serial:
-            keep_long_lived()  # the result is the document now: no full collection traverses it again
             self.finished.emit(result)
 
     def forget(self) -> None:
