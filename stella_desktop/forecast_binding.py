@@ -8,7 +8,7 @@ way each panel's ``bind`` wires it to the session.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from core.forecast.assumptions_file import save_assumptions
@@ -19,6 +19,7 @@ from stella_desktop.forecast_document import COMPUTING, ForecastDocument
 from stella_desktop.forecast_status import from_forecast
 
 RUN_REFRESH_MS = 250
+START_LATEST_MS = 300  # a new pack's forecast starts after the canvas paints it, or this long after
 
 
 class ForecastBinding(QObject):
@@ -31,6 +32,9 @@ class ForecastBinding(QObject):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(RUN_REFRESH_MS)
         self._refresh.timeout.connect(self._show_run)
+        self._painting = False
+        self._start_after_paint = QTimer(self, singleShot=True, interval=START_LATEST_MS, timeout=self._start)
+        graph_panel.view.viewport().installEventFilter(self)
         session.graph_changed.connect(self._on_graph)
         session.statuses_changed.connect(lambda _: self._paint_forecast())
         session.record_added.connect(lambda _: self._refresh.start())
@@ -49,7 +53,22 @@ class ForecastBinding(QObject):
     def _on_graph(self, _refit: bool) -> None:
         simulation = self.session.simulation
         preview = simulation.preview if simulation is not None else None
-        self.document.set_preview(preview, str(self.session.settings.store_folder))
+        self.document.set_preview(preview, str(self.session.settings.store_folder), start=False)
+        self._start_after_paint.start()
+        self._painting = True  # started once the canvas has painted the new graph (see eventFilter)
+
+    def eventFilter(self, watched, event) -> bool:
+        """The canvas paints: start the forecast after it (a worker running during the paint holds
+        the GIL half the time, and 10k steps drew ~0.5 s later)."""
+        if self._painting and event.type() == QEvent.Type.Paint:
+            self._painting = False
+            QTimer.singleShot(0, self._start)
+        return False
+
+    def _start(self) -> None:
+        self._painting = False
+        self._start_after_paint.stop()
+        self.document.start()
 
     def _show_current(self) -> None:
         document = self.document

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.forecast import AssumptionError, Forecast, forecast
 from core.forecast.assumptions import StepIndex, parse_outcome
+from core.gc_pause import built_to_keep
 from core.simulation import SimulationPreview
 
 COMPUTING = "Computing the forecast…"
@@ -45,7 +46,7 @@ class ForecastTask(QRunnable):
     def run(self) -> None:
         result = error = None
         try:
-            result = forecast(self.preview, self.assume, self.durations, store=self.store)
+            result = built_to_keep(forecast)(self.preview, self.assume, self.durations, store=self.store)
         except AssumptionError as failed:  # e.g. gates sharing an approval assumed differently
             error = str(failed)
         except Exception as failed:  # never lost on the worker: say what broke
@@ -68,19 +69,22 @@ class ForecastDocument(QObject):
         self.error: str | None = None
         self._serial = 0
         self._tasks: dict[int, ForecastTask] = {}
+        self._waiting: ForecastTask | None = None  # asked for, not started yet
 
     @property
     def pending(self) -> bool:
         """A forecast is being computed whose result will be taken."""
         return self._serial in self._tasks
 
-    def set_preview(self, preview: SimulationPreview | None, store: str | None = None) -> None:
+    def set_preview(self, preview: SimulationPreview | None, store: str | None = None, start: bool = True) -> None:
+        """Forecast ``preview``; ``start=False`` leaves starting the worker to :meth:`start` (the
+        window starts it once the new graph is painted: the worker would hold the GIL half the time)."""
         if preview is not self.preview:
             self.result = None  # the previous pack's forecast says nothing about this one
         self.preview, self.store = preview, store
         if preview is not None:
             self._drop_unfitting()
-        self._recompute()
+        self._recompute(start)
 
     def assume(self, step_id: str, outcome: str | None) -> None:
         if outcome is None:
@@ -102,11 +106,25 @@ class ForecastDocument(QObject):
     def current(self, step_id: str) -> str | None:
         return self.assumptions.get(step_id)
 
+    def start(self) -> None:
+        """Start the forecast that waits to be started (none: nothing to do)."""
+        task, self._waiting = self._waiting, None
+        if task is not None:
+            QThreadPool.globalInstance().start(task)
+
     def forget(self) -> None:
         """Drop whatever is on its way (the window closes)."""
         self._serial += 1
+        self._drop_waiting()
+
+    def _drop_waiting(self) -> None:
+        if self._waiting is not None:  # asked for and never started: superseded
+            self._tasks.pop(self._waiting.serial, None)
+            self._waiting = None
 
     def _drop_unfitting(self) -> None:
+        if not self.assumptions and not self.durations:
+            return  # nothing to check (an index of a 10k-step plan is ~10 ms)
         index = StepIndex(self.preview.plan)
         gone = []
         for name, outcome in list(self.assumptions.items()):
@@ -121,18 +139,20 @@ class ForecastDocument(QObject):
         if gone:
             self.dropped.emit("Assumptions that no longer fit this pack were dropped: " + ", ".join(gone))
 
-    def _recompute(self) -> None:
+    def _recompute(self, start: bool = True) -> None:
         self._serial += 1
         self.error = None
+        self._drop_waiting()
         if self.preview is None:
             self.result = None
             self.changed.emit(None)
             return
         task = ForecastTask(self._serial, self.preview, self.assumptions, self.durations, self.store)
         task.signals.done.connect(self._done)
-        self._tasks[self._serial] = task
+        self._tasks[self._serial] = self._waiting = task
         self.computing.emit()
-        QThreadPool.globalInstance().start(task)
+        if start:
+            self.start()
 
     def _done(self, outcome: ForecastOutcome) -> None:
         self._tasks.pop(outcome.serial, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QThreadPool
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
+from core.gc_pause import release_long_lived
 from stella_desktop import window_commands as commands
 from stella_desktop.action_state import action_states
 from stella_desktop.actions import apply_states, build_actions
@@ -142,7 +143,8 @@ class MainWindow(QMainWindow):
         self.source.bind(session)
         self.changes.bind(session)
         self.forecast = ForecastBinding(session, self.graph, self.timeline, self.assumptions, self)
-        self.docks["timeline"].visibilityChanged.connect(lambda shown: shown and self.timeline.reveal())
+        for name in ("timeline", "source"):  # laid out / coloured when their tab comes on screen
+            self.docks[name].visibilityChanged.connect(lambda shown, n=name: shown and self.docks[n].widget().reveal())
         self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
         self.status.bind(session)
         self.banner.bind(session, self._run_command)
@@ -272,6 +274,7 @@ class MainWindow(QMainWindow):
             notice.close()
         self.session.close()
         self.forecast.document.forget()  # a forecast still on its way is not drawn in a closed window
+        release_long_lived()  # what the closed window kept becomes collectable again
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.qt.setValue("window/geometry", self.saveGeometry())
         self.settings.qt.setValue("window/state", self.saveState())

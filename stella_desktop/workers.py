@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import PackInvalid, Problem
+from core.gc_pause import built_to_keep
 from core.graph import ExecutionGraph
 from core.manifest import Pack, load_pack
 from core.plan import Plan, build_plan
@@ -67,7 +68,11 @@ class SimulationResult:
         return self.preview is not None and bool(self.input_problems)
 
 
+@built_to_keep
 def run_simulation(request: SimulationRequest) -> SimulationResult:
+    """Read, check, plan and simulate.  The collector stays paused between the phases too (a 10k
+    pack's read left ~300,000 young objects for the next allocation's collection to traverse,
+    0.15-0.25 s), and the result is frozen before it runs again (see :func:`built_to_keep`)."""
     result = SimulationResult(request.serial, request.manifest_path, inputs=dict(request.inputs))
     try:
         result.pack = load_pack(request.manifest_path)

@@ -164,3 +164,51 @@ def test_results_repaint_each_block_that_changed_once(qtbot):
     emitted.clear()
     model.set_views({}, {"c"})  # a step's time changed (its view did not)
     assert emitted == [("fan", 2, 2, 2, len(COLUMNS) - 1)]
+
+
+def test_a_replaced_pack_is_freed_although_it_was_kept_out_of_the_collectors_sight(
+        qtbot, window, tmp_path, write_pack):  # noqa: F811
+    """The simulated pack and its forecast are frozen (gc.freeze) when kept: opening another pack
+    must still free them (reference counting), which only cycles among them would prevent."""
+    import gc
+
+    document = window.forecast.document
+    manifest, inputs_path = write_large(tmp_path)
+    window.open_pack(str(manifest), str(inputs_path))
+    settled(qtbot, window, manifest)
+    qtbot.waitUntil(lambda: document.result is not None and not document.pending, timeout=30_000)
+    kept = gc.get_freeze_count()
+    small = write_pack(SPEC)
+    window.open_pack(str(small))
+    settled(qtbot, window, small)
+    qtbot.waitUntil(lambda: document.result is not None and not document.pending, timeout=30_000)
+    assert kept - gc.get_freeze_count() > 20 * 2050  # a 2,050-step pack is ~70,000 objects, gone
+    window.close()
+    assert gc.get_freeze_count() == 0  # a closed window's objects are collectable again
+
+
+def test_the_forecast_starts_even_when_the_canvas_never_paints(qtbot, settings, tmp_path):  # noqa: F811
+    from stella_desktop.main_window import MainWindow
+
+    hidden = MainWindow(settings)  # never shown: its canvas never paints, the forecast starts all the same
+    qtbot.addWidget(hidden)
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text(SPEC))
+    hidden.open_pack(str(manifest))
+    settled(qtbot, hidden, manifest)
+    qtbot.waitUntil(lambda: hidden.forecast.document.result is not None, timeout=10_000)
+    assert hidden.assumptions.outcome.text() == outcome_line(hidden.forecast.document.result)
+    hidden.close()
+
+
+def test_the_source_is_coloured_when_its_tab_is_shown(qtbot, window, tmp_path):
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text(SPEC))
+    window.open_pack(str(manifest))
+    settled(qtbot, window, manifest)
+    source = window.source
+    assert source.toPlainText() == manifest.read_text()  # the text is there at once...
+    first = source.document().findBlockByNumber(0)
+    assert first.layout().formats() == []  # ...coloured only once someone looks (a tab behind Details)
+    window.docks["source"].raise_()
+    qtbot.waitUntil(lambda: source.document().findBlockByNumber(0).layout().formats() != [], timeout=5000)
