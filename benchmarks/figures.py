@@ -281,11 +281,13 @@ def execute_1000_qt(repeat: int) -> dict:
 
 
 def _dask_run(repeat: int) -> dict:
-    from execute import bare_client_map, local_cluster, run_dask
+    from execute import bare_client_map, bare_window, local_cluster, round_trip, run_dask
     cluster, client = local_cluster(2)
     try:
         measured = _execute(repeat, lambda manifest, root: run_dask(client, manifest, root),
                             lambda: bare_client_map(client, 1000))
+        measured["window"] = statistics.median(bare_window(client, 1000, 8) for _ in range(repeat))
+        measured["roundTrip"] = round_trip(client)
     finally:
         client.close()
         cluster.close()
@@ -296,9 +298,13 @@ def execute_1000_dask(repeat: int) -> dict:
     """The dask backend on a LocalCluster of 2 worker processes, beside a bare client.map of the no-ops."""
     measured = _dask_run(repeat)
     value, floor = measured["value"], measured["floor"]
+    window, lap = measured["window"], measured["roundTrip"]
     return {"value": value, "floor": floor,
             "floorLabel": f"bare client.map + gather, same cluster; overhead {value - floor:.2f} ms/step",
-            "extra": {"stepsPerSecond": 1000 / value, "overheadPerStepSeconds": (value - floor) / 1000},
+            "extra": {"stepsPerSecond": 1000 / value, "overheadPerStepSeconds": (value - floor) / 1000,
+                      "bareWindowSeconds": window, "roundTripSeconds": lap, "roundTripTimes125": lap * 125},
+            "alsoFloor": [window, f"bare window: 8 no-ops in flight, next submitted as one ends (no driver); "
+                                  f"one submit->result {lap * 1000:.1f} ms, x 1000/8 = {lap * 125 * 1000:.0f} ms"],
             "target": "(per-step overhead over client.map, reported)"}
 
 
