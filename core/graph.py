@@ -26,17 +26,25 @@ Small API, used by the simulation, the scheduler and the canvas::
     graph.parent("verify-a")  # enclosing block id, or None
     graph.top_level()         # top-level step ids in order
     graph.exits("verify")     # nodes the following step joins on
-    graph.nx                  # the networkx.DiGraph itself (read-only use)
+    graph.info                # {"planHash": ..., "pack": ...}
+    graph.nx                  # the same graph as a networkx.DiGraph (read-only use)
+
+The graph keeps its nodes and edges in plain dicts and builds the networkx
+``DiGraph`` only when :attr:`ExecutionGraph.nx` is first read: the app draws and
+runs a pack without it, and importing networkx alone took 80 ms of CPU here,
+about two thirds of a whole process showing a bare window (benchmarks/README.md).  Both views agree
+exactly, node and edge orders included.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterator
 
 from core.gc_pause import without_gc
 from core.plan import Plan, PlannedStep
+
+if TYPE_CHECKING:
+    import networkx
 
 NODE_ATTRIBUTES = (
     "step", "kind", "enabled", "maxParallel", "continueOnError", "parameters", "approvalId",
@@ -47,10 +55,23 @@ NODE_ATTRIBUTES = (
 class ExecutionGraph:
     """Steps of a plan as a DAG of execution order (see the module docstring)."""
 
-    def __init__(self, graph: nx.DiGraph, top_level: tuple[str, ...], steps: dict[str, PlannedStep]):
-        self.nx = graph
+    def __init__(self, graph: Adjacency | None, top_level: tuple[str, ...], steps: dict[str, PlannedStep]):
+        self._graph = graph
+        self._nx: networkx.DiGraph | None = None  # built from _graph when first read
         self._top_level = top_level
         self._steps = steps  # id -> PlannedStep, in document (and topological) order
+
+    @property
+    def info(self) -> dict:
+        """The graph's own attributes: ``planHash`` and ``pack``."""
+        return self._graph.info
+
+    @property
+    def nx(self) -> networkx.DiGraph:
+        """The graph as a networkx ``DiGraph``, built on first use and kept up to date after."""
+        if self._nx is None and self._graph is not None:
+            self._nx = self._graph.to_networkx()
+        return self._nx
 
     @classmethod
     @without_gc
@@ -78,7 +99,7 @@ class ExecutionGraph:
                     stack.extend((child, depth + 1) for child in reversed(children))
                 else:
                     previous_exits.append(step.id)  # leaves, in document order, are the exits
-        graph = nx.DiGraph(planHash=plan.plan_hash, pack=plan.pack_name)
+        graph = Adjacency({"planHash": plan.plan_hash, "pack": plan.pack_name})
         graph.add_nodes_from(nodes)
         graph.add_edges_from(edges)
         return cls(graph, tuple(step.id for step in plan.steps), steps)
@@ -91,41 +112,46 @@ class ExecutionGraph:
         """
         block = self._steps[map_id]
         block.children = tuple(children)
-        followers = [s for s in self.nx.successors(map_id)]
-        depth = self.nx.nodes[map_id]["depth"]
-        position = self.nx.number_of_nodes()
+        for graph in (self._graph, self._nx):  # the networkx view too, if it was built
+            if graph is not None:
+                self._expand_in(graph, map_id, children)
+        self._steps = {node: self._steps[node] for node in _document_order(self._top_level, self._steps)}
+
+    def _expand_in(self, graph, map_id: str, children: tuple[PlannedStep, ...]) -> None:
+        followers = [s for s in graph.successors(map_id)]
+        depth = graph.nodes[map_id]["depth"]
+        position = graph.number_of_nodes()
         stack = [(child, depth + 1) for child in reversed(children)]
         while stack:
             step, node_depth = stack.pop()
             self._steps[step.id] = step
-            self.nx.add_node(step.id, step=step, kind=step.kind, enabled=step.enabled,
-                             maxParallel=step.max_parallel, continueOnError=step.continue_on_error,
-                             parameters=step.parameters, approvalId=step.approval_id, parent=step.parent,
-                             depth=node_depth, position=position)
+            graph.add_node(step.id, step=step, kind=step.kind, enabled=step.enabled,
+                           maxParallel=step.max_parallel, continueOnError=step.continue_on_error,
+                           parameters=step.parameters, approvalId=step.approval_id, parent=step.parent,
+                           depth=node_depth, position=position)
             position += 1
-            self.nx.add_edges_from((step.id, child.id) for child in step.children)
+            graph.add_edges_from((step.id, child.id) for child in step.children)
             stack.extend((child, node_depth + 1) for child in reversed(step.children))
-        self.nx.add_edges_from((map_id, child.id) for child in children)
+        graph.add_edges_from((map_id, child.id) for child in children)
         if children:
             for follower in followers:
-                self.nx.remove_edge(map_id, follower)
-                self.nx.add_edges_from((exit_id, follower) for exit_id in self.exits(map_id))
-        self._steps = {node: self._steps[node] for node in _document_order(self._top_level, self._steps)}
+                graph.remove_edge(map_id, follower)
+                graph.add_edges_from((exit_id, follower) for exit_id in self.exits(map_id))
 
     def __len__(self) -> int:
-        return self.nx.number_of_nodes()
+        return self._graph.number_of_nodes()
 
     def __contains__(self, step_id: str) -> bool:
-        return step_id in self.nx
+        return step_id in self._graph.nodes
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.nx)
+        return iter(self._graph.nodes)
 
     def step(self, step_id: str) -> PlannedStep:
         return self._steps[step_id]
 
     def attributes(self, step_id: str) -> dict:
-        return self.nx.nodes[step_id]
+        return self._graph.nodes[step_id]
 
     def top_level(self) -> tuple[str, ...]:
         return self._top_level
@@ -137,10 +163,10 @@ class ExecutionGraph:
         return self._steps[step_id].parent
 
     def predecessors(self, step_id: str) -> tuple[str, ...]:
-        return tuple(self.nx.predecessors(step_id))
+        return tuple(self._graph.predecessors(step_id))
 
     def successors(self, step_id: str) -> tuple[str, ...]:
-        return tuple(self.nx.successors(step_id))
+        return tuple(self._graph.successors(step_id))
 
     def exits(self, step_id: str) -> tuple[str, ...]:
         return tuple(_exits(self.step(step_id)))
@@ -156,10 +182,66 @@ class ExecutionGraph:
 
     def check(self) -> None:
         """Assert the graph's invariants (acyclic, order is topological)."""
-        assert nx.is_directed_acyclic_graph(self.nx), "execution graph has a cycle"
+        import networkx
+        assert networkx.is_directed_acyclic_graph(self.nx), "execution graph has a cycle"
         index = {node: i for i, node in enumerate(self.order())}
-        for source, target in self.nx.edges:
+        for source, target in self._graph.edges:
             assert index[source] < index[target], f"edge {source} -> {target} goes backwards"
+
+
+class Adjacency:
+    """Nodes with their attributes and edges, in insertion order, as networkx keeps them.
+
+    The few ``DiGraph`` operations the execution graph uses, with the same
+    orders: a node keeps its place when added again; an edge keeps its place
+    when added again and goes to the end when removed and added back.
+    """
+
+    def __init__(self, info: dict):
+        self.info = info
+        self.nodes: dict[str, dict] = {}
+        self.edges: dict[tuple[str, str], None] = {}  # every edge, in the order networkx would list them
+        self._succ: dict[str, dict[str, None]] = {}
+        self._pred: dict[str, dict[str, None]] = {}
+
+    def number_of_nodes(self) -> int:
+        return len(self.nodes)
+
+    def add_node(self, node: str, **attributes) -> None:
+        if node in self.nodes:
+            self.nodes[node].update(attributes)
+        else:
+            self.nodes[node] = attributes
+            self._succ[node], self._pred[node] = {}, {}
+
+    def add_nodes_from(self, nodes) -> None:
+        for node, attributes in nodes:
+            self.add_node(node, **attributes)
+
+    def add_edges_from(self, edges) -> None:
+        for source, target in edges:
+            for node in (source, target):
+                if node not in self.nodes:
+                    self.add_node(node)
+            self._succ[source][target] = None
+            self._pred[target][source] = None
+            self.edges[source, target] = None
+
+    def remove_edge(self, source: str, target: str) -> None:
+        del self._succ[source][target], self._pred[target][source], self.edges[source, target]
+
+    def successors(self, node: str) -> Iterator[str]:
+        return iter(self._succ[node])
+
+    def predecessors(self, node: str) -> Iterator[str]:
+        return iter(self._pred[node])
+
+    def to_networkx(self) -> networkx.DiGraph:
+        import networkx  # only here: reading ``graph.nx`` is the one use of it
+        graph = networkx.DiGraph(**self.info)
+        graph.add_nodes_from(self.nodes.items())
+        graph.add_edges_from(self.edges)
+        return graph
 
 
 def _document_order(top_level: tuple[str, ...], steps: dict[str, PlannedStep]) -> Iterator[str]:

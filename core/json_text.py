@@ -18,12 +18,17 @@ _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 _COMPACT = orjson.OPT_SORT_KEYS
 
 
-def pretty(value: Any) -> str:
-    """Sorted keys, two-space indent, UTF-8 characters as they are, trailing newline."""
+def pretty(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """Sorted keys, two-space indent, UTF-8 characters as they are, trailing newline.
+
+    ``default`` turns any other object, dataclasses included, into a JSON value.
+    """
+    option = _PRETTY if default is None else _PRETTY | orjson.OPT_PASSTHROUGH_DATACLASS
     try:
-        return orjson.dumps(value, option=_PRETTY).decode("utf-8") + "\n"
+        return orjson.dumps(value, option=option, default=default).decode("utf-8") + "\n"
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False,
+                          default=default) + "\n"
 
 
 def canonical(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import json_text
 from core.gc_pause import without_gc
-from core.plan import Plan, PlannedStep, to_json_value
+from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef, to_json_value
 
 if TYPE_CHECKING:
     from core.graph import ExecutionGraph
@@ -42,7 +42,8 @@ class StepPreview:
         for child in self.children:
             yield from child.walk()
 
-    def to_dict(self) -> dict:
+    def to_dict(self, value=to_json_value) -> dict:
+        """The step as JSON data; ``value`` writes parameters and messages (placeholders included)."""
         step = self.step
         return {
             "id": step.id,
@@ -53,13 +54,13 @@ class StepPreview:
             "status": self.status,
             "statusReason": self.status_reason,
             "uses": step.uses,
-            "parameters": to_json_value(step.parameters),
+            "parameters": value(step.parameters),
             "approvalId": step.approval_id,
             "policy": step.policy,
-            "gateMessage": to_json_value(step.gate_message),
+            "gateMessage": value(step.gate_message),
             "maxParallel": step.max_parallel,
             "continueOnError": step.continue_on_error,
-            "children": [child.to_dict() for child in self.children],
+            "children": [child.to_dict(value) for child in self.children],
         }
 
 
@@ -74,14 +75,14 @@ class SimulationPreview:
         for step in self.steps:
             yield from step.walk()
 
-    def to_dict(self) -> dict:
+    def to_dict(self, value=to_json_value) -> dict:
         plan = self.plan
         return {
             "pack": {"name": plan.pack_name, "version": plan.pack_version},
             "planHash": plan.plan_hash,
             "failurePolicy": plan.failure_policy.to_json(),
             "hasPendingApprovals": self.has_pending_approvals,
-            "steps": [step.to_dict() for step in self.steps],
+            "steps": [step.to_dict(value) for step in self.steps],
             "outputs": [output.to_json() for output in plan.outputs],
         }
 
@@ -93,10 +94,10 @@ class SimulationPreview:
         ``forecast`` key and nothing else changes (the CLI, the export and the API all
         call this, so their bytes are identical).
         """
-        document = self.to_dict()
+        document = self.to_dict(_as_written)  # placeholders are written by the JSON writer itself
         if forecast is not None:
             document["forecast"] = forecast.to_json()
-        return json_text.pretty(document)
+        return json_text.pretty(document, _placeholder)
 
 
 @without_gc
@@ -132,6 +133,16 @@ def _classify(step: PlannedStep) -> tuple[str, str | None]:
     if step.kind == "map" and not step.children:
         return PENDING, "no items: the map has no children and succeeds at once"
     return PENDING, None
+
+
+def _as_written(value: Any) -> Any:
+    return value
+
+
+def _placeholder(value: Any) -> Any:
+    if isinstance(value, (SecretRef, RuntimeValue)):
+        return value.to_json()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _text(value: Any) -> str:

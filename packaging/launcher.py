@@ -4,7 +4,7 @@ import sys
 
 if len(sys.argv) > 1 and sys.argv[1] == "cli":
     from stella_desktop.cli import main as cli_main
-    sys.exit(cli_main(sys.argv[2:]))
+    sys.exit(cli_main(sys.argv[2:], whole_process=True))
 
 from stella_desktop.app import entry_point
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from stella_desktop import __version__
@@ -29,15 +30,22 @@ def _import_core_before_qt() -> None:
     core first saves that work (~0.4 s of the app's start, benchmarks/gui.py).  The same
     holds for what the window needs at its first paint and would otherwise import after Qt:
     the run store's default folder (platformdirs) and the UTF-8-with-BOM codec files are read with.
+    Only what the launch uses: the run machinery (``core.execution.run``, the driver, the
+    executors) is imported when a run is started or opened (tests/test_cli_imports.py).
     """
     import encodings.utf_8_sig  # noqa: F401
     import platformdirs  # noqa: F401
 
     import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
 
-    import core.execution.run  # noqa: F401
+    import core.simulation  # noqa: F401  (first: the notes of benchmarks/README.md name it, not a module it pulls)
     import core.layout  # noqa: F401
-    import core.simulation  # noqa: F401
+    import core.forecast.compare  # noqa: F401  (the forecast of the preview, with the store's history)
+    import core.forecast.history  # noqa: F401
+    import core.forecast.spans  # noqa: F401
+    import core.forecast.assumptions_file  # noqa: F401
+    import core.execution.preflight  # noqa: F401  (Details: which secrets are set)
+    import core.diff_sources  # noqa: F401  (the Changes dock)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +55,38 @@ def main(argv: list[str] | None = None) -> int:
     if problem:  # instead of Qt's abort, one line saying what to install
         print(f"stella-desktop: {problem}", file=sys.stderr)
         return 2
+    collecting = gc.isenabled()
+    gc.disable()  # until the window is up and the start-up pack is being opened: see _resume_gc
+    try:
+        app, window = _open_window(args)
+    except BaseException:
+        if collecting:
+            gc.enable()
+        raise
+    from PySide6.QtCore import QTimer
+    QTimer.singleShot(0, lambda: _resume_gc(collecting))  # queued after open_start_up
+    if args.self_test:
+        return _self_test(app, window)
+    QTimer.singleShot(0, window.offer_resume)
+    return app.exec()
+
+
+def _resume_gc(collecting: bool) -> None:
+    """End the start-up's pause of the cyclic garbage collector.
+
+    The start imports a few hundred modules and builds the window: hundreds of
+    thousands of objects that all stay alive, which the collector would traverse
+    again and again for nothing (a fifth of the launch's CPU time here,
+    benchmarks/README.md).  They are frozen (moved out of the collector's sight for
+    good, ``gc.freeze``) and collection resumes for what the app does next.
+    """
+    if collecting:
+        gc.freeze()
+        gc.enable()
+
+
+def _open_window(args):
+    """Import what the window needs, show it and queue the start-up pack's opening."""
     _import_core_before_qt()
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -73,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pack, args.inputs = args.pack or str(DEFAULT_PACK), args.inputs or str(DEFAULT_INPUTS)
     QTimer.singleShot(0, lambda: window.session.open_start_up(args.pack, args.inputs, str(DEFAULT_PACK),
                                                               str(DEFAULT_INPUTS)))
-    if args.self_test:
-        return _self_test(app, window)
-    QTimer.singleShot(0, window.offer_resume)
-    return app.exec()
+    return app, window
 
 
 def _self_test(app, window) -> int:

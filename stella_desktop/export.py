@@ -108,7 +108,7 @@ def export_graph_image(scene: GraphScene, path: str, title: GraphTitle | None = 
     path = with_suffix(path)
     check_writable(path)
     if title is None:
-        attributes = scene.graph.nx.graph if scene.graph is not None else {}
+        attributes = scene.graph.info if scene.graph is not None else {}
         title = GraphTitle(str(attributes.get("pack", "graph")), "", str(attributes.get("planHash", "")))
     rect = scene.sceneRect()
     detailed = scene._detailed

@@ -15,7 +15,7 @@ from core.forecast.assumptions_file import save_assumptions
 from core.forecast.compare import explain
 from core.forecast.timeline import outcome_line
 from stella_desktop.assume_menu import build_assume_menu
-from stella_desktop.forecast_document import ForecastDocument
+from stella_desktop.forecast_document import COMPUTING, ForecastDocument
 from stella_desktop.forecast_status import from_forecast
 
 RUN_REFRESH_MS = 250
@@ -37,6 +37,7 @@ class ForecastBinding(QObject):
         session.log_reset.connect(lambda _: self._show_current())
         session.selection_changed.connect(timeline.select)
         timeline.step_clicked.connect(session.select)
+        self.document.computing.connect(self._show_current)
         self.document.changed.connect(lambda _: self._show_current())
         self.document.dropped.connect(lambda text: session.notice.emit("Assumptions dropped", text, False))
         assumptions.remove_requested.connect(lambda step_id: self.document.assume(step_id, None))
@@ -54,12 +55,16 @@ class ForecastBinding(QObject):
         document = self.document
         self.assumptions.set_assumptions(document.assumptions)
         result = document.result
-        if result is None:
+        if document.pending:  # on a worker: said where its result will be shown
+            self.assumptions.set_outcome(COMPUTING)
+        elif result is None:
             self.assumptions.set_outcome(document.error or "No forecast yet", failed=bool(document.error))
         else:
             self.assumptions.set_outcome(outcome_line(result), failed=result.outcome == "failed")
         if self.session.run is not None:
             self._show_run()
+        elif document.pending:
+            self.timeline.show_computing(COMPUTING)
         else:
             self.timeline.show_forecast(result, document.error)
             self._paint_forecast()

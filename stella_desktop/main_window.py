@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.source.bind(session)
         self.changes.bind(session)
         self.forecast = ForecastBinding(session, self.graph, self.timeline, self.assumptions, self)
+        self.docks["timeline"].visibilityChanged.connect(lambda shown: shown and self.timeline.reveal())
         self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
         self.status.bind(session)
         self.banner.bind(session, self._run_command)
@@ -270,6 +271,7 @@ class MainWindow(QMainWindow):
         for notice in self.findChildren(QMessageBox):
             notice.close()
         self.session.close()
+        self.forecast.document.forget()  # a forecast still on its way is not drawn in a closed window
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.qt.setValue("window/geometry", self.saveGeometry())
         self.settings.qt.setValue("window/state", self.saveState())

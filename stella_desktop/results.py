@@ -28,32 +28,40 @@ class StepTreeModel(QAbstractItemModel):
         self.views: dict[str, StepView] = {}
         self.times = StepTimes()
         self._row: dict[str, int] = {}  # step id -> row under its parent
+        self._children: dict[str | None, tuple[str, ...]] = {None: ()}  # parent id (None: top) -> its rows
 
     def set_graph(self, graph: ExecutionGraph | None, views: dict[str, StepView]) -> None:
         self.beginResetModel()
         self.graph = graph
         self.views = dict(views)
-        self._row = {}
-        if graph is not None:
-            for row, step_id in enumerate(graph.top_level()):
-                self._row[step_id] = row
+        self._row, self._children = {}, {None: ()}
+        if graph is not None:  # each block's rows once: Qt asks for them per index (a 1,463-item map...)
+            self._children[None] = graph.top_level()
             for step_id in graph.order():
-                for row, child in enumerate(graph.children(step_id)):
+                self._children[step_id] = children = graph.children(step_id)
+                for row, child in enumerate(children):
                     self._row[child] = row
+            for row, step_id in enumerate(self._children[None]):
+                self._row[step_id] = row
         self.endResetModel()
 
     def set_views(self, views: dict[str, StepView], changed: set[str] | None = None) -> None:
         self.views.update(views)
         if self.graph is None:
             return
-        ids = changed if changed is not None else views.keys()
-        for step_id in ids:
-            index = self.index_of(step_id, 2)
-            if index.isValid():
-                self.dataChanged.emit(index.siblingAtColumn(2), index.siblingAtColumn(len(COLUMNS) - 1))
+        spans: dict[str | None, list[int]] = {}  # one dataChanged per block, not per step (10,000 at a time)
+        for step_id in changed if changed is not None else views.keys():
+            row = self._row.get(step_id)
+            if row is not None:
+                span = spans.setdefault(self.graph.parent(step_id), [row, row])
+                span[0], span[1] = min(span[0], row), max(span[1], row)
+        last = len(COLUMNS) - 1
+        for parent_id, (first, final) in spans.items():
+            parent = self.index_of(parent_id) if parent_id else QModelIndex()
+            self.dataChanged.emit(self.index(first, 2, parent), self.index(final, last, parent))
 
     def _siblings(self, parent_id: str | None) -> tuple[str, ...]:
-        return self.graph.children(parent_id) if parent_id else self.graph.top_level()
+        return self._children.get(parent_id, ())
 
     def index_of(self, step_id: str, column: int = 0) -> QModelIndex:
         if self.graph is None or step_id not in self._row:

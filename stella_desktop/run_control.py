@@ -10,20 +10,25 @@ signals, so the loop behind it can change.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from core.errors import PackInvalid
-from core.execution.backends import BackendUnavailable
-from core.execution.executors import ExecutorRegistry
-from core.execution.run import ActiveRun, PlanDrift
 from core.execution.store import RunStore, RunStoreError
-from stella_desktop.runner import Runner
 from stella_desktop.step_status import StepView, from_run, step_view
 
-REFUSALS = (PackInvalid, PlanDrift, RunStoreError, BackendUnavailable)  # RunLocked is a RunStoreError
-"""Why a run may not start or resume: said to the user, nothing left behind."""
+if TYPE_CHECKING:  # the run machinery is imported when a run is created or opened, not at launch
+    from core.execution.executors import ExecutorRegistry
+    from core.execution.run import ActiveRun
+    from stella_desktop.runner import Runner
+
+
+def refusals() -> tuple[type[Exception], ...]:
+    """Why a run may not start or resume: said to the user, nothing left behind."""
+    from core.execution.backends import BackendUnavailable
+    from core.execution.run import PlanDrift
+    return PackInvalid, PlanDrift, RunStoreError, BackendUnavailable  # RunLocked is a RunStoreError
 
 
 def _shutdown(backend) -> None:
@@ -87,6 +92,7 @@ class RunControl(QObject):
 
         ``scheduler``: a Dask scheduler address to run the steps on, else this computer's threads.
         """
+        from core.execution.run import ActiveRun
         self._open(lambda: ActiveRun.create(store, manifest_path, inputs, registry=registry),
                    registry, workers, scheduler, ready, refused)
 
@@ -94,6 +100,7 @@ class RunControl(QObject):
                scheduler: str | None, ready: Callable, refused: Callable) -> None:
         """Reopen and continue a run, then ``ready(run)``; or ``refused(error)`` (PlanDrift, RunLocked,
         PackInvalid, RunStoreError, BackendUnavailable)."""
+        from core.execution.run import ActiveRun
         self._open(lambda: ActiveRun.open(store, run_id, registry=registry, check_executors=True),
                    registry, workers, scheduler, ready, refused)
 
@@ -113,6 +120,7 @@ class RunControl(QObject):
 
     def _connect(self, pending, registry: ExecutorRegistry, scheduler: str) -> None:
         """On the connecting thread: make the backend, hand it (or why not) to the GUI thread."""
+        from core.execution.backends import BackendUnavailable
         try:
             from core.execution.backends.dask import DaskBackend
             result = DaskBackend.connect(registry, scheduler=scheduler)
@@ -126,6 +134,7 @@ class RunControl(QObject):
             _shutdown(result)
 
     def _on_connected(self, pending, result) -> None:
+        from core.execution.backends import BackendUnavailable
         if pending is not self._pending:  # released or replaced meanwhile
             _shutdown(result)
             return
@@ -139,7 +148,7 @@ class RunControl(QObject):
         opening, registry, workers, ready, refused = pending
         try:
             self.run = opening()
-        except REFUSALS as error:
+        except refusals() as error:
             _shutdown(backend)
             refused(error)
             return
@@ -151,15 +160,17 @@ class RunControl(QObject):
 
     def view_only(self, store: RunStore, run_id: str, ready: Callable, refused: Callable) -> None:
         """Open a run to look at it, without locking or driving it: ``ready(run)`` or ``refused(error)``."""
+        from core.execution.run import ActiveRun
         self.release()
         try:
             self.run = ActiveRun.open(store, run_id, lock=False)
-        except REFUSALS as error:
+        except refusals() as error:
             refused(error)
             return
         ready(self.run)
 
     def _drive(self, registry: ExecutorRegistry, workers: int, backend=None) -> None:
+        from stella_desktop.runner import Runner
         self.runner = Runner(self.run, registry, workers=workers, parent=self, backend=backend)
         self.runner.record.connect(self._on_record)
         self.runner.finished.connect(self._stopped)

@@ -16,7 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import PackInvalid, Problem
-from core.execution.executors import ExecutorRegistry
 from core.execution.scheduler import DecisionError
 from core.execution.store import RunStore, RunStoreError
 from core.inputs import read_inputs_file
@@ -75,9 +74,7 @@ class Session(QObject):
         self._simulator = Simulator(self)
         self._simulator.finished.connect(self._on_simulated)
         self._simulator.busy_changed.connect(self.busy_changed)
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(500)
-        self._countdown.timeout.connect(self._tick_countdowns)
+        self._countdown = QTimer(self, interval=500, timeout=self._tick_countdowns)
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -234,7 +231,8 @@ class Session(QObject):
         self._set_attention(None)
 
     # -- runs ---------------------------------------------------------------------------------
-    def _registry(self) -> ExecutorRegistry:
+    def _registry(self):  # -> ExecutorRegistry
+        from core.execution.executors import ExecutorRegistry  # the run machinery: imported when a run starts
         return ExecutorRegistry.default(allow_commands=self.settings.allow_commands)
 
     def start_run(self) -> None:
@@ -395,4 +393,6 @@ class Session(QObject):
     def close(self) -> None:
         self._countdown.stop()
         self._runs.stop_for_close()
+        self._simulator.forget()
+        self.changes.watcher.stop()  # a closed window re-simulated the pack on every later save of it
 

@@ -9,23 +9,14 @@ duplicate mapping keys and torn YAML text.
 :func:`check_simulation` feeds the result to the simulator in process and
 says what is wrong if anything escapes as other than a located problem.
 
-:func:`secret_runs` and :func:`check_secret_run` do the same for secrets:
-packs that put a secret value into messages of every kind are run, and no
-encoding of it may reach the store, stdout, stderr or the API.
+The secret fuzzer (runs that put secrets into messages and decisions) is in
+``secret_fuzzing.py``.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import copy
-import io
-import json
-import os
-import string
-import sys
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import yaml
 from hypothesis import strategies as st
@@ -188,146 +179,3 @@ def check_simulation(text: str) -> str | None:
     except Exception as error:  # anything else is a bug the user would see as a crash
         return f"uncaught {type(error).__name__}: {error}"
     return None
-
-
-# -- secrets in messages ------------------------------------------------------------------------------------
-# Runs (in process, through the real CLI entry point) packs whose steps put a secret into every kind of
-# message: expression errors, outputs, failure messages, command output in other encodings, refused paths,
-# map items.  check_secret_run() then looks for the secret, in each encoding, in the store, stdout, stderr
-# and the API's answers.  The encodings are computed here, independently of core/execution/redaction.py.
-
-SECRET_ALPHABET = string.ascii_letters + string.digits + "/+=&%\"\\ :é漢-_.~?#"
-PRINT_ENCODINGS = ("import sys, json, base64, urllib.parse as u; s = sys.argv[1]; "
-                   "print(json.dumps(s)); print(json.dumps(s, ensure_ascii=False)); print(u.quote(s, safe='')); "
-                   "print(u.quote_plus(s)); print(base64.b64encode(s.encode()).decode()); "
-                   "print(base64.b64encode(b'user:' + s.encode()).decode())")
-FAIL_WITH_ENCODED = ("import sys, base64; sys.stderr.write(base64.urlsafe_b64encode(sys.argv[1].encode())"
-                     ".decode()); sys.exit(3)")
-
-
-def _secret_steps(name: str) -> list[dict]:
-    ref = f"secrets.{name}"
-    return [
-        {"when": f"{{{{ abs({ref}) > `1` }}}}", "run": {"uses": "builtin:noop"}},
-        {"when": f"{{{{ sort({ref}) }}}}", "run": {"uses": "builtin:noop"}},
-        {"when": f"{{{{ contains(`5`, {ref}) }}}}", "run": {"uses": "builtin:noop"}},
-        {"run": {"uses": "builtin:echo", "with": {"v": f"{{{{ {ref} }}}}", "w": f"pre {{{{ {ref} }}}} post"}}},
-        {"run": {"uses": "builtin:echo", "with": {"v": f"{{{{ abs({ref}) }}}}"}}},
-        {"run": {"uses": "builtin:fail", "with": {"message": f"{{{{ {ref} }}}}", "failTimes": 1}}},
-        {"run": {"uses": "builtin:write-file", "with": {"path": "f.txt", "content": f"x {{{{ {ref} }}}}"}}},
-        {"run": {"uses": "builtin:write-file", "with": {"path": f"{{{{ {ref} }}}}", "content": "x"}}},
-        {"run": {"uses": "builtin:command", "with": {"argv": [f"{{{{ {ref} }}}}"]}}},
-        {"run": {"uses": "builtin:command", "with": {"argv": [sys.executable, "-c", PRINT_ENCODINGS,
-                                                                f"{{{{ {ref} }}}}"]}}},
-        {"run": {"uses": "builtin:command", "with": {"argv": [sys.executable, "-c", FAIL_WITH_ENCODED,
-                                                                f"{{{{ {ref} }}}}"]}}},
-        {"run": {"uses": "builtin:command", "with": {"argv": ["sh", "-c", 'printf %s "$1" | base64', "sh",
-                                                                f"{{{{ {ref} }}}}"]}}},
-    ]
-
-
-@st.composite
-def secret_runs(draw) -> tuple[str, dict[str, str]]:
-    """(manifest text, secret values) for a pack that puts secrets into messages of every kind."""
-    token = "Zq" + draw(st.text(alphabet=SECRET_ALPHABET, min_size=6, max_size=24))
-    secrets = {"token": token}
-    if draw(st.booleans()):  # overlapping secrets: one is the start of the other, declared in either order
-        secrets["longer"] = token + draw(st.text(alphabet=SECRET_ALPHABET, min_size=1, max_size=8))
-    names = list(secrets)
-    if draw(st.booleans()):
-        names.reverse()
-    chosen = draw(st.lists(st.tuples(st.sampled_from(names), st.integers(0, 11)), min_size=1, max_size=5))
-    children = [dict(_secret_steps(name)[kind], id=f"s{index}") for index, (name, kind) in enumerate(chosen)]
-    steps = [{"id": "all", "parallel": {"maxParallel": 2, "continueOnError": True, "steps": children}}]
-    if draw(st.booleans()):  # map items that came from (redacted) outputs holding the secret
-        name = draw(st.sampled_from(names))
-        steps += [{"id": "list", "run": {"uses": "builtin:echo", "with": {"names": [f"{{{{ secrets.{name} }}}}", "x"]}}},
-                  {"id": "each", "map": {"items": "{{ steps.list.outputs.names }}",
-                                         "step": {"id": "t", "run": {"uses": "builtin:echo",
-                                                                     "with": {"n": "{{ item }}"}}}}}]
-    pack = {"apiVersion": "stellaops.io/pack.v1", "kind": "TaskPack",
-            "metadata": {"name": "secret-fuzz", "version": "1.0.0"},
-            "spec": {"secrets": [{"name": name} for name in names], "steps": steps}}
-    return yaml.safe_dump(pack, sort_keys=False, allow_unicode=True, width=1000), secrets
-
-
-def secret_encodings(secret: str) -> set[str]:
-    """The secret as written, JSON-escaped, URL-encoded and base64 (standard, URL-safe, unpadded)."""
-    raw = secret.encode()
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-             quote(secret, safe=""), quote_plus(secret)}
-    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
-        forms.update((encoded, encoded.rstrip("=")))
-    return forms
-
-
-def _leaks(text: str, secrets: dict[str, str]) -> list[str]:
-    return sorted({form for secret in secrets.values() for form in secret_encodings(secret) if form in text})
-
-
-def _cli(argv: list[str], secrets: dict[str, str]) -> tuple[int, str, str]:
-    from stella_desktop.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    saved = dict(os.environ)
-    os.environ.update({f"STELLA_SECRET_{name}": value for name, value in secrets.items()})
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return code, out.getvalue(), err.getvalue()
-
-
-def check_secret_run(text: str, secrets: dict[str, str], folder: Path, api: bool = True) -> str | None:
-    """None if no encoding of a secret reached the store, stdout, stderr or the API; else what did."""
-    manifest, store = folder / "pack.yaml", folder / "store"
-    manifest.write_text(text, encoding="utf-8")
-    code, out, err = _cli(["task-runner", "run", "--manifest", str(manifest), "--store", str(store),
-                           "--allow-commands", "--format", "json"], secrets)
-    if code not in (0, 1, 3) or "internal error" in err or "Traceback" in err:
-        return f"exit {code}: {err[-2000:]}"
-    texts = {"run stdout": out, "run stderr": err}
-    run_ids = sorted(os.listdir(store)) if store.exists() else []
-    for run_id in run_ids:
-        for format_ in ("json", "table"):
-            code, out, err = _cli(["task-runner", "runs", "show", run_id, "--store", str(store), "--format",
-                                   format_], {})
-            texts[f"runs show --format {format_}"] = out + err
-            if code != 0:
-                return f"runs show exited {code}: {err}"
-        texts["runs list"] = _cli(["task-runner", "runs", "list", "--store", str(store), "--format", "json"], {})[1]
-        if api:
-            try:
-                texts.update(_api_texts(store, run_id))
-            except _Unexpected as unexpected:
-                return str(unexpected)
-    for root, _, files in os.walk(store):
-        for name in files:
-            texts[os.path.join(root, name)] = Path(root, name).read_bytes().decode("utf-8", "replace")
-    for where, content in texts.items():
-        found = _leaks(content, secrets)
-        if found:
-            return f"secret in {where}: {found}"
-    return None
-
-
-class _Unexpected(Exception):
-    pass
-
-
-def _api_texts(store: Path, run_id: str) -> dict[str, str]:
-    try:
-        from fastapi.testclient import TestClient
-    except ImportError:
-        return {}
-    from core.execution.store import RunStore
-    from stella_desktop.api import create_app
-    client = TestClient(create_app(RunStore(store)), base_url="http://127.0.0.1:8765")
-    texts = {}
-    for path in ("/v1/task-runner/runs", f"/v1/task-runner/runs/{run_id}"):
-        response = client.get(path)
-        if response.status_code != 200:
-            raise _Unexpected(f"API {path} answered {response.status_code}: {response.text}")
-        texts[f"API {path}"] = response.text
-    return texts

@@ -7,6 +7,7 @@ inputs have a schema, and nothing of the run machinery or Qt is needed to previe
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,42 @@ def test_simulate_of_the_sample_imports_only_what_it_uses():
 def test_simulate_of_a_pack_without_schemas_never_imports_jsonschema():
     modules = imported_by("task-runner", "simulate", "--manifest", str(FLAKY_PACK), "--format", "json")
     assert [name for name in NEVER_FOR_SIMULATE + ("jsonschema",) if loaded(modules, name)] == []
+
+
+RUN_MACHINERY = ("core.execution.run", "core.execution.driver", "core.execution.attempt", "core.execution.executors",
+                 "core.execution.backends", "core.execution.host", "core.execution.snapshot", "stella_desktop.runner",
+                 "networkx")
+
+
+def test_the_app_launch_imports_no_run_machinery_and_no_networkx():
+    """The window, its sample graph and the preview's forecast need none of it (they read the store's history).
+
+    The launch pauses the garbage collector; once the window is up it collects again, the start's objects frozen.
+    """
+    probe = ("import gc, json, sys\n"
+             "from stella_desktop.app import main\n"
+             "code = main(['--self-test'])\n"
+             "print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n"
+             "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+             "sys.exit(code)\n")
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env=environment)
+    assert result.returncode == 0, result.stderr
+    assert "self-test passed" in result.stdout and result.stdout.splitlines()[-1] == "True True"
+    modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert loaded(modules, "core.layout") and loaded(modules, "core.execution.store")  # the probe sees imports
+    assert [name for name in RUN_MACHINERY if loaded(modules, name)] == []
+
+
+def test_a_command_run_in_process_leaves_the_garbage_collector_as_it_was():
+    """Only the ``stella`` process itself freezes what a command's imports built (``whole_process``)."""
+    probe = ("import gc, sys\n"
+             "from stella_desktop.cli import main\n"
+             f"main(['task-runner', 'simulate', '--manifest', {str(FLAKY_PACK)!r}, '--format', 'json'])\n"
+             "first = (gc.isenabled(), gc.get_freeze_count())\n"
+             f"main(['task-runner', 'simulate', '--manifest', {str(FLAKY_PACK)!r}, '--format', 'json'],"
+             " whole_process=True)\n"
+             "print(first, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stderr.strip().splitlines()[-1] == "(True, 0) True True", result.stderr

@@ -16,22 +16,28 @@ def test_assuming_recomputes_and_unfitting_assumptions_are_dropped(qtbot):
     document = ForecastDocument()
     results = []
     document.changed.connect(results.append)
-    document.set_preview(preview_pack(load_pack(FLAKY_PACK)))
+
+    def settle(call, *args):  # each forecast is computed on a worker and arrives through ``changed``
+        with qtbot.waitSignal(document.changed, timeout=10_000):
+            call(*args)
+        assert not document.pending
+
+    settle(document.set_preview, preview_pack(load_pack(FLAKY_PACK)))
     assert results[-1].outcome == "succeeded"
-    document.assume("flaky", "fail")
+    settle(document.assume, "flaky", "fail")
     assert results[-1].outcome == "failed" and document.current("flaky") == "fail"
-    document.assume("process", "fail:1")
-    document.assume("flaky", None)
+    settle(document.assume, "process", "fail:1")
+    settle(document.assume, "flaky", None)
     assert document.assumptions == {"process": "fail:1"} and results[-1].outcome == "succeeded"
     other = preview_pack(parse_pack(pack_text("steps:\n  - {id: flaky, gate: {policy: {policy: p}}}")))
-    document.assume("flaky", "fail")
+    settle(document.assume, "flaky", "fail")
     with qtbot.waitSignal(document.dropped) as dropped:
-        document.set_preview(other)
+        settle(document.set_preview, other)
     assert "flaky=fail" in dropped.args[0] and "process=fail:1" in dropped.args[0]
     assert document.assumptions == {} and results[-1].outcome == "succeeded"
 
 
-def test_a_conflict_between_gates_is_an_error_not_a_crash():
+def test_a_conflict_between_gates_is_an_error_not_a_crash(qtbot):
     document = ForecastDocument()
     document.set_preview(preview_pack(parse_pack(pack_text("""
     approvals: [{id: r, grants: [x]}]
@@ -39,8 +45,24 @@ def test_a_conflict_between_gates_is_an_error_not_a_crash():
       - {id: a, gate: {approval: {id: r}}}
       - {id: b, gate: {approval: {id: r}}}
     """))))
-    document.set_assumptions({"a": "approve", "b": "reject"})
-    assert document.result is None and "share approval 'r'" in document.error
+    with qtbot.waitSignal(document.changed, timeout=10_000) as changed:
+        document.set_assumptions({"a": "approve", "b": "reject"})
+    assert changed.args == [None] and document.result is None and "share approval 'r'" in document.error
+
+
+def test_only_the_newest_forecast_is_taken(qtbot):
+    """Asked again before the first one is done (another pack, other assumptions): the older is dropped."""
+    document = ForecastDocument()
+    results = []
+    document.changed.connect(results.append)
+    first = preview_pack(load_pack(FLAKY_PACK))
+    second = preview_pack(parse_pack(pack_text("steps:\n  - {id: only, run: {uses: builtin:noop}}")))
+    document.set_preview(first)
+    with qtbot.waitSignal(document.changed, timeout=10_000):
+        document.set_preview(second)
+    assert document.pending is False and [step.id for step in document.result.steps] == ["only"]
+    qtbot.waitUntil(lambda: not document._tasks, timeout=10_000)  # the first one's result came, and was dropped
+    assert [[step.id for step in r.steps] for r in results] == [["only"]]
 
 
 def test_assumptions_are_saved_beside_the_inputs_file(tmp_path):

@@ -22,6 +22,8 @@ def test_assuming_a_failure_paints_the_canvas_and_draws_the_timeline(qtbot, sett
     qtbot.waitUntil(lambda: binding.document.result is not None, timeout=10_000)
     assert window.timeline.showing == "forecast" and "succeeds" in window.timeline.summary.text()
     binding.document.assume("flaky", "fail")  # what Assume ▸ Fails (every attempt) does
+    assert window.assumptions.outcome.text() == "Computing the forecast…"  # on a worker: the result follows
+    qtbot.waitUntil(lambda: not binding.document.pending, timeout=10_000)
     assert binding.document.result.outcome == "failed"
     assert window.scene.items_by_id["flaky"].status == "failed"
     assert window.scene.items_by_id["finish"].status == "not-reached"
@@ -33,6 +35,7 @@ def test_assuming_a_failure_paints_the_canvas_and_draws_the_timeline(qtbot, sett
     if SHOTS:
         window.grab().save(os.path.join(SHOTS, "forecast-window.png"))
     window.assumptions.remove_requested.emit("flaky")
+    qtbot.waitUntil(lambda: not binding.document.pending, timeout=10_000)
     assert binding.document.assumptions == {} and binding.document.result.outcome == "succeeded"
     window.close()
 
@@ -46,6 +49,7 @@ def test_after_a_run_the_timeline_shows_the_forecast_as_ghosts(qtbot, settings):
     qtbot.waitUntil(lambda: window.forecast.document.result is not None, timeout=10_000)
     window.findChild(QAction, "action-run").trigger()
     qtbot.waitUntil(lambda: window.session.mode == Mode.FINISHED, timeout=30_000)
+    window.docks["timeline"].raise_()  # the chart is laid out when its tab is on screen
     qtbot.waitUntil(lambda: window.timeline.showing == "run"
                     and any(not bar.ghost and bar.step_id == "finish" for bar in window.timeline.view.timeline.bars),
                     timeout=10_000)

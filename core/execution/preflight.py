@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from core.errors import PackInvalid, Problem
-from core.execution.executors import ALLOW_SECRET_IN_FILE, ExecutorRegistry
 from core.manifest.models import Step
 from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
+
+if TYPE_CHECKING:  # the executors are imported when a run is checked (the app shows a pack without them)
+    from core.execution.executors import ExecutorRegistry
 
 SECRET_PREFIX = "STELLA_SECRET_"
 
@@ -108,6 +110,7 @@ def preflight(plan: Plan, registry: ExecutorRegistry, secrets: dict[str, str], p
 
     Returns notices for the user (steps allowed to write secrets into files).
     """
+    from core.execution.executors import ALLOW_SECRET_IN_FILE
     problems = []
     notices: dict[str, str] = {}
     lines = pack.step_lines()

@@ -83,7 +83,7 @@ class _Planner:
         self.count = 0
         self.budget = ValueBudget()
         self.values = PlanValues(self.budget)
-        self._plain: dict[int, Any] = {}  # id -> a value known to hold no template (kept alive)
+        self._resolvers: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept alive; its resolver)
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -96,30 +96,64 @@ class _Planner:
 
         A part without templates is returned as it is, not copied: map
         children share it (a 1 MB literal list in a map's template is one
-        list, not one per child).
+        list, not one per child).  What to do with each part is worked out
+        once per value (:meth:`resolver`), not once per map child.
         """
-        if isinstance(value, (dict, list)):
-            if self._plain.get(id(value)) is value:
+        if isinstance(value, str):
+            if "{{" not in value:
                 return value
-            if isinstance(value, dict):
-                resolved: Any = {key: self.resolve(item, scope, path + (key,)) for key, item in value.items()}
-                same = all(resolved[key] is item for key, item in value.items())
-            else:
-                resolved = [self.resolve(item, scope, path + (index,)) for index, item in enumerate(value)]
-                same = all(new is old for new, old in zip(resolved, value))
-            if same:
-                self._plain[id(value)] = value
-                return value
-            return resolved
-        if not Template.has_template(value):
+        elif not isinstance(value, (dict, list)):
             return value
+        resolver = self.resolver(value)
+        return value if resolver is None else resolver(scope, path)
+
+    def resolver(self, value: Any) -> Any:
+        """None for a value without templates, else ``f(scope, path)`` giving it resolved."""
+        known = self._resolvers.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        resolver = self._compile(value, ())
+        self._resolvers[id(value)] = (value, resolver)  # the value is kept alive with its id
+        return resolver
+
+    def _compile(self, value: Any, suffix: tuple) -> Any:
+        if isinstance(value, dict):
+            parts = [(key, item, self._compile(item, suffix + (key,))) for key, item in value.items()]
+            if all(part[2] is None for part in parts):
+                return None
+            return lambda scope, path: {key: item if part is None else part(scope, path)
+                                        for key, item, part in parts}
+        if isinstance(value, list):
+            parts = [(item, self._compile(item, suffix + (index,))) for index, item in enumerate(value)]
+            if all(part[1] is None for part in parts):
+                return None
+            return lambda scope, path: [item if part is None else part(scope, path) for item, part in parts]
+        if not Template.has_template(value):
+            return None
         template = Template.parse(value)
         if template.is_runtime:
-            return RuntimeValue(value)
+            return lambda scope, path: RuntimeValue(value)
         if template.uses_secrets:
             secret = template.whole.secret_path if template.whole is not None else None
-            return SecretRef(secret) if secret else RuntimeValue(value)
-        return self.render(template, scope, path)
+            return (lambda scope, path: SecretRef(secret)) if secret else (lambda scope, path: RuntimeValue(value))
+        plain = template.whole.plain_path if template.whole is not None else None
+        if plain is not None:
+            return self._plain_path(plain)
+        return lambda scope, path: self.render(template, scope, path + suffix)
+
+    def _plain_path(self, names: tuple) -> Any:
+        """A bare dotted path (``{{ item }}``, ``{{ inputs.x.y }}``) read the way the expression would."""
+        root, rest = names[0], names[1:]
+        inputs = self.inputs
+
+        def read(scope: dict, path: tuple) -> Any:
+            value = inputs if root == "inputs" else scope.get(root)
+            for name in rest:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(name)
+            return value
+        return read
 
     def render(self, template: Template, scope: dict, path: tuple) -> Any:
         try:
@@ -200,44 +234,46 @@ class _Planner:
                                 "(every step counts: map children, the steps inside them, parallel "
                                 "children); a plan may hold at most that many")
             raise _LimitPassed()
-        enabled, reason, when_runtime = self.decide_when(step, path, scope, parent_skip)
-        fields: dict[str, Any] = dict(
-            id=step_id, template_id=step.id, kind=step.kind, name=step.name, enabled=enabled,
-            disabled_reason=reason, when=step.when if isinstance(step.when, str) else None,
-            when_runtime=when_runtime, parent=parent, scope=dict(scope), source_path=path,
-        )
+        if parent_skip is None and step.when is None:
+            enabled, reason, when_runtime = True, None, False
+        else:
+            enabled, reason, when_runtime = self.decide_when(step, path, scope, parent_skip)
+        when = step.when
+        planned = PlannedStep(step_id, step.id, step.kind, step.name, enabled, reason,
+                              when if isinstance(when, str) else None, when_runtime,
+                              parent=parent, scope=dict(scope), source_path=path)
         child_skip = None if enabled else (reason if parent_skip else f"parent '{step_id}' is skipped")
         if step.run is not None:
-            fields.update(uses=step.run.uses,
-                          parameters=self.resolve(step.run.with_, scope, path + ("run", "with")))
+            planned.uses = step.run.uses
+            planned.parameters = self.resolve(step.run.with_, scope, path + ("run", "with"))
         elif step.gate is not None and step.gate.approval is not None:
             gate = step.gate.approval
-            fields.update(approval_id=gate.id,
-                          gate_message=self.resolve(gate.message, scope, path + ("gate", "approval", "message")))
+            planned.approval_id = gate.id
+            planned.gate_message = self.resolve(gate.message, scope, path + ("gate", "approval", "message"))
         elif step.gate is not None and step.gate.policy is not None:
             gate = step.gate.policy
             gate_path = path + ("gate", "policy")
-            fields.update(policy=gate.policy,
-                          parameters=self.resolve(gate.parameters, scope, gate_path + ("parameters",)),
-                          gate_message=self.resolve(gate.message, scope, gate_path + ("message",)))
+            planned.policy = gate.policy
+            planned.parameters = self.resolve(gate.parameters, scope, gate_path + ("parameters",))
+            planned.gate_message = self.resolve(gate.message, scope, gate_path + ("message",))
         elif step.parallel is not None:
             block = step.parallel
-            fields.update(max_parallel=block.maxParallel, continue_on_error=block.continueOnError)
-            fields["children"] = tuple(
+            planned.max_parallel = block.maxParallel
+            planned.continue_on_error = block.continueOnError
+            planned.children = tuple(
                 self.plan_step(child, path + ("parallel", "steps", index), prefix=prefix, parent=step_id,
                                scope=scope, parent_skip=child_skip)
                 for index, child in enumerate(block.steps)
             )
         elif step.map is not None:
-            fields.update(self.plan_map(step, path, step_id, scope, enabled, child_skip))
-        self.charge(path, step_id, fields)
-        return PlannedStep(**fields)
+            self.plan_map(planned, step, path, step_id, scope, enabled, child_skip)
+        self.charge(path, step_id, planned)
+        return planned
 
-    def charge(self, path: tuple, step_id: str, fields: dict) -> None:
+    def charge(self, path: tuple, step_id: str, planned: PlannedStep) -> None:
         """Count the step's values against the plan's size budget; stop planning past it."""
         try:
-            for key in ("parameters", "gate_message", "items"):
-                value = fields.get(key)
+            for value in (planned.parameters, planned.gate_message, planned.items):
                 if value is not None and not isinstance(value, RuntimeValue):
                     self.values.charge(value)
         except BudgetExceeded as error:
@@ -262,31 +298,30 @@ class _Planner:
             return True, None, False
         return False, f"when is false: {when.strip()}", False
 
-    def plan_map(self, step: Step, path: tuple, step_id: str, scope: dict, enabled: bool,
-                 child_skip: str | None) -> dict:
+    def plan_map(self, planned: PlannedStep, step: Step, path: tuple, step_id: str, scope: dict,
+                 enabled: bool, child_skip: str | None) -> None:
         spec = step.map
-        fields: dict[str, Any] = dict(max_parallel=spec.maxParallel or 1,
-                                      continue_on_error=spec.continueOnError)
+        planned.max_parallel = spec.maxParallel or 1
+        planned.continue_on_error = spec.continueOnError
         items_path = path + ("map", "items")
         items = self.resolve(spec.items, scope, items_path)
-        fields["items"] = items
+        planned.items = items
         if isinstance(items, RuntimeValue):
-            fields["items_runtime"] = True
-            return fields
+            planned.items_runtime = True
+            return
         if not enabled:
-            return fields
+            return
         if items is None:
             items = []
-            fields["items"] = []
+            planned.items = []
         if not isinstance(items, list):
             self._problem(items_path, f"'items' must give a list, but gave {json_type(items)}")
-            return fields
+            return
         message = self.too_many(step, step_id, len(items))
         if message:
             self._problem(items_path, message)
-            return fields
-        fields["children"] = self.map_children(step, path, step_id, items, child_skip)
-        return fields
+            return
+        planned.children = self.map_children(step, path, step_id, items, child_skip)
 
     def too_many(self, step: Step, step_id: str, items: int) -> str | None:
         """Why expanding ``items`` copies of the map's template would pass the step limit, if it would."""
@@ -300,8 +335,9 @@ class _Planner:
 
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
                      child_skip: str | None) -> tuple[PlannedStep, ...]:
+        template, template_path = step.map.step, path + ("map", "step")
         return tuple(
-            self.plan_step(step.map.step, path + ("map", "step"), prefix=f"{step_id}[{index}]::",
+            self.plan_step(template, template_path, prefix=f"{step_id}[{index}]::",
                            parent=step_id, scope={"item": item, "index": index}, parent_skip=child_skip)
             for index, item in enumerate(items)
         )

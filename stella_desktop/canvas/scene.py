@@ -87,7 +87,7 @@ class GraphScene(QGraphicsScene):
         self._reset()
         self.graph = graph
         self.order = graph.order()
-        self._pack = pack or str(graph.nx.graph.get("pack", ""))
+        self._pack = pack or str(graph.info.get("pack", ""))
         remembered, known = self._memory.get(self._pack, (set(), set()))
         # blocks seen before keep their state; new ones (a map expanded at run time) get the default
         self.collapsed = {b for b in remembered if b in graph} | \

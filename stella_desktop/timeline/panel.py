@@ -41,27 +41,59 @@ class TimelinePanel(QWidget):
         layout.addWidget(self.view, 1)
         self.view.step_clicked.connect(self.step_clicked)
         self.showing = "nothing"
+        self._forecast: Forecast | None = None
+        self._pending = None  # what to lay out when the chart is next shown
+        self._selected: str | None = None
 
     def show_forecast(self, forecast: Forecast | None, error: str | None = None) -> None:
         if forecast is None:
             self.summary.setText(error or "No forecast yet: simulate a pack.")
-            self.view.set_rows([])
+            self._draw(lambda: ([], None))
             self.showing = "nothing"
             return
         self.summary.setText(outcome_line(forecast))
-        self.view.set_rows(rows_from_forecast(forecast), forecast.duration)
-        self.showing = "forecast"
+        if self.showing != "forecast" or forecast is not self._forecast:  # a log reset shows the same again
+            self._draw(lambda: (rows_from_forecast(forecast), forecast.duration))
+        self._forecast, self.showing = forecast, "forecast"
+
+    def show_computing(self, text: str) -> None:
+        """A forecast is on its way: the chart keeps what it shows until it arrives."""
+        self.summary.setText(text)
 
     def show_run(self, snapshot: dict, forecast: Forecast | None = None) -> None:
-        rows = rows_from_run(snapshot, forecast)
-        self.view.set_rows(rows)
+        self._draw(lambda: (rows_from_run(snapshot, forecast), None))
         status = snapshot.get("status", "")
         ghosts = "; the forecast's bars are behind as ghosts" if forecast is not None else ""
         self.summary.setText(f"Run {snapshot.get('runId', '')}: {status}{ghosts}")
-        self.showing = "run"
+        self._forecast, self.showing = None, "run"
+
+    def _draw(self, rows) -> None:
+        """Lay out ``rows()`` (rows, length) now if the chart is on screen, else when it is shown: a
+        10,000-step forecast is 30,000 bars, and the dock is usually a tab behind Results."""
+        self._pending = rows
+        if self.on_screen():
+            self.reveal()
+
+    def on_screen(self) -> bool:
+        """Shown, and not a tab behind another dock (those stay "visible", with nothing of them on screen)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def reveal(self) -> None:
+        """The chart comes on screen (its dock's tab was chosen): lay out what it has to show."""
+        rows, self._pending = self._pending, None
+        if rows is not None:
+            self.view.set_rows(*rows())
+            self.view.timeline.select_step(self._selected)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.on_screen():
+            self.reveal()
 
     def select(self, step_id: str | None) -> None:
+        self._selected = step_id
         self.view.timeline.select_step(step_id)
 
     def export(self, path: str) -> None:
+        self.reveal()
         export_timeline_image(self.view.timeline, path)

@@ -35,7 +35,8 @@ class TimelineScene(QGraphicsScene):
         self._selection = None
 
     # -- state pushed in ----------------------------------------------------------------
-    def set_rows(self, rows: list[TimelineRow], length: float | None = None) -> None:
+    def set_rows(self, rows: list[TimelineRow], length: float | None = None, layout: bool = True) -> None:
+        """Show ``rows``; ``layout=False`` leaves the laying out to the caller's next zoom (fit)."""
         self.rows = list(rows)
         self.length = rows_length(self.rows) if length is None else max(length, rows_length(self.rows))
         self._row_index = {row.step_id: index for index, row in enumerate(self.rows)}
@@ -44,10 +45,11 @@ class TimelineScene(QGraphicsScene):
         font = QFontMetricsF(QFont())
         widest = max((font.horizontalAdvance("  " * row.depth + row.step_id) for row in self.rows), default=60)
         self.label_width = min(MAX_LABEL_WIDTH, widest + 24)
-        self._layout()
+        if layout:
+            self._layout()
 
-    def set_pixels_per_second(self, pixels: float) -> None:
-        if pixels > 0 and pixels != self.pixels_per_second:
+    def set_pixels_per_second(self, pixels: float, force: bool = False) -> None:
+        if pixels > 0 and (force or pixels != self.pixels_per_second):
             self.pixels_per_second = pixels
             self._layout()
 
