@@ -106,6 +106,38 @@ def bare_client_map(client, steps: int) -> float:
     return elapsed
 
 
+def bare_window(client, steps: int, width: int = 8) -> float:
+    """The latency floor of the dask figure: the same no-ops with ``width`` in flight, the next one
+    submitted as soon as one finishes (no driver, no store, no results fetched), with the client
+    sending at once as the backend makes it (``SEND_INTERVAL``)."""
+    from distributed import as_completed
+
+    from core.execution.backends.dask import SEND_INTERVAL
+    comm = client.scheduler_comm
+    interval, comm.interval = comm.interval, min(comm.interval, SEND_INTERVAL)
+    try:
+        started = time.perf_counter()
+        submitted = min(width, steps)
+        futures = as_completed([client.submit(noop, i, pure=False) for i in range(submitted)], loop=client.loop)
+        for _ in futures:
+            if submitted < steps:
+                futures.add(client.submit(noop, submitted, pure=False))
+                submitted += 1
+        return time.perf_counter() - started
+    finally:
+        comm.interval = interval
+
+
+def round_trip(client, times: int = 50) -> float:
+    """Median seconds of one no-op's submit -> result on the cluster, nothing else in flight."""
+    laps = []
+    for i in range(times):
+        started = time.perf_counter()
+        client.submit(noop, i, pure=False).result()
+        laps.append(time.perf_counter() - started)
+    return statistics.median(laps)
+
+
 def local_cluster(workers: int = 2):
     import logging
 

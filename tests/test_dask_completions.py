@@ -7,7 +7,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from core.execution.attempt import Completion  # noqa: E402
-from core.execution.backends.dask import DaskBackend, announcement  # noqa: E402
+from core.execution.backends.dask import SEND_INTERVAL, DaskBackend, announcement  # noqa: E402
 from core.execution.driver import Driver  # noqa: E402
 from core.execution.executors import ExecutorRegistry  # noqa: E402
 from core.execution.run import ActiveRun  # noqa: E402
@@ -55,10 +55,13 @@ def run_on(client, tmp_path, deaf: bool):
     (tmp_path / "pack.yaml").write_text(PACK)
     registry = ExecutorRegistry.default(plugins=False)
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
+    interval = client.scheduler_comm.interval
     backend = Counting(client)
     backend.deaf = deaf
+    assert client.scheduler_comm.interval == min(interval, SEND_INTERVAL)  # paced for latency while bound
     status = Driver(run, backend, registry).drive()
     backend.shutdown()
+    assert client.scheduler_comm.interval == interval  # the caller's client as it was
     outputs, states = dict(run.scheduler.outputs), {k: v.status for k, v in run.scheduler.states.items()}
     run.close()
     return status, outputs, states, backend.heard

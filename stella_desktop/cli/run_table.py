@@ -28,7 +28,11 @@ def render_run(snapshot: dict, colour: bool = False, now: datetime | None = None
         retry_at = parse_iso(step.get("nextAttemptAt"))
         if step["status"] == "pending" and retry_at is not None:
             reason = with_countdown(reason, retry_at, now, precise=True)
-        rows.append(("  " * depth + cell(step["stepId"]), cell(step["kind"]), cell(step["status"]),
+        shown = step["status"]
+        if shown == "running" and step["children"] and snapshot["status"] == "waiting":
+            # open in the journal (a resume carries on inside it), but nothing inside runs: a gate waits
+            shown, reason = "waiting", "paused: a gate inside waits for a decision"
+        rows.append(("  " * depth + cell(step["stepId"]), cell(step["kind"]), cell(shown),
                      cell(step["attempts"]) if step["attempts"] else "", cell(reason)))
         stack.extend((child, depth + 1) for child in reversed(step["children"]))
     widths = [max(len(row[i]) for row in rows + [_HEADERS]) for i in range(4)]

@@ -44,6 +44,12 @@ from core.execution.backends import BackendUnavailable
 from core.execution.executors import ExecutorRegistry
 
 CONNECT_TIMEOUT = "10s"
+SEND_INTERVAL = 0.002
+"""Seconds the client holds messages to the scheduler to batch them (Dask's client uses 10 ms, made for
+graphs of many tasks sent at once).  A run sends one small task each time a step ends, and the next
+step waits for it: while bound to the client this backend paces it like Dask's own latency-bound
+streams (workers -> scheduler, scheduler -> clients: 2 ms), and puts the client's interval back at
+:meth:`DaskBackend.shutdown`."""
 IGNORE_CANCEL = frozenset({"builtin:noop", "builtin:echo", "builtin:fail", "builtin:write-file"})
 """Executors that finish at once and never look at the cancel event: no watcher for them."""
 
@@ -70,6 +76,10 @@ class DaskBackend:
         self._pending: dict[str, StepAttempt] = {}  # future key -> attempt
         self._lock = threading.Lock()
         self._completed = distributed.as_completed(loop=client.loop, with_results=False)
+        self._comm = getattr(client, "scheduler_comm", None)  # a BatchedSend: see SEND_INTERVAL
+        self._interval = getattr(self._comm, "interval", None)
+        if self._interval is not None:
+            self._comm.interval = min(self._interval, SEND_INTERVAL)
         self._topic = f"stella-done-{uuid.uuid4().hex}"
         client.subscribe_topic(self._topic, self._on_event)
         self._closed = False
@@ -179,6 +189,8 @@ class DaskBackend:
             except Exception:  # the cluster is already gone
                 pass
         self._collector.join(5)
+        if self._interval is not None:
+            self._comm.interval = self._interval
         try:
             self.client.unsubscribe_topic(self._topic)
         except Exception:  # the client or its cluster is already gone
