@@ -61,6 +61,7 @@ class RunHost:
         self.registry = ExecutorRegistry.default(allow_commands=self.options.allow_commands)
         self._lock = threading.Lock()
         self._driven: dict[str, _Driven] = {}
+        self._releasing: dict[str, threading.Thread] = {}  # no longer driven, its driver thread still closing it
         self._closing = False
         self._shared_dask = None  # one Dask client (and local cluster) for every run of this server
 
@@ -85,6 +86,7 @@ class RunHost:
         """Reopen a stopped run and drive it (PlanDrift, PackInvalid, RunStoreError propagate)."""
         if self.driven(run_id):
             raise RunConflict(f"run '{run_id}' is already being driven by this server")
+        self._wait_released(run_id)
         active = ActiveRun.open(self.store, run_id, registry=self.registry, check_executors=True,
                                 environ=self.options.environ)
         if active.scheduler.status in RUN_FINAL:
@@ -128,10 +130,24 @@ class RunHost:
                 with self._lock:  # calls handed over while it stopped are answered before it lets go
                     if driver.stopped and driver.idle():
                         del self._driven[run_id]
+                        self._releasing[run_id] = threading.current_thread()
                         break
         finally:
-            driven.backend.shutdown(wait=True)
-            driver.run.close()
+            try:
+                driven.backend.shutdown(wait=True)
+                driver.run.close()
+            finally:
+                with self._lock:
+                    self._releasing.pop(run_id, None)
+
+    def _wait_released(self, run_id: str) -> None:
+        """Wait until a run this server has just stopped driving is closed (its lock let go), so that
+        a request that saw it paused can open it at once (found by the secret fuzzer: a decision sent
+        as soon as the run showed 'waiting' got 409 'locked by' this very server)."""
+        with self._lock:
+            thread = self._releasing.get(run_id)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(CALL_TIMEOUT)
 
     # -- while it runs ---------------------------------------------------------------------------
     def driven(self, run_id: str) -> bool:
@@ -152,6 +168,7 @@ class RunHost:
         done, result = self.on_driver(run_id, lambda driver: function(driver.run))
         if done:
             return result
+        self._wait_released(run_id)
         active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
         try:
             return function(active)
@@ -182,6 +199,7 @@ class RunHost:
         done, snapshot = self.on_driver(run_id, lambda driver: (driver.cancel(), driver.run.snapshot())[1])
         if done:
             return snapshot
+        self._wait_released(run_id)
         try:
             active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
         except RunLocked:
