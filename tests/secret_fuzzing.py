@@ -392,6 +392,8 @@ class SecretBatch:
             self.server.wait(30)
             self.server = None
             texts["stella serve output"] = (self.folder / "server.log").read_text("utf-8", "replace")
+            if "Traceback" in texts["stella serve output"]:  # a request or a driver thread that crashed
+                return f"a traceback in the server's output: {texts['stella serve output'][-3000:]}"
         for root, _, files in os.walk(self.store):
             for name in files:
                 texts[os.path.join(root, name)] = Path(root, name).read_bytes().decode("utf-8", "replace")
