@@ -232,3 +232,55 @@ def test_a_decision_sent_as_soon_as_the_run_pauses_waits_for_the_server_to_let_g
     finally:
         release.set()
         host.shutdown()
+
+
+def test_a_run_shown_paused_can_be_opened_at_once_by_another_process(store, monkeypatch):
+    """Found by the secret fuzzer: the API showed 'waiting' while the server still held the run's lock, so
+    `stella task-runner approve` run right then failed with exit 5 "locked by pid N" (N the server)."""
+    import threading
+
+    from core.execution import host as host_module
+    closing, release = threading.Event(), threading.Event()
+    real_backend = host_module.make_backend
+
+    def backend_that_closes_slowly(*args, **kwargs):
+        backend = real_backend(*args, **kwargs)
+        shutdown = backend.shutdown
+
+        def held(*a, **k):
+            closing.set()
+            release.wait(60)
+            return shutdown(*a, **k)
+
+        backend.shutdown = held
+        return backend
+
+    monkeypatch.setattr(host_module, "make_backend", backend_that_closes_slowly)
+    host = RunHost(store)
+    outcome = {}
+
+    def show_then_open(run_id):
+        outcome["status"] = host.snapshot(run_id)["status"]
+        try:  # what the CLI does next: open (and lock) the run
+            store.open(run_id).close()
+            outcome["opened"] = True
+        except Exception as error:  # noqa: BLE001
+            outcome["error"] = error
+
+    try:
+        run_id = host.start(HEADER + """spec:
+  approvals: [{id: signoff}]
+  steps:
+    - {id: gate, gate: {approval: {id: signoff}}}
+""", {})["runId"]
+        assert closing.wait(60)  # paused; the server has not let go of the run yet
+        thread = threading.Thread(target=show_then_open, args=(run_id,))
+        thread.start()
+        thread.join(0.5)  # the failure was immediate (shown 'waiting', then RunLocked)
+        assert "error" not in outcome, outcome
+        release.set()
+        thread.join(60)
+        assert outcome == {"status": "waiting", "opened": True}, outcome
+    finally:
+        release.set()
+        host.shutdown()

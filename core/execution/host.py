@@ -28,6 +28,7 @@ from core.execution.scheduler import RUN_FINAL
 from core.execution.store import RunLocked, RunStore
 
 CALL_TIMEOUT = 30.0
+RELEASE_WAIT = 5.0  # how long a snapshot waits for a driver that has stopped to let go of its run
 MANIFESTS = ".manifests"
 """Where a manifest sent as text is kept (in the store, hidden from the run list), so the run can
 be re-planned and resumed from it later."""
@@ -191,8 +192,16 @@ class RunHost:
         return self.with_run(run_id, lambda run: (on_scheduler(run.scheduler), run.snapshot())[1])
 
     def snapshot(self, run_id: str) -> dict:
-        done, snapshot = self.on_driver(run_id, lambda driver: driver.run.snapshot())
-        return snapshot if done else load_snapshot(self.store, run_id)
+        """The run's state; once it shows the run paused or ended, this server has let go of it, so the
+        reader can decide or resume it at once, from another process too (found by the secret fuzzer:
+        `approve` right after the API showed 'waiting' met the server's lock, exit 5)."""
+        done, answer = self.on_driver(run_id, lambda driver: (driver.run.snapshot(), driver.stopped))
+        if done:
+            snapshot, stopped = answer
+            if not stopped or not self.wait(run_id, RELEASE_WAIT):
+                return snapshot  # still driven (or driven again by a decision handed over meanwhile)
+        self._wait_released(run_id)
+        return load_snapshot(self.store, run_id)
 
     def cancel(self, run_id: str) -> dict:
         """Cancel: through its driver here, by request to the process driving it, or directly."""
