@@ -180,3 +180,107 @@ def test_resume_refuses_a_run_whose_plan_changed(client, host, store):
     manifest.write_text(manifest.read_text().replace("default: 2.4.0", "default: 2.5.0"))
     response = client.post(f"{RUNS}/{run_id}/resume")
     assert response.status_code == 409 and "the plan changed since it was created" in response.json()["detail"]
+
+
+def test_a_decision_sent_as_soon_as_the_run_pauses_waits_for_the_server_to_let_go_of_it(store, monkeypatch):
+    """Found by the secret fuzzer: a client that saw 'waiting' and decided at once got 409 "locked by pid N
+    (it is being driven by another process)", N being the server itself, while the driver thread that had
+    just stopped driving the run was still closing it (shutting its backend down, then letting go of the lock)."""
+    import threading
+
+    from core.execution import host as host_module
+    closing, release = threading.Event(), threading.Event()
+    real_backend = host_module.make_backend
+
+    def backend_that_closes_slowly(*args, **kwargs):
+        backend = real_backend(*args, **kwargs)
+        shutdown = backend.shutdown
+
+        def held(*a, **k):  # holds the window between "no longer driven" and "run closed" open
+            closing.set()
+            release.wait(60)
+            return shutdown(*a, **k)
+
+        backend.shutdown = held
+        return backend
+
+    monkeypatch.setattr(host_module, "make_backend", backend_that_closes_slowly)
+    host = RunHost(store)
+    outcome = {}
+
+    def decide(run_id):
+        try:
+            outcome["snapshot"] = host.approve(run_id, "signoff", "ann", "ok", True)
+        except Exception as error:  # noqa: BLE001 - what the request would have answered
+            outcome["error"] = error
+
+    try:
+        run_id = host.start(HEADER + """spec:
+  approvals: [{id: signoff}]
+  steps:
+    - {id: gate, gate: {approval: {id: signoff}}}
+    - {id: after, run: {uses: builtin:echo, with: {n: 1}}}
+""", {})["runId"]
+        assert closing.wait(60) and not host.driven(run_id)  # paused: no longer driven, not yet closed
+        thread = threading.Thread(target=decide, args=(run_id,))
+        thread.start()
+        thread.join(0.5)  # the failure was immediate (RunLocked); the fix waits for the close instead
+        assert "error" not in outcome, outcome
+        release.set()
+        thread.join(60)
+        assert outcome["snapshot"]["approvals"][0]["status"] == "approved", outcome
+    finally:
+        release.set()
+        host.shutdown()
+
+
+def test_a_run_shown_paused_can_be_opened_at_once_by_another_process(store, monkeypatch):
+    """Found by the secret fuzzer: the API showed 'waiting' while the server still held the run's lock, so
+    `stella task-runner approve` run right then failed with exit 5 "locked by pid N" (N the server)."""
+    import threading
+
+    from core.execution import host as host_module
+    closing, release = threading.Event(), threading.Event()
+    real_backend = host_module.make_backend
+
+    def backend_that_closes_slowly(*args, **kwargs):
+        backend = real_backend(*args, **kwargs)
+        shutdown = backend.shutdown
+
+        def held(*a, **k):
+            closing.set()
+            release.wait(60)
+            return shutdown(*a, **k)
+
+        backend.shutdown = held
+        return backend
+
+    monkeypatch.setattr(host_module, "make_backend", backend_that_closes_slowly)
+    host = RunHost(store)
+    outcome = {}
+
+    def show_then_open(run_id):
+        outcome["status"] = host.snapshot(run_id)["status"]
+        try:  # what the CLI does next: open (and lock) the run
+            store.open(run_id).close()
+            outcome["opened"] = True
+        except Exception as error:  # noqa: BLE001
+            outcome["error"] = error
+
+    try:
+        run_id = host.start(HEADER + """spec:
+  approvals: [{id: signoff}]
+  steps:
+    - {id: gate, gate: {approval: {id: signoff}}}
+""", {})["runId"]
+        assert closing.wait(60)  # paused; the server has not let go of the run yet
+        thread = threading.Thread(target=show_then_open, args=(run_id,))
+        thread.start()
+        thread.join(0.5)  # the failure was immediate (shown 'waiting', then RunLocked)
+        assert "error" not in outcome, outcome
+        release.set()
+        thread.join(60)
+        assert outcome == {"status": "waiting", "opened": True}, outcome
+    finally:
+        release.set()
+        host.shutdown()
