@@ -212,3 +212,27 @@ def test_the_source_is_coloured_when_its_tab_is_shown(qtbot, window, tmp_path):
     assert first.layout().formats() == []  # ...coloured only once someone looks (a tab behind Details)
     window.docks["source"].raise_()
     qtbot.waitUntil(lambda: source.document().findBlockByNumber(0).layout().formats() != [], timeout=5000)
+
+
+def test_details_say_against_the_forecast_once_it_arrives(qtbot, window, held):  # noqa: F811
+    """An opened run's forecast is computed after its graph is shown: the selected step's Details
+    gain the run-against-forecast sentence when it arrives, without selecting again."""
+    from PySide6.QtGui import QAction
+
+    from conftest import FLAKY_PACK
+    from stella_desktop.session import Mode
+
+    window.open_pack(str(FLAKY_PACK))
+    settled(qtbot, window, FLAKY_PACK)
+    window.findChild(QAction, "action-run").trigger()
+    qtbot.waitUntil(lambda: window.session.mode == Mode.FINISHED, timeout=30_000)
+    run_id = window.session.run.run_id
+    held.packs.add(window.session.plan.pack_name)
+    window.session.new_simulation()
+    settled(qtbot, window)
+    window.session.open_run(run_id)  # the run's forecast is held on the worker
+    window.session.select("flaky")
+    assert window.forecast.document.pending and "Against the forecast" not in window.details.toPlainText()
+    with qtbot.waitSignal(window.forecast.document.changed, timeout=10_000):
+        held.release()
+    assert "Against the forecast: succeeded on attempt 2" in window.details.toPlainText()
