@@ -29,8 +29,11 @@ submitted again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
+import secrets
 import logging
 import threading
 import time
@@ -74,6 +77,7 @@ class DaskBackend:
         self.allow_commands = allow_commands
         self._deliver: Callable[[Completion], None] | None = None
         self._pending: dict[str, StepAttempt] = {}  # future key -> attempt
+        self._seals: dict[str, bytes] = {}  # future key -> the key its worker signs the announcement with
         self._lock = threading.Lock()
         self._completed = distributed.as_completed(loop=client.loop, with_results=False)
         self._comm = getattr(client, "scheduler_comm", None)  # a BatchedSend: see SEND_INTERVAL
@@ -127,9 +131,14 @@ class DaskBackend:
             if attempt.secret_values:
                 future = self._submit_pinned(attempt, cancel_name, key)
             else:
+                seal = secrets.token_bytes(32)
+                with self._lock:
+                    self._seals[key] = seal  # before submit: the announcement may come back first
                 future = self.client.submit(run_on_worker, attempt, self.allow_commands, cancel_name,
-                                            self._topic, key=key, pure=False)
+                                            self._topic, seal, key=key, pure=False)
         except Exception as error:  # the client lost its scheduler
+            with self._lock:
+                self._seals.pop(key, None)
             from core.execution.driver import BackendError
             raise BackendError(f"the Dask cluster refused the step: {type(error).__name__}: {error}") from None
         with self._lock:
@@ -205,14 +214,27 @@ class DaskBackend:
 
     # -- completions ------------------------------------------------------------------------------
     def _on_event(self, event) -> None:
-        """On the client's event loop: a worker announced a completion (see :func:`run_on_worker`)."""
+        """On the client's event loop: a worker announced a completion (see :func:`run_on_worker`).
+
+        Any client of the scheduler can read this topic and publish on it: an announcement counts
+        only when it carries the seal of the attempt it names (a MAC with the key given to that
+        task alone) and names that attempt's step and number; anything else is ignored, and the
+        task's future tells instead.
+        """
         try:
-            key, step_id, number, outputs, error, interrupted = json.loads(event[1])
+            text, mac = event[1].rsplit("\n", 1)
+            key, step_id, number, outputs, error, interrupted = json.loads(text)
         except Exception:  # not ours: the future will tell
             return
         with self._lock:
-            attempt = self._pending.pop(key, None)
-        if attempt is not None and not self._closed:
+            attempt = self._pending.get(key)
+            seal = self._seals.get(key)
+            if attempt is None or seal is None or step_id != attempt.step_id or number != attempt.attempt \
+                    or not hmac.compare_digest(mac, _mac(seal, text)):
+                return
+            del self._pending[key]
+            del self._seals[key]
+        if not self._closed:
             self._deliver(Completion(step_id, number, outputs, error, interrupted))
 
     def _collect(self) -> None:
@@ -234,6 +256,7 @@ class DaskBackend:
                 result = _outcome(future)
                 with self._lock:
                     attempt = self._pending.pop(future.key, None)
+                    self._seals.pop(future.key, None)
                 if attempt is not None and not self._closed:
                     self._deliver(_completion(attempt, future.status, result))
 
@@ -269,7 +292,7 @@ def _event_name(run_id: str) -> str:
 
 # -- on the worker ------------------------------------------------------------------------------------
 def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str | None,
-                  topic: str | None = None) -> Completion:
+                  topic: str | None = None, seal: bytes | None = None) -> Completion:
     """One attempt on a worker: nothing kept between tasks but the executor registry.
 
     With a ``topic``, the completion is also announced there as JSON, when it
@@ -285,12 +308,12 @@ def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str |
             completion = execute_attempt(_worker_registry(allow_commands).get(attempt.uses), attempt, cancel)
         finally:
             _WATCHER.forget(cancel_name, cancel)
-    if topic is not None:
-        _announce(topic, completion)
+    if topic is not None and seal is not None:
+        _announce(topic, completion, seal)
     return completion
 
 
-def _announce(topic: str, completion: Completion) -> None:
+def _announce(topic: str, completion: Completion, seal: bytes) -> None:
     import distributed
     try:
         worker = distributed.get_worker()
@@ -298,12 +321,17 @@ def _announce(topic: str, completion: Completion) -> None:
         return
     text = announcement(worker.get_current_task(), completion)
     if text is not None:
-        worker.log_event(topic, text)
+        worker.log_event(topic, f"{text}\n{_mac(seal, text)}")
+
+
+def _mac(seal: bytes, text: str) -> str:
+    return hmac.new(seal, text.encode(), hashlib.sha256).hexdigest()
 
 
 def announcement(key: str, completion: Completion) -> str | None:
     """The completion as JSON text, or None when it would not come back exactly as it left
-    (a tuple, a NaN, a non-string key, an object): then the task's future carries it."""
+    (a tuple, a NaN, a non-string key, an object): then the task's future carries it.
+    ``json.dumps`` escapes line breaks, so the text holds none: the seal follows its last one."""
     fields = [key, completion.step_id, completion.attempt, completion.outputs, completion.error,
               completion.interrupted]
     try:
