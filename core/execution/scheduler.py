@@ -516,6 +516,10 @@ class Scheduler:
             raise DecisionError(f"'{step_id}' is not a policy gate of this run")
         if step_id not in self.waiting:
             raise DecisionError(f"policy gate '{step_id}' is not waiting for a decision")
+        decided = self.policy_decisions.get(step_id)
+        if decided is not None:  # recorded, not yet applied (the run is paused): a decision is final
+            raise DecisionError(f"policy gate '{step_id}' was already decided: {decided['decision']} by "
+                                f"{decided.get('decidedBy') or 'unknown'}")
         self._emit({"type": "policy", "at": iso(self.clock.now()), "stepId": step_id,
                     "decision": "allow" if allow else "deny", "decidedBy": by, "reason": reason})
 
