@@ -47,6 +47,8 @@ from core.execution.state import (
     Transition,
 )
 from core.expressions import ExpressionError, Template, is_truthy
+from core.expressions.metered import BudgetExceeded, measure
+from core.limits import MAX_PLAN_VALUE_BYTES
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
 
@@ -551,7 +553,25 @@ class Scheduler:
         """The step's parameters with secrets and step outputs filled in (never persisted)."""
         if not _has_placeholders(step.parameters):
             return step.parameters
-        return _resolve(step.parameters, self.context(step))
+        resolved = _resolve(step.parameters, self.context(step))
+        self._charge_run_time_value(resolved)
+        return resolved
+
+    def _charge_run_time_value(self, value: Any) -> None:
+        """Values filled in at run time obey the plan's limits: one step's parameters at most
+        1,000,000 elements and 10 MiB of JSON as written out (an output read twice counts twice),
+        and those of the whole drive at most 64 MiB together.  Each template alone was bounded,
+        but a step reading a 4 MB output in 60 parameters wrote 1 GB to the store (found by the
+        attack review); a step past a limit fails with a message instead."""
+        try:
+            _, size = measure(value)
+        except BudgetExceeded:
+            raise ValueError("the step's parameters are larger than 1,000,000 elements or 10 MiB of JSON "
+                             "as written out (each use of a value counts)") from None
+        self._run_time_bytes = getattr(self, "_run_time_bytes", 0) + size
+        if self._run_time_bytes > MAX_PLAN_VALUE_BYTES:
+            raise ValueError(f"the parameters filled in at run time together pass "
+                             f"{MAX_PLAN_VALUE_BYTES // (1024 * 1024)} MiB of JSON; make them smaller or split the pack")
 
     def check(self) -> None:
         """Invariants: caps respected, counters agree with states."""
