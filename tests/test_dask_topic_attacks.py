@@ -131,3 +131,28 @@ def test_a_step_computed_from_a_secret_never_reaches_the_scheduler_or_its_event_
     # what went through the scheduler as task arguments: only the futures of scattered attempts
     sent = [args[0] for args in submitted if not isinstance(args[0], distributed.Future)]
     assert [attempt.step_id for attempt in sent] == ["plain"]
+
+
+def test_a_secret_bearing_completion_is_fetched_from_its_worker_not_relayed_by_the_scheduler(dask_client, tmp_path):
+    scheduler = dask_client.cluster.scheduler  # a LocalCluster's scheduler lives in this process
+    relayed = []
+    original = scheduler.handlers["gather"]
+
+    async def spy(keys, **kwargs):
+        relayed.extend(keys)
+        return await original(keys=keys, **kwargs)
+
+    scheduler.handlers["gather"] = spy
+    try:
+        (tmp_path / "pack.yaml").write_text(TRANSFORMED)
+        registry = ExecutorRegistry.default(plugins=False)
+        run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry,
+                               environ={"STELLA_SECRET_tok": SECRET})
+        backend = DaskBackend(dask_client)
+        status = Driver(run, backend, registry).drive()
+        backend.shutdown()
+        run.close()
+    finally:
+        scheduler.handlers["gather"] = original
+    assert status == "succeeded"
+    assert not [key for key in relayed if str(key).startswith(("stella-reversed-", "stella-quoted-"))], relayed

@@ -253,7 +253,7 @@ class DaskBackend:
                     attempt = self._pending.get(future.key)
                 if attempt is None or self._closed:
                     continue  # announced on the topic
-                result = _outcome(future)
+                result = _outcome(future, direct=bool(attempt.secret_values))
                 with self._lock:
                     attempt = self._pending.pop(future.key, None)
                     self._seals.pop(future.key, None)
@@ -261,11 +261,14 @@ class DaskBackend:
                     self._deliver(_completion(attempt, future.status, result))
 
 
-def _outcome(future):
-    """The finished future's result, or its error (one round trip; only when the topic was silent)."""
+def _outcome(future, direct: bool = False):
+    """The finished future's result, or its error (one round trip; only when the topic was silent).
+
+    ``direct``: fetched from its worker, not relayed by the scheduler (a secret-bearing attempt's
+    completion; its attempt came to the worker the same way)."""
     try:
         if future.status == "finished":
-            return future.result()
+            return future.client.gather(future, direct=True) if direct else future.result()
         if future.status == "error":
             return future.exception()
     except Exception as error:  # the cluster went away meanwhile
