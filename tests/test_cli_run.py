@@ -103,6 +103,18 @@ def test_gate_pauses_with_exit_4_then_approve_decide_and_resume(store, backend):
     assert (store / run_id / "workspace" / "releases" / "2.4.0.txt").read_text() == "app-2.4.0.tar.gz"
 
 
+def test_a_policy_decision_cannot_be_changed_before_resume(store):
+    """Found by the attack review (2026-12-06): a 'deny' was replaced by a later 'allow'."""
+    assert stella("run", "--manifest", str(RELEASE), store=store).returncode == 4
+    run_id = only_run(store)
+    assert stella("approve", run_id, "release-signoff", "--by", "ann", store=store).returncode == 0
+    assert stella("resume", run_id, store=store).returncode == 4  # at the policy gate
+    assert stella("decide", run_id, "guard", "deny", "--by", "bob", store=store).returncode == 0
+    result = stella("decide", run_id, "guard", "allow", "--by", "mallory", store=store)
+    assert result.returncode == 2 and "already decided: deny by bob" in result.stderr
+    assert stella("resume", run_id, store=store).returncode == 1  # the gate is denied: the run fails
+
+
 def test_rejected_approval_fails_the_run(store):
     stella("run", "--manifest", str(RELEASE), store=store)
     run_id = only_run(store)

@@ -22,6 +22,10 @@ submitted again.
   stays the authority when the topic says nothing: an attempt whose worker
   was lost, a result that is not plain JSON, or one carrying secrets (those
   never sit in the scheduler's event log) is delivered from its future.
+  Every client of the scheduler can read and publish on the topic: an
+  announcement counts only when sealed (HMAC) with the key its task alone was
+  given, for the attempt it names.  A secret-bearing attempt's completion is
+  fetched from its worker directly, not relayed by the scheduler.
 * Cancelling sets a :class:`distributed.Event` for the run; a small watcher in
   each worker process passes it to the executors that can stop early
   (``builtin:sleep``, ``builtin:command``, plug-ins).
