@@ -25,6 +25,7 @@ spec:
 
 
 def run(tmp_path, manifest: str):
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "pack.yaml").write_text(manifest)
     registry = ExecutorRegistry.default(plugins=False)
     active = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
@@ -66,3 +67,36 @@ def test_a_normal_run_time_value_is_untouched(tmp_path):
       run: {uses: builtin:echo, with: {a: "{{ steps.first.outputs.big }}", b: "{{ steps.first.outputs.big }}"}}
 """)
     assert status == "succeeded", states
+
+
+def nesting_pack(steps: int, stages: int = 100) -> str:
+    """Each step nests the one before's output ``stages`` levels deeper (an expression alone nests a
+    few hundred levels at most; a chain of steps nested without end)."""
+    nest = " | [@]" * stages
+    lines = [f"    - {{id: s0, run: {{uses: builtin:echo, with: {{v: \"{{{{ 'x'{nest} }}}}\"}}}}}}"]
+    lines += [f"    - {{id: s{i}, run: {{uses: builtin:echo, with: {{v: \"{{{{ steps.s{i - 1}.outputs.v{nest} }}}}\"}}}}}}"
+              for i in range(1, steps)]
+    return HEADER.split("  steps:")[0] + "  steps:\n" + "\n".join(lines) + "\n"
+
+
+def test_values_nested_deeper_at_each_step_fail_their_step_instead_of_crashing_the_run(tmp_path):
+    # before: the 10th step's record was ~1,000 levels deep and no JSON writer could write it
+    # (RecursionError out of the driver: the CLI's exit 70, the run left 'running')
+    status, states, _ = run(tmp_path, nesting_pack(12))
+    assert status == "failed"
+    assert states["s0"][0] == "succeeded"
+    assert states["s1"][0] == "failed" and "nested more than 128 levels" in states["s1"][1]
+
+
+def test_outputs_and_run_time_items_nested_too_deep_fail_their_step(tmp_path):
+    deep = " | [@]" * 140
+    status, states, _ = run(tmp_path / "outputs", HEADER.split("  steps:")[0] + f"""  steps:
+    - {{id: s0, run: {{uses: builtin:echo, with: {{v: "{{{{ 'x'{deep} }}}}"}}}}}}
+""")
+    assert status == "failed" and "outputs are nested more than 128 levels" in states["s0"][1]
+    status, states, _ = run(tmp_path / "items", HEADER.split("  steps:")[0] + f"""  steps:
+    - {{id: s0, run: {{uses: builtin:echo, with: {{v: "{{{{ 'x' | [@] }}}}"}}}}}}
+    - id: fan
+      map: {{items: "{{{{ steps.s0.outputs.v{deep} }}}}", step: {{id: c, run: {{uses: builtin:noop}}}}}}
+""")
+    assert status == "failed" and "items are nested more than 128 levels" in states["fan"][1]

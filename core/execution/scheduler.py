@@ -48,7 +48,7 @@ from core.execution.state import (
 )
 from core.expressions import ExpressionError, Template, is_truthy
 from core.expressions.metered import BudgetExceeded, measure
-from core.limits import MAX_PLAN_VALUE_BYTES
+from core.limits import MAX_PLAN_VALUE_BYTES, MAX_RUN_VALUE_DEPTH
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
 
@@ -379,6 +379,10 @@ class Scheduler:
             return False
         if items is None:
             items = []
+        if _nested_deeper_than(items, MAX_RUN_VALUE_DEPTH):
+            self._transition(step.id, RUNNING)
+            self._transition(step.id, FAILED, f"items are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+            return False
         items = self.redactor.redact(items)  # recorded below, and what the children are planned from
         if not isinstance(items, list) or self.expand is None:
             self._transition(step.id, RUNNING)
@@ -455,6 +459,9 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
+        if _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
+            self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+            return
         self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
 
     def fail(self, step_id: str, message: str) -> None:
@@ -563,6 +570,8 @@ class Scheduler:
         and those of the whole drive at most 64 MiB together.  Each template alone was bounded,
         but a step reading a 4 MB output in 60 parameters wrote 1 GB to the store (found by the
         attack review); a step past a limit fails with a message instead."""
+        if _nested_deeper_than(value, MAX_RUN_VALUE_DEPTH):
+            raise ValueError(f"the step's parameters are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
         try:
             _, size = measure(value)
         except BudgetExceeded:
@@ -591,6 +600,18 @@ class Scheduler:
 def _decided(verb: str, decision: dict) -> str:
     text = f"{verb} by {decision.get('decidedBy') or 'unknown'}"
     return f"{text}: {decision['reason']}" if decision.get("reason") else text
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` deep (without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _has_placeholders(value: Any) -> bool:
