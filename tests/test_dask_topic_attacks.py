@@ -156,3 +156,27 @@ def test_a_secret_bearing_completion_is_fetched_from_its_worker_not_relayed_by_t
         scheduler.handlers["gather"] = original
     assert status == "succeeded"
     assert not [key for key in relayed if str(key).startswith(("stella-reversed-", "stella-quoted-"))], relayed
+
+
+def test_the_scheduler_keeps_no_large_announcement_nor_any_after_the_run(dask_client, tmp_path):
+    # a run echoing 64 KB values left 64 MB in a shared scheduler's event log, for as long as it ran
+    (tmp_path / "pack.yaml").write_text(f"""
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {{name: heavy, version: 1.0.0}}
+spec:
+  steps:
+    - id: fan
+      map: {{items: [1, 2, 3, 4, 5, 6], step: {{id: c, run: {{uses: builtin:echo, with: {{v: '{"x" * 65536}'}}}}}}}}
+    - {{id: small, run: {{uses: builtin:echo, with: {{n: 1}}}}}}
+""")
+    registry = ExecutorRegistry.default(plugins=False)
+    run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
+    backend = DaskBackend(dask_client)
+    assert Driver(run, backend, registry).drive() == "succeeded"
+    assert run.scheduler.outputs["fan[5]::c"]["v"] == "x" * 65536  # delivered from the futures
+    events = dask_client.get_events(backend._topic)
+    assert events and max(len(text) for _, text in events) < 8 * 1024  # the small step was announced
+    run.close()
+    backend.shutdown()
+    assert dask_client.get_events(backend._topic) == ()

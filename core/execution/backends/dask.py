@@ -57,6 +57,11 @@ graphs of many tasks sent at once).  A run sends one small task each time a step
 step waits for it: while bound to the client this backend paces it like Dask's own latency-bound
 streams (workers -> scheduler, scheduler -> clients: 2 ms), and puts the client's interval back at
 :meth:`DaskBackend.shutdown`."""
+ANNOUNCE_MAX_BYTES = 8 * 1024
+"""Largest completion announced on the topic.  The scheduler keeps each topic's last 1,000 events
+(``distributed.admin.low-level-log-length``) for as long as it runs, and a server's runs share one
+cluster: a run echoing 64 KB values left 64 MB in the scheduler per run (found by the attack review).
+Bigger completions come from their futures; the topic's events are dropped when the backend shuts down."""
 IGNORE_CANCEL = frozenset({"builtin:noop", "builtin:echo", "builtin:fail", "builtin:write-file"})
 """Executors that finish at once and never look at the cancel event: no watcher for them."""
 
@@ -206,7 +211,8 @@ class DaskBackend:
             self._comm.interval = self._interval
         try:
             self.client.unsubscribe_topic(self._topic)
-        except Exception:  # the client or its cluster is already gone
+            self.client.run_on_scheduler(_forget_topic, self._topic)
+        except Exception:  # the client or its cluster is already gone (or runs no code of clients)
             pass
         if not self.owns_client:
             return
@@ -263,6 +269,11 @@ class DaskBackend:
                     self._seals.pop(future.key, None)
                 if attempt is not None and not self._closed:
                     self._deliver(_completion(attempt, future.status, result))
+
+
+def _forget_topic(topic: str, dask_scheduler=None) -> None:
+    """On the scheduler: drop a finished backend's announcements from its event log."""
+    dask_scheduler._broker.truncate(topic)
 
 
 def _outcome(future, direct: bool = False):
@@ -327,7 +338,7 @@ def _announce(topic: str, completion: Completion, seal: bytes) -> None:
     except ValueError:  # not on a worker: the future carries it
         return
     text = announcement(worker.get_current_task(), completion)
-    if text is not None:
+    if text is not None and len(text) <= ANNOUNCE_MAX_BYTES:
         worker.log_event(topic, f"{text}\n{_mac(seal, text)}")
 
 
