@@ -76,3 +76,42 @@ def test_a_cancel_beside_a_request_of_the_same_server_cancels_and_leaves_no_requ
     assert "error" not in results, results
     assert results["snapshot"]["status"] == "cancelled"
     assert not (tmp_path / "store" / run_id / "cancel-request").exists()
+
+
+def test_a_driver_that_does_not_answer_is_a_json_503_that_says_so(tmp_path, monkeypatch):
+    """Before: TimeoutError is an OSError, so the answer was 500 "run store problem: " (empty)."""
+    from fastapi.testclient import TestClient
+
+    from core.execution import host as host_module
+    from stella_desktop.api import create_app
+    monkeypatch.setattr(host_module, "CALL_TIMEOUT", 0.2)
+    store = RunStore(tmp_path / "store")
+    made = RunHost(store)
+    manifest = HEADER + """spec:
+  steps:
+    - id: both
+      parallel:
+        steps:
+          - {id: guard, gate: {policy: {policy: p}}}
+          - {id: slow, run: {uses: builtin:sleep, with: {seconds: 60}}}
+"""
+    run_id = made.start(manifest, {})["runId"]
+    release = threading.Event()
+    busy = threading.Event()
+
+    def stuck(driver):
+        busy.set()
+        release.wait(30)
+
+    made._driven[run_id].driver.call(stuck)  # the driver thread is busy (a huge expansion, a stalled cluster)
+    assert busy.wait(30)
+    try:
+        with TestClient(create_app(store, host=made), base_url="http://127.0.0.1:8765") as client:
+            response = client.post(f"/v1/task-runner/runs/{run_id}/policy/guard",
+                                   json={"decision": "allow", "decidedBy": "bob"})
+            release.set()  # before the app's shutdown, which waits for the driver
+            assert response.status_code == 503, response.text
+            assert "did not answer" in response.json()["detail"] and response.headers["retry-after"] == "1"
+    finally:
+        release.set()
+        made.shutdown()

@@ -183,7 +183,11 @@ class RunHost:
             if driven is None:
                 return False, None
             future = driven.driver.call(function)
-        return True, future.result(CALL_TIMEOUT)
+        try:
+            return True, future.result(CALL_TIMEOUT)
+        except TimeoutError:  # concurrent.futures' own, an OSError: named here, answered 503 by the API
+            raise TimeoutError(f"run '{run_id}': its driver did not answer within {CALL_TIMEOUT:g} s "
+                               "(it is busy); try again") from None
 
     def with_run(self, run_id: str, function: Callable[[ActiveRun], Any]) -> Any:
         """``function(run)`` on its driver thread if driven here, else on the run opened (locked) here."""
