@@ -44,5 +44,12 @@ MAX_VALUE_DEPTH = 64
 """Deepest nesting of an input value (as for YAML; deeper values would reach recursion
 limits in schema validation and JSON writers)."""
 
+MAX_RUN_VALUE_DEPTH = 128
+"""Deepest nesting of a value a run records or fills in (a step's outputs, parameters resolved at
+run time, a map's items known at run time).  Each expression nests a value by at most a few
+hundred levels, but steps can nest one another's outputs: past about 1,000 levels no JSON
+writer or reader of Python can handle the record (RecursionError, exit 70, found by the attack
+review of 2026-12-06); 128 keeps every record on the fast JSON writer (orjson: 255)."""
+
 MAX_FORECAST_ATTEMPTS = 200_000
 """Attempts a forecast may play, or three per step for bigger plans (``maxAttempts`` is unbounded)."""

@@ -48,6 +48,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def store_problem(_request, error: RunStoreError) -> JSONResponse:
         return JSONResponse({"detail": f"run store problem: {error}"}, status_code=500)
 
+    @app.exception_handler(TimeoutError)  # an OSError: before it, a busy driver was "run store problem: "
+    async def busy(_request, error: TimeoutError) -> JSONResponse:
+        return JSONResponse({"detail": str(error) or "the server did not answer in time; try again"},
+                            status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(OSError)
     async def disk_problem(_request, error: OSError) -> JSONResponse:
         where = f" ({error.filename})" if error.filename else ""

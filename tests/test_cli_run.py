@@ -103,6 +103,49 @@ def test_gate_pauses_with_exit_4_then_approve_decide_and_resume(store, backend):
     assert (store / run_id / "workspace" / "releases" / "2.4.0.txt").read_text() == "app-2.4.0.tar.gz"
 
 
+def test_a_policy_decision_cannot_be_changed_before_resume(store):
+    """Found by the attack review (2026-12-06): a 'deny' was replaced by a later 'allow'."""
+    assert stella("run", "--manifest", str(RELEASE), store=store).returncode == 4
+    run_id = only_run(store)
+    assert stella("approve", run_id, "release-signoff", "--by", "ann", store=store).returncode == 0
+    assert stella("resume", run_id, store=store).returncode == 4  # at the policy gate
+    assert stella("decide", run_id, "guard", "deny", "--by", "bob", store=store).returncode == 0
+    result = stella("decide", run_id, "guard", "allow", "--by", "mallory", store=store)
+    assert result.returncode == 2 and "already decided: deny by bob" in result.stderr
+    assert stella("resume", run_id, store=store).returncode == 1  # the gate is denied: the run fails
+
+
+def test_cancel_while_another_command_holds_the_run_a_moment_cancels_it_and_leaves_no_request(store):
+    """Found by the attack review (2026-12-06): `cancel` beside another terminal's `approve` said
+    "asked the process driving it", though nothing drove the run, and left a cancel request that
+    cancelled the run whenever it was next resumed."""
+    assert stella("run", "--manifest", str(RELEASE), store=store).returncode == 4
+    run_id = only_run(store)
+    holder = subprocess.Popen(  # another command with the run open (locked) for a moment, driving nothing
+        [sys.executable, "-c", "import sys; from core.execution.store import RunStore; "
+         f"handle = RunStore({str(store)!r}).open({run_id!r}); print('locked', flush=True); "
+         "sys.stdin.readline(); handle.close()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        cancel = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "task-runner", "cancel", run_id,
+                                   "--store", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (store / run_id / "cancel-request").exists() and cancel.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        _, err = cancel.communicate(timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cancel.returncode == 0, err
+    assert not (store / run_id / "cancel-request").exists()
+    shown = stella("runs", "show", run_id, "--format", "json", store=store)
+    assert json.loads(shown.stdout)["status"] == "cancelled"
+
+
 def test_rejected_approval_fails_the_run(store):
     stella("run", "--manifest", str(RELEASE), store=store)
     run_id = only_run(store)

@@ -47,7 +47,9 @@ class Counting(DaskBackend):
     def _on_event(self, event) -> None:
         self.heard = getattr(self, "heard", 0) + 1
         if not self.deaf:
+            before = len(self._pending)
             super()._on_event(event)
+            self.accepted = getattr(self, "accepted", 0) + (len(self._pending) < before)
 
 
 def run_on(client, tmp_path, deaf: bool):
@@ -64,7 +66,7 @@ def run_on(client, tmp_path, deaf: bool):
     assert client.scheduler_comm.interval == interval  # the caller's client as it was
     outputs, states = dict(run.scheduler.outputs), {k: v.status for k, v in run.scheduler.states.items()}
     run.close()
-    return status, outputs, states, backend.heard
+    return status, outputs, states, backend.heard, getattr(backend, "accepted", 0)
 
 
 def test_the_topic_and_the_futures_give_the_same_run(dask_client, tmp_path):
@@ -74,3 +76,4 @@ def test_the_topic_and_the_futures_give_the_same_run(dask_client, tmp_path):
     assert heard[1:3] == futures[1:3]
     assert heard[1]["e3"] == {"n": 3, "tags": ["a", "b"], "nested": {"k": "v3"}}
     assert heard[3] >= 13 and futures[3] >= 13  # every attempt announced; the deaf one read its futures
+    assert heard[4] >= 1 and futures[4] == 0  # sealed announcements are taken (a forged one is not)

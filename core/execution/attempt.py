@@ -101,3 +101,30 @@ def secrets_within(value: Any, secrets: list[str]) -> tuple[str, ...]:
 
     visit(value)
     return tuple(sorted(found))
+
+
+def secrets_read_by(parameters: Any, secrets: dict[str, str]) -> tuple[str, ...]:
+    """The values of the secrets that the planned ``parameters`` of a step read (a ``SecretRef``,
+    or a run-time template whose expressions read ``secrets``), whether or not the resolved
+    value still contains them as written: ``reverse(secrets.token)`` carries the secret too."""
+    from core.expressions import Template
+    from core.plan.model import RuntimeValue, SecretRef
+    names: set[str] = set()
+
+    def visit(item: Any) -> None:
+        if isinstance(item, SecretRef):
+            names.add(item.name)
+        elif isinstance(item, RuntimeValue):
+            if Template.parse(item.template).uses_secrets:
+                named = {name for name in secrets if name in item.template}
+                names.update(named or secrets)  # no name found in the text: assume it reads them all
+        elif isinstance(item, dict):
+            for inner in item.values():
+                visit(inner)
+        elif isinstance(item, list):
+            for inner in item:
+                visit(inner)
+
+    visit(parameters)
+    return tuple(sorted({secrets[name] for name in names
+                         if isinstance(secrets.get(name), str) and secrets[name]}))

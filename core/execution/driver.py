@@ -33,7 +33,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable, Protocol
 
-from core.execution.attempt import CANCELLED, Completion, StepAttempt, secrets_within
+from core.execution.attempt import CANCELLED, Completion, StepAttempt, secrets_read_by, secrets_within
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun
 from core.execution.scheduler import RUN_FINAL, RUN_INTERRUPTED, RUN_STOPPED, RUN_WAITING
@@ -284,8 +284,11 @@ class Driver:
             return False
         secrets = [value for value in scheduler.secrets.values() if isinstance(value, str) and value]
         number = scheduler.states[step.id].attempts
-        attempt = StepAttempt(self.run.run_id, step.id, number, step.uses, parameters, self.workspace,
-                              secrets_within(parameters, secrets) if secrets else ())
+        # a step carries the secrets found in its parameters and those its templates read, in any
+        # form (a backend keeps such an attempt off shared channels: see the dask backend)
+        carried = tuple(sorted(set(secrets_within(parameters, secrets))
+                               | set(secrets_read_by(step.parameters, scheduler.secrets)))) if secrets else ()
+        attempt = StepAttempt(self.run.run_id, step.id, number, step.uses, parameters, self.workspace, carried)
         self._attempts[step.id] = number
         self.in_flight[step.id] = True  # before submit: a fast backend may deliver from inside it
         try:

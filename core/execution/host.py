@@ -14,6 +14,7 @@ it is saved ``interrupted``, to be resumed later by any of them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class RunHost:
         self._lock = threading.Lock()
         self._driven: dict[str, _Driven] = {}
         self._releasing: dict[str, threading.Thread] = {}  # no longer driven, its driver thread still closing it
+        self._turns: dict[str, list] = {}  # run id -> [lock, users]: this server's requests open a run in turn
         self._closing = False
         self._shared_dask = None  # one Dask client (and local cluster) for every run of this server
 
@@ -85,16 +87,35 @@ class RunHost:
 
     def resume(self, run_id: str) -> dict:
         """Reopen a stopped run and drive it (PlanDrift, PackInvalid, RunStoreError propagate)."""
-        if self.driven(run_id):
-            raise RunConflict(f"run '{run_id}' is already being driven by this server")
-        self._wait_released(run_id)
-        active = ActiveRun.open(self.store, run_id, registry=self.registry, check_executors=True,
-                                environ=self.options.environ)
-        if active.scheduler.status in RUN_FINAL:
-            status = active.scheduler.status
-            active.close()
-            raise RunConflict(f"run '{run_id}' already {status}; nothing to resume")
-        return self._drive(active)
+        with self._turn(run_id):
+            if self.driven(run_id):
+                raise RunConflict(f"run '{run_id}' is already being driven by this server")
+            self._wait_released(run_id)
+            active = ActiveRun.open(self.store, run_id, registry=self.registry, check_executors=True,
+                                    environ=self.options.environ)
+            if active.scheduler.status in RUN_FINAL:
+                status = active.scheduler.status
+                active.close()
+                raise RunConflict(f"run '{run_id}' already {status}; nothing to resume")
+            return self._drive(active)
+
+    @contextlib.contextmanager
+    def _turn(self, run_id: str):
+        """This server's requests that open a run (not driven here) take turns, so that they never
+        meet its lock held by this very server: a cancel sent beside a decision got 202 "asked the
+        process driving it" (this server, which drove nothing) and left a cancel request that cancelled
+        the run whenever it was next resumed (found by the attack review, 1 in 3 concurrent trials)."""
+        with self._lock:
+            turn = self._turns.setdefault(run_id, [threading.Lock(), 0])
+            turn[1] += 1
+        try:
+            with turn[0]:
+                yield
+        finally:
+            with self._lock:
+                turn[1] -= 1
+                if not turn[1]:
+                    del self._turns[run_id]
 
     def _drive(self, active: ActiveRun) -> dict:
         with self._lock:
@@ -162,19 +183,27 @@ class RunHost:
             if driven is None:
                 return False, None
             future = driven.driver.call(function)
-        return True, future.result(CALL_TIMEOUT)
+        try:
+            return True, future.result(CALL_TIMEOUT)
+        except TimeoutError:  # concurrent.futures' own, an OSError: named here, answered 503 by the API
+            raise TimeoutError(f"run '{run_id}': its driver did not answer within {CALL_TIMEOUT:g} s "
+                               "(it is busy); try again") from None
 
     def with_run(self, run_id: str, function: Callable[[ActiveRun], Any]) -> Any:
         """``function(run)`` on its driver thread if driven here, else on the run opened (locked) here."""
         done, result = self.on_driver(run_id, lambda driver: function(driver.run))
         if done:
             return result
-        self._wait_released(run_id)
-        active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
-        try:
-            return function(active)
-        finally:
-            active.close()
+        with self._turn(run_id):
+            done, result = self.on_driver(run_id, lambda driver: function(driver.run))  # resumed meanwhile
+            if done:
+                return result
+            self._wait_released(run_id)  # after the look: it may have stopped driving since
+            active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
+            try:
+                return function(active)
+            finally:
+                active.close()
 
     def approve(self, run_id: str, approval_id: str, by: str, reason: str | None, approved: bool) -> dict:
         """Record an approval decision (DecisionError if it does not apply); a driven run goes on."""
@@ -205,22 +234,29 @@ class RunHost:
 
     def cancel(self, run_id: str) -> dict:
         """Cancel: through its driver here, by request to the process driving it, or directly."""
-        done, snapshot = self.on_driver(run_id, lambda driver: (driver.cancel(), driver.run.snapshot())[1])
+        def through_driver():
+            return self.on_driver(run_id, lambda driver: (driver.cancel(), driver.run.snapshot())[1])
+
+        done, snapshot = through_driver()
         if done:
             return snapshot
-        self._wait_released(run_id)
-        try:
-            active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
-        except RunLocked:
-            self.store.open(run_id, lock=False).request_cancel()
-            raise
-        try:
-            if active.scheduler.status in RUN_FINAL:
-                raise RunConflict(f"run '{run_id}' already {active.scheduler.status}")
-            active.scheduler.cancel()
-            return active.snapshot()
-        finally:
-            active.close()
+        with self._turn(run_id):
+            done, snapshot = through_driver()  # resumed meanwhile
+            if done:
+                return snapshot
+            self._wait_released(run_id)  # after the look: it may have stopped driving since
+            try:
+                active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
+            except RunLocked:  # another process drives it: ask it to stop
+                self.store.open(run_id, lock=False).request_cancel()
+                raise
+            try:
+                if active.scheduler.status in RUN_FINAL:
+                    raise RunConflict(f"run '{run_id}' already {active.scheduler.status}")
+                active.scheduler.cancel()
+                return active.snapshot()
+            finally:
+                active.close()
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Wait until this server stops driving the run (ends, pauses at a gate, is cancelled)."""

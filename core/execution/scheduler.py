@@ -47,6 +47,8 @@ from core.execution.state import (
     Transition,
 )
 from core.expressions import ExpressionError, Template, is_truthy
+from core.expressions.metered import BudgetExceeded, measure
+from core.limits import MAX_PLAN_VALUE_BYTES, MAX_RUN_VALUE_DEPTH
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep, RuntimeValue, SecretRef
 
@@ -377,6 +379,10 @@ class Scheduler:
             return False
         if items is None:
             items = []
+        if _nested_deeper_than(items, MAX_RUN_VALUE_DEPTH):
+            self._transition(step.id, RUNNING)
+            self._transition(step.id, FAILED, f"items are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+            return False
         items = self.redactor.redact(items)  # recorded below, and what the children are planned from
         if not isinstance(items, list) or self.expand is None:
             self._transition(step.id, RUNNING)
@@ -453,6 +459,9 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
+        if _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
+            self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+            return
         self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
 
     def fail(self, step_id: str, message: str) -> None:
@@ -516,6 +525,10 @@ class Scheduler:
             raise DecisionError(f"'{step_id}' is not a policy gate of this run")
         if step_id not in self.waiting:
             raise DecisionError(f"policy gate '{step_id}' is not waiting for a decision")
+        decided = self.policy_decisions.get(step_id)
+        if decided is not None:  # recorded, not yet applied (the run is paused): a decision is final
+            raise DecisionError(f"policy gate '{step_id}' was already decided: {decided['decision']} by "
+                                f"{decided.get('decidedBy') or 'unknown'}")
         self._emit({"type": "policy", "at": iso(self.clock.now()), "stepId": step_id,
                     "decision": "allow" if allow else "deny", "decidedBy": by, "reason": reason})
 
@@ -547,7 +560,27 @@ class Scheduler:
         """The step's parameters with secrets and step outputs filled in (never persisted)."""
         if not _has_placeholders(step.parameters):
             return step.parameters
-        return _resolve(step.parameters, self.context(step))
+        resolved = _resolve(step.parameters, self.context(step))
+        self._charge_run_time_value(resolved)
+        return resolved
+
+    def _charge_run_time_value(self, value: Any) -> None:
+        """Values filled in at run time obey the plan's limits: one step's parameters at most
+        1,000,000 elements and 10 MiB of JSON as written out (an output read twice counts twice),
+        and those of the whole drive at most 64 MiB together.  Each template alone was bounded,
+        but a step reading a 4 MB output in 60 parameters wrote 1 GB to the store (found by the
+        attack review); a step past a limit fails with a message instead."""
+        if _nested_deeper_than(value, MAX_RUN_VALUE_DEPTH):
+            raise ValueError(f"the step's parameters are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+        try:
+            _, size = measure(value)
+        except BudgetExceeded:
+            raise ValueError("the step's parameters are larger than 1,000,000 elements or 10 MiB of JSON "
+                             "as written out (each use of a value counts)") from None
+        self._run_time_bytes = getattr(self, "_run_time_bytes", 0) + size
+        if self._run_time_bytes > MAX_PLAN_VALUE_BYTES:
+            raise ValueError(f"the parameters filled in at run time together pass "
+                             f"{MAX_PLAN_VALUE_BYTES // (1024 * 1024)} MiB of JSON; make them smaller or split the pack")
 
     def check(self) -> None:
         """Invariants: caps respected, counters agree with states."""
@@ -567,6 +600,18 @@ class Scheduler:
 def _decided(verb: str, decision: dict) -> str:
     text = f"{verb} by {decision.get('decidedBy') or 'unknown'}"
     return f"{text}: {decision['reason']}" if decision.get("reason") else text
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` deep (without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _has_placeholders(value: Any) -> bool:

@@ -22,6 +22,10 @@ submitted again.
   stays the authority when the topic says nothing: an attempt whose worker
   was lost, a result that is not plain JSON, or one carrying secrets (those
   never sit in the scheduler's event log) is delivered from its future.
+  Every client of the scheduler can read and publish on the topic: an
+  announcement counts only when sealed (HMAC) with the key its task alone was
+  given, for the attempt it names.  A secret-bearing attempt's completion is
+  fetched from its worker directly, not relayed by the scheduler.
 * Cancelling sets a :class:`distributed.Event` for the run; a small watcher in
   each worker process passes it to the executors that can stop early
   (``builtin:sleep``, ``builtin:command``, plug-ins).
@@ -29,8 +33,11 @@ submitted again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
+import secrets
 import logging
 import threading
 import time
@@ -50,6 +57,11 @@ graphs of many tasks sent at once).  A run sends one small task each time a step
 step waits for it: while bound to the client this backend paces it like Dask's own latency-bound
 streams (workers -> scheduler, scheduler -> clients: 2 ms), and puts the client's interval back at
 :meth:`DaskBackend.shutdown`."""
+ANNOUNCE_MAX_BYTES = 8 * 1024
+"""Largest completion announced on the topic.  The scheduler keeps each topic's last 1,000 events
+(``distributed.admin.low-level-log-length``) for as long as it runs, and a server's runs share one
+cluster: a run echoing 64 KB values left 64 MB in the scheduler per run (found by the attack review).
+Bigger completions come from their futures; the topic's events are dropped when the backend shuts down."""
 IGNORE_CANCEL = frozenset({"builtin:noop", "builtin:echo", "builtin:fail", "builtin:write-file"})
 """Executors that finish at once and never look at the cancel event: no watcher for them."""
 
@@ -74,6 +86,7 @@ class DaskBackend:
         self.allow_commands = allow_commands
         self._deliver: Callable[[Completion], None] | None = None
         self._pending: dict[str, StepAttempt] = {}  # future key -> attempt
+        self._seals: dict[str, bytes] = {}  # future key -> the key its worker signs the announcement with
         self._lock = threading.Lock()
         self._completed = distributed.as_completed(loop=client.loop, with_results=False)
         self._comm = getattr(client, "scheduler_comm", None)  # a BatchedSend: see SEND_INTERVAL
@@ -127,9 +140,14 @@ class DaskBackend:
             if attempt.secret_values:
                 future = self._submit_pinned(attempt, cancel_name, key)
             else:
+                seal = secrets.token_bytes(32)
+                with self._lock:
+                    self._seals[key] = seal  # before submit: the announcement may come back first
                 future = self.client.submit(run_on_worker, attempt, self.allow_commands, cancel_name,
-                                            self._topic, key=key, pure=False)
+                                            self._topic, seal, key=key, pure=False)
         except Exception as error:  # the client lost its scheduler
+            with self._lock:
+                self._seals.pop(key, None)
             from core.execution.driver import BackendError
             raise BackendError(f"the Dask cluster refused the step: {type(error).__name__}: {error}") from None
         with self._lock:
@@ -193,7 +211,8 @@ class DaskBackend:
             self._comm.interval = self._interval
         try:
             self.client.unsubscribe_topic(self._topic)
-        except Exception:  # the client or its cluster is already gone
+            self.client.run_on_scheduler(_forget_topic, self._topic)
+        except Exception:  # the client or its cluster is already gone (or runs no code of clients)
             pass
         if not self.owns_client:
             return
@@ -205,14 +224,27 @@ class DaskBackend:
 
     # -- completions ------------------------------------------------------------------------------
     def _on_event(self, event) -> None:
-        """On the client's event loop: a worker announced a completion (see :func:`run_on_worker`)."""
+        """On the client's event loop: a worker announced a completion (see :func:`run_on_worker`).
+
+        Any client of the scheduler can read this topic and publish on it: an announcement counts
+        only when it carries the seal of the attempt it names (a MAC with the key given to that
+        task alone) and names that attempt's step and number; anything else is ignored, and the
+        task's future tells instead.
+        """
         try:
-            key, step_id, number, outputs, error, interrupted = json.loads(event[1])
+            text, mac = event[1].rsplit("\n", 1)
+            key, step_id, number, outputs, error, interrupted = json.loads(text)
         except Exception:  # not ours: the future will tell
             return
         with self._lock:
-            attempt = self._pending.pop(key, None)
-        if attempt is not None and not self._closed:
+            attempt = self._pending.get(key)
+            seal = self._seals.get(key)
+            if attempt is None or seal is None or step_id != attempt.step_id or number != attempt.attempt \
+                    or not hmac.compare_digest(mac, _mac(seal, text)):
+                return
+            del self._pending[key]
+            del self._seals[key]
+        if not self._closed:
             self._deliver(Completion(step_id, number, outputs, error, interrupted))
 
     def _collect(self) -> None:
@@ -231,18 +263,27 @@ class DaskBackend:
                     attempt = self._pending.get(future.key)
                 if attempt is None or self._closed:
                     continue  # announced on the topic
-                result = _outcome(future)
+                result = _outcome(future, direct=bool(attempt.secret_values))
                 with self._lock:
                     attempt = self._pending.pop(future.key, None)
+                    self._seals.pop(future.key, None)
                 if attempt is not None and not self._closed:
                     self._deliver(_completion(attempt, future.status, result))
 
 
-def _outcome(future):
-    """The finished future's result, or its error (one round trip; only when the topic was silent)."""
+def _forget_topic(topic: str, dask_scheduler=None) -> None:
+    """On the scheduler: drop a finished backend's announcements from its event log."""
+    dask_scheduler._broker.truncate(topic)
+
+
+def _outcome(future, direct: bool = False):
+    """The finished future's result, or its error (one round trip; only when the topic was silent).
+
+    ``direct``: fetched from its worker, not relayed by the scheduler (a secret-bearing attempt's
+    completion; its attempt came to the worker the same way)."""
     try:
         if future.status == "finished":
-            return future.result()
+            return future.client.gather(future, direct=True) if direct else future.result()
         if future.status == "error":
             return future.exception()
     except Exception as error:  # the cluster went away meanwhile
@@ -269,7 +310,7 @@ def _event_name(run_id: str) -> str:
 
 # -- on the worker ------------------------------------------------------------------------------------
 def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str | None,
-                  topic: str | None = None) -> Completion:
+                  topic: str | None = None, seal: bytes | None = None) -> Completion:
     """One attempt on a worker: nothing kept between tasks but the executor registry.
 
     With a ``topic``, the completion is also announced there as JSON, when it
@@ -285,25 +326,30 @@ def run_on_worker(attempt: StepAttempt, allow_commands: bool, cancel_name: str |
             completion = execute_attempt(_worker_registry(allow_commands).get(attempt.uses), attempt, cancel)
         finally:
             _WATCHER.forget(cancel_name, cancel)
-    if topic is not None:
-        _announce(topic, completion)
+    if topic is not None and seal is not None:
+        _announce(topic, completion, seal)
     return completion
 
 
-def _announce(topic: str, completion: Completion) -> None:
+def _announce(topic: str, completion: Completion, seal: bytes) -> None:
     import distributed
     try:
         worker = distributed.get_worker()
     except ValueError:  # not on a worker: the future carries it
         return
     text = announcement(worker.get_current_task(), completion)
-    if text is not None:
-        worker.log_event(topic, text)
+    if text is not None and len(text) <= ANNOUNCE_MAX_BYTES:
+        worker.log_event(topic, f"{text}\n{_mac(seal, text)}")
+
+
+def _mac(seal: bytes, text: str) -> str:
+    return hmac.new(seal, text.encode(), hashlib.sha256).hexdigest()
 
 
 def announcement(key: str, completion: Completion) -> str | None:
     """The completion as JSON text, or None when it would not come back exactly as it left
-    (a tuple, a NaN, a non-string key, an object): then the task's future carries it."""
+    (a tuple, a NaN, a non-string key, an object): then the task's future carries it.
+    ``json.dumps`` escapes line breaks, so the text holds none: the seal follows its last one."""
     fields = [key, completion.step_id, completion.attempt, completion.outputs, completion.error,
               completion.interrupted]
     try:
