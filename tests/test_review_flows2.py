@@ -1,0 +1,40 @@
+"""Defects found using the app as a new user under Xvfb (second review), as flows through the real MainWindow."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from test_session_flows import (  # noqa: F401  (fixtures)
+    RELEASE, action, nothing_left_behind, open_and_wait, settings, window,
+)
+
+OTHER = """
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: other, version: 1.0.0}
+spec:
+  steps:
+    - {id: only-here, run: {uses: builtin:noop}}
+    - {id: build, run: {uses: builtin:noop}}
+"""
+
+
+def test_the_find_field_searches_the_pack_now_shown_not_the_one_before(qtbot, window, tmp_path):
+    """Find 'only-here' in one pack, open another: the bar still said '1 of 1' and Enter raised
+    KeyError: 'only-here' (the matches of the pack before)."""
+    other = tmp_path / "other.yaml"
+    other.write_text(OTHER)
+    open_and_wait(qtbot, window, other)
+    action(window, "find").trigger()
+    bar = window.view.find_bar
+    QTest.keyClicks(bar.field, "only-here")
+    QTest.keyClick(bar.field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.session.selected == "only-here", timeout=5_000)
+    assert bar.count.text() == "1 of 1"
+    open_and_wait(qtbot, window, RELEASE)
+    qtbot.waitUntil(lambda: bar.count.text() == "no match", timeout=5_000)
+    assert window.view.matches == []
+    QTest.keyClick(bar.field, Qt.Key.Key_Return)  # raised KeyError in find_next
+    assert window.session.selected != "only-here"
+    bar.field.setText("build")  # the same query finds in the pack now shown
+    QTest.keyClick(bar.field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.session.selected == "build", timeout=5_000)
