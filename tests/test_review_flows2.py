@@ -38,3 +38,26 @@ def test_the_find_field_searches_the_pack_now_shown_not_the_one_before(qtbot, wi
     bar.field.setText("build")  # the same query finds in the pack now shown
     QTest.keyClick(bar.field, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.session.selected == "build", timeout=5_000)
+
+
+def chain_pack(count: int) -> str:
+    steps = "\n".join(f"    - {{id: step-{i}, run: {{uses: builtin:noop}}}}" for i in range(count))
+    return ("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: chain, version: 1.0.0}\n"
+            "spec:\n  steps:\n" + steps + "\n")
+
+
+def test_a_long_critical_path_leaves_the_timeline_and_assumptions_readable(qtbot, window, tmp_path):
+    """A 10,000-step pack's critical path is hundreds of ids: the outcome line filled the Timeline
+    dock (two rows of chart left) and ran off the top of the Assumptions panel."""
+    pack = tmp_path / "chain.yaml"
+    pack.write_text(chain_pack(300))
+    open_and_wait(qtbot, window, pack)
+    document = window.forecast.document
+    qtbot.waitUntil(lambda: document.result is not None, timeout=30_000)
+    assert len(document.result.critical_path) == 300
+    for label in (window.timeline.summary, window.assumptions.outcome):
+        qtbot.waitUntil(lambda: "… 292 more -> step-299" in label.text(), timeout=5_000)
+        assert "step-6 -> " in label.text() and "step-150" not in label.text()
+        lines = label.heightForWidth(400) / label.fontMetrics().lineSpacing()
+        assert lines <= 5, (lines, label.objectName())
+        assert "step-150 -&gt; step-151" in label.toolTip()  # the whole path, on hover
