@@ -61,3 +61,14 @@ def test_a_long_critical_path_leaves_the_timeline_and_assumptions_readable(qtbot
         lines = label.heightForWidth(400) / label.fontMetrics().lineSpacing()
         assert lines <= 5, (lines, label.objectName())
         assert "step-150 -&gt; step-151" in label.toolTip()  # the whole path, on hover
+
+
+def test_a_pack_broken_on_disk_says_fix_it_for_one_problem(qtbot, window, tmp_path):
+    """Saved with a YAML error while open: the canvas said 'This pack has 1 problem. Fix them…'."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(OTHER)
+    open_and_wait(qtbot, window, pack)
+    pack.write_text(OTHER + "    - {id: broken\n")
+    qtbot.waitUntil(lambda: window.session.graph is None and len(window.session.problems) == 1, timeout=10_000)
+    texts = [item.text() for item in window.scene.items() if hasattr(item, "text")]
+    assert any("1 problem" in text and "Fix it (see Problems)" in text for text in texts), texts
