@@ -72,3 +72,42 @@ def test_a_pack_broken_on_disk_says_fix_it_for_one_problem(qtbot, window, tmp_pa
     qtbot.waitUntil(lambda: window.session.graph is None and len(window.session.problems) == 1, timeout=10_000)
     texts = [item.text() for item in window.scene.items() if hasattr(item, "text")]
     assert any("1 problem" in text and "Fix it (see Problems)" in text for text in texts), texts
+
+
+def test_while_the_dask_scheduler_connects_run_is_disabled_and_cancel_gives_up(qtbot, window, settings, tmp_path,
+                                                                                monkeypatch):
+    """An unreachable scheduler took 10 s to say so: meanwhile Run stayed enabled, Cancel Run was
+    disabled ('No run is in progress.') and nothing could stop the pending start."""
+    import threading
+
+    from core.execution.backends.dask import DaskBackend
+    from core.execution.store import RunStore
+    from stella_desktop.session_state import Mode
+
+    answer, asked = threading.Event(), threading.Event()
+    connect = DaskBackend.connect.__func__
+
+    def slow_connect(cls, registry, **options):
+        asked.set()
+        answer.wait(30)
+        return connect(cls, registry, **options)
+
+    monkeypatch.setattr(DaskBackend, "connect", classmethod(slow_connect))
+    monkeypatch.setattr("core.execution.backends.dask.CONNECT_TIMEOUT", "1s")
+    settings.backend = "dask"
+    settings.dask_scheduler = "tcp://127.0.0.1:9"  # nothing listens there
+    open_and_wait(qtbot, window, RELEASE)
+    run, cancel = action(window, "run"), action(window, "cancel")
+    run.trigger()
+    qtbot.waitUntil(lambda: asked.is_set() and not run.isEnabled() and cancel.isEnabled(), timeout=5_000)
+    assert "Connecting to the Dask scheduler" in run.toolTip()
+    cancel.trigger()
+    qtbot.waitUntil(lambda: run.isEnabled() and not cancel.isEnabled(), timeout=5_000)
+    assert not window.session._runs.connecting and window.session.mode == Mode.SIMULATION
+    assert "not started" in window.statusBar().currentMessage()
+    answered = []
+    window.session._runs._connected.connect(lambda *args: answered.append(args))  # after the control's own slot
+    answer.set()  # the scheduler's late answer is dropped: no notice, no run
+    qtbot.waitUntil(lambda: bool(answered), timeout=30_000)
+    assert window.last_notice is None and window.session.run is None
+    assert RunStore(settings.store_folder).run_ids() == []
