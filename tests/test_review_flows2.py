@@ -111,3 +111,24 @@ def test_while_the_dask_scheduler_connects_run_is_disabled_and_cancel_gives_up(q
     qtbot.waitUntil(lambda: bool(answered), timeout=30_000)
     assert window.last_notice is None and window.session.run is None
     assert RunStore(settings.store_folder).run_ids() == []
+
+
+def test_a_run_refused_for_thousands_of_steps_says_so_in_a_box_that_fits_the_screen(qtbot, window, tmp_path):
+    """Run on the 10k pack (builtin:scan has no executor here): the notice listed all 4,553 problems,
+    a box taller than the screen whose OK button could not be reached."""
+    from PySide6.QtWidgets import QMessageBox
+
+    steps = "\n".join(f"    - {{id: scan-{i}, run: {{uses: builtin:scan}}}}" for i in range(200))
+    pack = tmp_path / "scan.yaml"
+    pack.write_text("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: scan, version: 1.0.0}\n"
+                    "spec:\n  steps:\n" + steps + "\n")
+    open_and_wait(qtbot, window, pack)
+    action(window, "run").trigger()
+    qtbot.waitUntil(lambda: window.last_notice is not None, timeout=10_000)
+    title, text = window.last_notice
+    assert title == "The run cannot start" and "scan-0" in text and "scan-199" not in text
+    assert "190 more" in text and "Problems" in text
+    (box,) = [b for b in window.findChildren(QMessageBox) if b.objectName() == "notice" and b.isVisible()]
+    assert box.sizeHint().height() < window.screen().availableGeometry().height()
+    assert len(window.session.problems) == window.problems.topLevelItemCount() == 200  # all of them listed there
+    box.close()
