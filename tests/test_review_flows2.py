@@ -132,3 +132,18 @@ def test_a_run_refused_for_thousands_of_steps_says_so_in_a_box_that_fits_the_scr
     assert box.sizeHint().height() < window.screen().availableGeometry().height()
     assert len(window.session.problems) == window.problems.topLevelItemCount() == 200  # all of them listed there
     box.close()
+
+
+def test_the_forecast_outcome_sits_at_the_top_of_the_assumptions_panel(qtbot, window):
+    """With no assumptions the outcome line floated a third of the way down the panel, between blank bands."""
+    open_and_wait(qtbot, window, RELEASE)
+    window.docks["assumptions"].show()
+    window.docks["assumptions"].raise_()
+    panel = window.assumptions
+    qtbot.waitUntil(lambda: panel.outcome.text().startswith("forecast:") and panel.isVisible(), timeout=10_000)
+    assert panel.height() > 300
+    line = panel.outcome.fontMetrics().lineSpacing()
+    top = panel.outcome.geometry().top() + panel.outcome.contentsRect().top()
+    text_height = panel.outcome.heightForWidth(panel.outcome.width())
+    assert panel.outcome.height() <= text_height + line, (panel.outcome.height(), text_height)
+    assert top < 2 * line and panel.empty.geometry().top() < panel.outcome.geometry().bottom() + 2 * line
