@@ -193,13 +193,18 @@ class RunControl(QObject):
 
     # -- control ---------------------------------------------------------------------------------
     def cancel(self) -> None:
-        """Cancel the driven run, or give up a start still connecting to its Dask scheduler (nothing
-        was created yet: said in the status bar)."""
-        if self.connecting:
-            self.release()
-            self.status.emit("Run not started: connecting to the Dask scheduler was given up")
-        elif self.runner is not None:
+        """Cancel the driven run, or give up a start still connecting to its Dask scheduler."""
+        if not self.give_up() and self.runner is not None:
             self.runner.cancel()
+
+    def give_up(self) -> bool:
+        """Give up a start still connecting to its Dask scheduler (nothing was created yet: said in
+        the status bar); False when there is none."""
+        if not self.connecting:
+            return False
+        self.release()
+        self.status.emit("Run not started: connecting to the Dask scheduler was given up")
+        return True
 
     def approve(self, approval_id: str, by: str, reason: str | None, approved: bool) -> None:
         self._deciding(lambda: self.runner.approve(approval_id, by, reason, approved=approved))

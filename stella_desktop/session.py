@@ -136,8 +136,7 @@ class Session(QObject):
         self._simulate(refit=True)
 
     def open_start_up(self, pack: str | None, inputs_path: str | None, sample: str, sample_inputs: str) -> None:
-        """At start: the pack named on the command line, else the one open last time (with its inputs),
-        else the bundled sample."""
+        """At start: the pack named on the command line, else the one open last time, else the sample."""
         last = self.settings.last_pack()
         if pack:
             self.open_pack(pack, inputs_path)
@@ -169,6 +168,7 @@ class Session(QObject):
             self._simulate(refit=False)
 
     def _simulate(self, refit: bool) -> None:
+        self._runs.give_up()  # a start still connecting would run inputs no longer those on screen
         self._refit = self._refit or refit
         self._simulator.request(self.pack.path, self.inputs.values)
 

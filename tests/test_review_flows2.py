@@ -147,3 +147,36 @@ def test_the_forecast_outcome_sits_at_the_top_of_the_assumptions_panel(qtbot, wi
     text_height = panel.outcome.heightForWidth(panel.outcome.width())
     assert panel.outcome.height() <= text_height + line, (panel.outcome.height(), text_height)
     assert top < 2 * line and panel.empty.geometry().top() < panel.outcome.geometry().bottom() + 2 * line
+
+
+def test_editing_an_input_while_the_dask_scheduler_connects_gives_the_start_up(qtbot, window, settings, tmp_path,
+                                                                                monkeypatch):
+    """Run, then change an input before the scheduler answered: the run would have started with the
+    inputs of the click, no longer those of the preview on screen."""
+    import threading
+
+    from core.execution.backends.dask import DaskBackend
+
+    answer, asked = threading.Event(), threading.Event()
+    connect = DaskBackend.connect.__func__
+
+    def slow_connect(cls, registry, **options):
+        asked.set()
+        answer.wait(30)
+        return connect(cls, registry, **options)
+
+    monkeypatch.setattr(DaskBackend, "connect", classmethod(slow_connect))
+    monkeypatch.setattr("core.execution.backends.dask.CONNECT_TIMEOUT", "1s")
+    settings.backend = "dask"
+    settings.dask_scheduler = "tcp://127.0.0.1:9"
+    open_and_wait(qtbot, window, RELEASE)
+    action(window, "run").trigger()
+    qtbot.waitUntil(lambda: asked.is_set() and window.session._runs.connecting, timeout=5_000)
+    window.inputs.fields["version"].editor.setText("3.0.0")
+    qtbot.waitUntil(lambda: not window.session._runs.connecting, timeout=10_000)
+    assert "not started" in window.statusBar().currentMessage()
+    answered = []
+    window.session._runs._connected.connect(lambda *args: answered.append(args))
+    answer.set()
+    qtbot.waitUntil(lambda: bool(answered), timeout=30_000)
+    assert window.last_notice is None and window.session.run is None
