@@ -180,3 +180,19 @@ def test_editing_an_input_while_the_dask_scheduler_connects_gives_the_start_up(q
     answer.set()
     qtbot.waitUntil(lambda: bool(answered), timeout=30_000)
     assert window.last_notice is None and window.session.run is None
+
+
+def test_a_binary_file_opened_by_mistake_shows_no_garbage_in_source(qtbot, window, tmp_path):
+    """Its random bytes filled the Source tab with replacement glyphs, and Qt printed ~80 font warnings."""
+    import random
+
+    junk = tmp_path / "junk.yaml"
+    junk.write_bytes(bytes(random.Random(3).randrange(256) for _ in range(3000)) + b"\x00")
+    window.open_pack(str(junk))
+    qtbot.waitUntil(lambda: any("NUL byte" in p.message for p in window.session.problems), timeout=10_000)
+    window.docks["source"].show()
+    window.docks["source"].raise_()
+    assert window.source.toPlainText() == "" and "not text" in window.source.placeholderText()
+    open_and_wait(qtbot, window, RELEASE)  # a text pack afterwards shows as before
+    qtbot.waitUntil(lambda: "release-signoff" in window.source.toPlainText(), timeout=5_000)
+    assert window.source.placeholderText() == ""
