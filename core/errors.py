@@ -8,7 +8,6 @@ form compilers use, so editors and terminals can jump to it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 
@@ -61,17 +60,11 @@ class PackInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         if not problems:
             raise ValueError("PackInvalid needs at least one problem")
-        self.problems = sorted(set(problems), key=_reading_order)
+        # duplicates dropped keeping the first (not a set: ties on location and message, such as a
+        # map's children refused for one reason, kept a set's order, another in each process)
+        self.problems = sorted(dict.fromkeys(problems), key=_reading_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def _reading_order(problem: Problem) -> tuple:
-    """Location and message, then step and field: the children of a map refused for one reason share
-    the first four, and were left in the order of a set (another in each process)."""
-    return (problem.file, problem.line, problem.column, problem.message, _natural(problem.step or ""),
-            problem.field or "")
-
-
-def _natural(text: str) -> tuple:
-    """``fan[2]`` before ``fan[10]``: the numbers in a step id compared as numbers."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
+    return (problem.file, problem.line, problem.column, problem.message)
