@@ -196,3 +196,42 @@ def test_a_binary_file_opened_by_mistake_shows_no_garbage_in_source(qtbot, windo
     open_and_wait(qtbot, window, RELEASE)  # a text pack afterwards shows as before
     qtbot.waitUntil(lambda: "release-signoff" in window.source.toPlainText(), timeout=5_000)
     assert window.source.placeholderText() == ""
+
+
+def test_the_timeline_stays_readable_in_the_dark_theme(qtbot, settings):
+    """Its labels and axis are drawn dark on the view's background, which the dark theme makes navy:
+    'deploy', 'deploy[0]::rollout' (rows off the critical path) were black on navy."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from stella_desktop.dialogs import apply_theme
+    from test_gui_review_flows import contrast
+    from test_session_flows import new_window
+
+    app = QApplication.instance()
+    before = QPalette(app.palette())
+    apply_theme(app, "dark")
+    window = new_window(qtbot, settings)
+    try:
+        open_and_wait(qtbot, window, RELEASE)
+        window.docks["timeline"].show()
+        window.docks["timeline"].raise_()
+        view = window.timeline.view
+        qtbot.waitUntil(lambda: bool(view.timeline.rows) and view.isVisible(), timeout=10_000)
+        scene = view.timeline
+        plain = [i for i, row in enumerate(scene.rows) if not row.critical]
+        assert plain, "the test needs a row off the critical path"
+        labels = {item.text().strip(): item for item in scene.items() if hasattr(item, "text") and
+                  item.text().strip() == scene.rows[plain[0]].step_id}
+        (label,) = labels.values()
+        image = view.grab(view.mapFromScene(label.sceneBoundingRect()).boundingRect()).toImage()
+        counts = {}
+        for x in range(image.width()):
+            for y in range(image.height()):
+                counts[image.pixel(x, y)] = counts.get(image.pixel(x, y), 0) + 1
+        background = QColor(max(counts, key=counts.get))  # the most common colour under the label
+        assert max(contrast(QColor(c), background) for c in counts) >= 4.5, background.name()
+    finally:
+        window.close()
+        apply_theme(app, "system")
+        app.setPalette(before)
