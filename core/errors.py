@@ -60,7 +60,9 @@ class PackInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         if not problems:
             raise ValueError("PackInvalid needs at least one problem")
-        self.problems = sorted(set(problems), key=_reading_order)
+        # duplicates dropped keeping the first (not a set: ties on location and message, such as a
+        # map's children refused for one reason, kept a set's order, another in each process)
+        self.problems = sorted(dict.fromkeys(problems), key=_reading_order)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -31,7 +31,8 @@ def action_states(state: SessionState) -> dict[str, tuple[bool, str]]:
         "run": (mode == Mode.SIMULATION and state.runnable,
                 state.why_not_runnable if mode in (Mode.SIMULATION, Mode.EMPTY) and not state.runnable
                 else f"A run is open ({mode.value})."),
-        "cancel": (running or waiting, "No run is in progress."),  # a run paused at a gate is cancelled too
+        # a run paused at a gate is cancelled too, and a start still connecting to its Dask scheduler
+        "cancel": (running or waiting or state.connecting, "No run is in progress."),
         "export-preview": (state.has_preview, "No valid preview is shown: the pack or its inputs have problems."),
         "export-graph": (has_pack, "Open a pack first."),
         "compare": (mode == Mode.SIMULATION and state.has_preview and state.runnable,

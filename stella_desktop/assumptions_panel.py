@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
+from stella_desktop.presentation import wrapped_tooltip
+
+SPACER = 3  # the layout's stretch below the list
 EMPTY = "No assumptions: every step succeeds and every gate passes.\nRight-click a step: Assume ▸"
 
 
@@ -55,10 +58,13 @@ class AssumptionsPanel(QWidget):
         for button in (self.remove, self.clear, self.save):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        for label in (self.outcome, self.empty):  # their text's height, at the top: the list (or a spacer) takes the rest
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.addWidget(self.outcome)
         layout.addWidget(self.empty)
         layout.addWidget(self.list, 1)
+        layout.addStretch(1)  # stretched only while the list is hidden (set_assumptions)
         layout.addLayout(buttons)
         self.remove.clicked.connect(self._remove_selected)
         self.clear.clicked.connect(self.clear_requested)
@@ -73,14 +79,17 @@ class AssumptionsPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, step_id)
             self.list.addItem(item)
         has = bool(assumptions)
+        self.layout().setStretch(SPACER, 0 if has else 1)
         self.empty.setVisible(not has)
         self.list.setVisible(has)
         self.remove.setEnabled(has)
         self.clear.setEnabled(has)
         self.save.setEnabled(has)
 
-    def set_outcome(self, text: str, failed: bool = False) -> None:
+    def set_outcome(self, text: str, failed: bool = False, full: str = "") -> None:
+        """Show ``text``; ``full`` (the outcome with its whole critical path) is the tooltip."""
         self.outcome.setText(text)
+        self.outcome.setToolTip(wrapped_tooltip(full))
         self.outcome.setStyleSheet("color: #c92a2a; font-weight: bold" if failed else "font-weight: bold")
 
     def _remove_selected(self) -> None:

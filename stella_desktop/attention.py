@@ -74,10 +74,15 @@ def nothing_to_decide(kind: str) -> str:
     return f"The run is not waiting for {'an approval' if kind == 'approval' else 'a policy decision'}."
 
 
+LISTED = 10  # problems a notice names (the Problems dock lists them all)
+
+
 def cannot_start(problems: list[Problem]) -> str:
     hint = ""
     if any("no executor is installed" in p.message for p in problems):
         hint = ("\n\nThe bundled release-approval and nightly-mirror samples (File > Open Sample) "
                 "run with the built-in executors.")
-    return "Nothing was run:\n" + "\n".join(
-        f"• {p.context() + ': ' if p.context() else ''}{p.message}" for p in problems) + hint
+    lines = [f"• {p.context() + ': ' if p.context() else ''}{p.message}" for p in problems[:LISTED]]
+    if len(problems) > LISTED:  # 4,553 for the 10k pack: a box taller than the screen, its OK out of reach
+        lines.append(f"… and {len(problems) - LISTED} more: every problem is listed in Problems.")
+    return "Nothing was run:\n" + "\n".join(lines) + hint

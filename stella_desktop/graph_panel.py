@@ -64,7 +64,7 @@ class GraphPanel(QWidget):
                 self.scene.show_message("Open a Task Pack (File > Open Pack…) to see its graph.")
             else:
                 self.scene.show_message(f"{problems_heading(count, session.problems_about_inputs)}.\n"
-                                        "Fix them (see Problems) to see its graph.")
+                                        f"Fix {'it' if count == 1 else 'them'} (see Problems) to see its graph.")
         else:
             self.scene.show_graph(session.graph)
         if session.graph is not None and session.problems_about_inputs:

@@ -41,7 +41,8 @@ class RunControl(QObject):
     views_changed = Signal(object)    # dict[str, StepView] of the steps that changed
     stopped = Signal(str)             # succeeded / failed / waiting / cancelled
     store_failed = Signal(str)
-    connecting_to = Signal(str)       # a Dask scheduler's address, while its backend connects
+    status = Signal(str)              # for the status bar: connecting to a Dask scheduler, or given up
+    connecting_changed = Signal()     # a Dask scheduler's connection began, answered or was given up
     _connected = Signal(object, object)  # (the start it answers, backend or BackendUnavailable), queued
 
     def __init__(self, parent=None):
@@ -114,7 +115,8 @@ class RunControl(QObject):
             self._opened(None, (opening, registry, workers, ready, refused))
             return
         self._pending = (opening, registry, workers, ready, refused)
-        self.connecting_to.emit(scheduler)
+        self.status.emit(f"Connecting to the Dask scheduler at {scheduler}…")
+        self.connecting_changed.emit()
         threading.Thread(target=self._connect, args=(self._pending, registry, scheduler),
                          name="stella-dask-connect", daemon=True).start()
 
@@ -139,6 +141,7 @@ class RunControl(QObject):
             _shutdown(result)
             return
         self._pending = None
+        self.connecting_changed.emit()
         if isinstance(result, BackendUnavailable):
             pending[4](result)
         else:
@@ -190,8 +193,18 @@ class RunControl(QObject):
 
     # -- control ---------------------------------------------------------------------------------
     def cancel(self) -> None:
-        if self.runner is not None:
+        """Cancel the driven run, or give up a start still connecting to its Dask scheduler."""
+        if not self.give_up() and self.runner is not None:
             self.runner.cancel()
+
+    def give_up(self) -> bool:
+        """Give up a start still connecting to its Dask scheduler (nothing was created yet: said in
+        the status bar); False when there is none."""
+        if not self.connecting:
+            return False
+        self.release()
+        self.status.emit("Run not started: connecting to the Dask scheduler was given up")
+        return True
 
     def approve(self, approval_id: str, by: str, reason: str | None, approved: bool) -> None:
         self._deciding(lambda: self.runner.approve(approval_id, by, reason, approved=approved))
@@ -220,7 +233,9 @@ class RunControl(QObject):
         self.release()
 
     def release(self) -> None:
-        self._pending = None  # a backend still connecting is shut down when it arrives
+        if self._pending is not None:
+            self._pending = None  # a backend still connecting is shut down when it arrives
+            self.connecting_changed.emit()
         if self.runner is not None:
             self.runner.wait_for_workers(15_000)
             self.runner.deleteLater()

@@ -68,7 +68,8 @@ class Session(QObject):
         self._runs.views_changed.connect(self._on_views_changed)
         self._runs.stopped.connect(self._on_run_stopped)
         self._runs.store_failed.connect(lambda m: self.notice.emit("The run store failed", m, True))
-        self._runs.connecting_to.connect(lambda a: self.status_message.emit(f"Connecting to the Dask scheduler at {a}…"))
+        self._runs.status.connect(self.status_message)
+        self._runs.connecting_changed.connect(self.state_changed)  # while connecting: Run off, Cancel Run gives up
         self.inputs_path: str | None = None  # the inputs file opened with the pack, if any
         self.changes = PlanChanges(self)  # what changed in the plan; watches the pack's files
         self._simulator = Simulator(self)
@@ -106,7 +107,8 @@ class Session(QObject):
         waiting = frozenset()
         if self.mode == Mode.WAITING:
             waiting = frozenset(kind for kind in ("approval", "policy") if self.waiting_gate(kind) is not None)
-        return derive_state(self.mode, self.pack.path, self.inputs, self.simulation, waiting, self.run is not None)
+        return derive_state(self.mode, self.pack.path, self.inputs, self.simulation, waiting, self.run is not None,
+                            self._runs.connecting)
 
     def waiting_gate(self, kind: str):
         """The gate step of ``kind`` ("approval" / "policy") the run waits at, or None."""
@@ -134,8 +136,7 @@ class Session(QObject):
         self._simulate(refit=True)
 
     def open_start_up(self, pack: str | None, inputs_path: str | None, sample: str, sample_inputs: str) -> None:
-        """At start: the pack named on the command line, else the one open last time (with its inputs),
-        else the bundled sample."""
+        """At start: the pack named on the command line, else the one open last time, else the sample."""
         last = self.settings.last_pack()
         if pack:
             self.open_pack(pack, inputs_path)
@@ -167,6 +168,7 @@ class Session(QObject):
             self._simulate(refit=False)
 
     def _simulate(self, refit: bool) -> None:
+        self._runs.give_up()  # a start still connecting would run inputs no longer those on screen
         self._refit = self._refit or refit
         self._simulator.request(self.pack.path, self.inputs.values)
 

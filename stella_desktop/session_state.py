@@ -43,13 +43,16 @@ class SessionState:
     waiting_for: frozenset = frozenset()  # "approval" and/or "policy"
     has_run: bool = False
     has_preview: bool = False      # a real preview (valid pack and inputs) can be exported
+    connecting: bool = False       # a run waits for its Dask scheduler to answer: Cancel Run gives up
 
 
 def derive_state(mode: Mode, pack_path: str | None, inputs: InputsState, result, waiting: frozenset,
-                 has_run: bool) -> SessionState:
+                 has_run: bool, connecting: bool = False) -> SessionState:
     """What the actions depend on, and why a run cannot start now (in the user's words)."""
     why = ""
-    if pack_path is None:
+    if connecting:
+        why = "Connecting to the Dask scheduler (Cancel Run gives up)."
+    elif pack_path is None:
         why = "Open a pack first."
     elif inputs.errors and not inputs.read_only:
         why = "Fix the inputs first: " + "; ".join(f"{k}: {v}" for k, v in sorted(inputs.errors.items()))
@@ -59,7 +62,7 @@ def derive_state(mode: Mode, pack_path: str | None, inputs: InputsState, result,
         why = "The pack has problems; fix them first (see Problems)."
     elif result.input_problems:
         why = "Fix the inputs first (see Inputs)."
-    return SessionState(mode, not why, why, waiting, has_run, result is not None and result.runnable)
+    return SessionState(mode, not why, why, waiting, has_run, result is not None and result.runnable, connecting)
 
 
 def read_text(path: str | None) -> str:

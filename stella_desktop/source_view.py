@@ -11,6 +11,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QSyntaxHighlighter, QTextChar
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 
+NOT_TEXT = "This file is not text (it contains NUL bytes): its contents are not shown."
+
 class YamlHighlighter(QSyntaxHighlighter):
     RULES = [
         (r"^\s*-?\s*[A-Za-z0-9_.\-]+(?=\s*:)", "#0b5394", True),
@@ -102,6 +104,10 @@ class SourceView(QPlainTextEdit):
         session.source_requested.connect(self.show_text)
 
     def show_text(self, text: str, line: int = 0, column: int = 0) -> None:
+        binary = "\x00" in text  # refused as not text (Problems): its bytes drawn as glyphs were noise, and
+        self.setPlaceholderText(NOT_TEXT if binary else "")  # Qt warned on stderr about each script met
+        if binary:
+            text, line = "", 0
         if text != self.toPlainText():
             # coloured now if on screen, else when shown (a tab behind Details: a 10k-step pack's
             # 6,000 lines took 60 ms of the open to colour, for nobody)

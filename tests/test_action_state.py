@@ -13,6 +13,8 @@ RUNNING = SessionState(Mode.RUNNING, True, "", has_run=True, has_preview=True)
 AT_APPROVAL = SessionState(Mode.WAITING, True, "", frozenset({"approval"}), True, True)
 AT_POLICY = SessionState(Mode.WAITING, True, "", frozenset({"policy"}), True, True)
 FINISHED = SessionState(Mode.FINISHED, True, "", has_run=True, has_preview=True)
+CONNECTING = SessionState(Mode.SIMULATION, False, "Connecting to the Dask scheduler (Cancel Run gives up).",
+                          has_preview=True, connecting=True)
 
 COLUMNS = ("reload", "simulate", "new-simulation", "run", "cancel", "approve", "reject", "allow", "deny",
            "export-preview", "export-graph", "compare", "clear-comparison", "export-report")
@@ -26,9 +28,11 @@ TABLE = {
     "at approval": (0,     0,       1,      0,    1,     1,      1,     0,    0,    1,       1,       0,      0,       1),
     "at policy":   (0,     0,       1,      0,    1,     0,      0,     1,    1,    1,       1,       0,      0,       1),
     "finished":    (1,     1,       1,      0,    0,     0,      0,     0,    0,    1,       1,       0,      0,       1),
+    "connecting":  (1,     1,       0,      0,    1,     0,      0,     0,    0,    1,       1,       0,      1,       0),
 }
 STATES = {"no pack": NO_PACK, "preview": PREVIEW, "bad inputs": BAD_INPUTS, "bad pack": BAD_PACK,
-          "running": RUNNING, "at approval": AT_APPROVAL, "at policy": AT_POLICY, "finished": FINISHED}
+          "running": RUNNING, "at approval": AT_APPROVAL, "at policy": AT_POLICY, "finished": FINISHED,
+          "connecting": CONNECTING}
 
 
 @pytest.mark.parametrize("name", list(TABLE))

@@ -121,7 +121,18 @@ class GraphView(QGraphicsView):
     # -- minimap ------------------------------------------------------------------------------------
     def _content_changed(self) -> None:
         self.minimap.invalidate()
+        if self._finder is not None and self._finder.graph is not self.graph_scene.graph:
+            self._refind()
         self._viewport_changed()
+
+    def _refind(self) -> None:
+        """Another graph is shown (a pack opened or simulated again): the open find bar's query is
+        run on it, instead of keeping the matches (and count) of the graph before."""
+        self._finder = None
+        if self.find_bar.isVisible():
+            self._find(self.find_bar.field.text())
+        else:
+            self.matches = []
 
     def _viewport_changed(self) -> None:
         """Scrolled, zoomed or resized: tell the scene what is visible, move the minimap's rectangle."""

@@ -24,6 +24,9 @@ class TimelineScene(QGraphicsScene):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # a light chart in every theme, like the graph's canvas: its labels, axis and row colours are
+        # drawn for one (on the dark theme's navy, labels off the critical path were black on navy)
+        self.setBackgroundBrush(QColor("#ffffff"))
         self.rows: list[TimelineRow] = []
         self.length = 0.0
         self.pixels_per_second = 40.0
