@@ -113,7 +113,8 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
     def preview(step: PlannedStep) -> StepPreview:
         status, reason = _classify(step)
         counts[status] += 1
-        return StepPreview(step, status, reason, tuple(preview(child) for child in step.children))
+        children = step.children
+        return StepPreview(step, status, reason, tuple([preview(child) for child in children]) if children else ())
 
     steps = tuple(preview(step) for step in plan.steps)
     return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.source.bind(session)
         self.changes.bind(session)
         self.forecast = ForecastBinding(session, self.graph, self.timeline, self.assumptions, self)
+        self.forecast.document.changed.connect(lambda _: self.details.refresh())  # "Against the forecast" follows it
         for name in ("timeline", "source"):  # laid out / coloured when their tab comes on screen
             self.docks[name].visibilityChanged.connect(lambda shown, n=name: shown and self.docks[n].widget().reveal())
         self.runs.compare_run.connect(lambda run_id: commands.compare(self, run_id))
