@@ -13,8 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
-from stella_desktop.presentation import wrapped_tooltip
-
 SPACER = 3  # the layout's stretch below the list
 EMPTY = "No assumptions: every step succeeds and every gate passes.\nRight-click a step: Assume ▸"
 
@@ -86,10 +84,8 @@ class AssumptionsPanel(QWidget):
         self.clear.setEnabled(has)
         self.save.setEnabled(has)
 
-    def set_outcome(self, text: str, failed: bool = False, full: str = "") -> None:
-        """Show ``text``; ``full`` (the outcome with its whole critical path) is the tooltip."""
+    def set_outcome(self, text: str, failed: bool = False) -> None:
         self.outcome.setText(text)
-        self.outcome.setToolTip(wrapped_tooltip(full))
         self.outcome.setStyleSheet("color: #c92a2a; font-weight: bold" if failed else "font-weight: bold")
 
     def _remove_selected(self) -> None:

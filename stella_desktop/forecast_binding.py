@@ -17,7 +17,6 @@ from core.forecast.timeline import outcome_line
 from stella_desktop.assume_menu import build_assume_menu
 from stella_desktop.forecast_document import COMPUTING, ForecastDocument
 from stella_desktop.forecast_status import from_forecast
-from stella_desktop.timeline.panel import short_outcome
 
 RUN_REFRESH_MS = 250
 START_LATEST_MS = 300  # a new pack's forecast starts after the canvas paints it, or this long after
@@ -80,8 +79,7 @@ class ForecastBinding(QObject):
         elif result is None:
             self.assumptions.set_outcome(document.error or "No forecast yet", failed=bool(document.error))
         else:
-            self.assumptions.set_outcome(short_outcome(result), failed=result.outcome == "failed",
-                                         full=outcome_line(result))
+            self.assumptions.set_outcome(outcome_line(result), failed=result.outcome == "failed")
         if self.session.run is not None:
             self._show_run()
         elif document.pending:

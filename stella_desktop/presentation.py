@@ -9,15 +9,9 @@ imports it without Qt.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timezone
 
 from core.execution.clock import parse_iso
-
-
-def wrapped_tooltip(text: str) -> str:
-    """``text`` as a tooltip Qt wraps to the screen (a plain-text tooltip is one line, however long)."""
-    return f"<p>{html.escape(text)}</p>" if text else ""
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:

@@ -175,3 +175,20 @@ def test_the_api_answers_exactly_the_cli_json_with_history_from_its_store(tmp_pa
     assert wrong.status_code == 400
     assert "choose one of: approve, reject, wait, skip" in wrong.json()["detail"]
 
+
+def test_a_long_critical_path_is_abbreviated_in_the_outcome_line_not_in_the_json():
+    from dataclasses import replace
+
+    from core.forecast.timeline import outcome_line
+    from core.forecast import forecast
+    from core.manifest import parse_pack
+    from core.plan import build_plan
+    from core.simulation import simulate
+    steps = "".join(f"    - {{id: s{i}, run: {{uses: builtin:noop}}}}\n" for i in range(30))
+    text = f"apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {{name: long, version: 1.0.0}}\nspec:\n  steps:\n{steps}"
+    result = forecast(simulate(build_plan(parse_pack(text), {})))
+    assert len(result.critical_path) == 30 and result.to_json()["criticalPath"][-1] == "s29"
+    line = outcome_line(result)
+    assert "critical path: s0 -> s1 -> s2 -> s3 -> … 22 more … -> s26 -> s27 -> s28 -> s29" in line
+    short = outcome_line(replace(result, critical_path=result.critical_path[:9]))
+    assert short.endswith("critical path: " + " -> ".join(f"s{i}" for i in range(9)))

@@ -13,7 +13,7 @@ from PySide6.QtCore import QThreadPool
 
 from benchmarks.large_pack import large_pack
 from conftest import pack_text
-from stella_desktop.timeline.panel import short_outcome
+from core.forecast.timeline import outcome_line
 from stella_desktop import forecast_document
 from stella_desktop.forecast_document import COMPUTING
 from test_change_flows import EDITED, SPEC
@@ -95,7 +95,7 @@ def test_a_large_pack_is_drawn_while_its_forecast_is_computed_and_the_forecast_a
         held.release()
     forecast = arrived.args[0]
     assert forecast is document.result and len(forecast.steps) == 2050
-    assert window.assumptions.outcome.text() == short_outcome(forecast) == window.timeline.summary.text()
+    assert window.assumptions.outcome.text() == outcome_line(forecast) == window.timeline.summary.text()
 
 
 def test_the_timeline_is_laid_out_when_it_is_shown(qtbot, window, tmp_path):
@@ -130,7 +130,7 @@ def test_opening_another_pack_drops_the_first_packs_forecast_still_on_its_way(
     assert QThreadPool.globalInstance().waitForDone(30_000)  # A's forecast is done now...
     qtbot.wait(0)  # ...and its queued result delivered: dropped, B's stays
     assert [[step.id for step in f.steps] for f in shown] == [["fetch", "check", "finish"]]
-    assert window.timeline.summary.text() == short_outcome(document.result)
+    assert window.timeline.summary.text() == outcome_line(document.result)
 
 
 def test_results_repaint_each_block_that_changed_once(qtbot):
@@ -197,7 +197,7 @@ def test_the_forecast_starts_even_when_the_canvas_never_paints(qtbot, settings, 
     hidden.open_pack(str(manifest))
     settled(qtbot, hidden, manifest)
     qtbot.waitUntil(lambda: hidden.forecast.document.result is not None, timeout=10_000)
-    assert hidden.assumptions.outcome.text() == short_outcome(hidden.forecast.document.result)
+    assert hidden.assumptions.outcome.text() == outcome_line(hidden.forecast.document.result)
     hidden.close()
 
 

@@ -72,17 +72,23 @@ def render_timeline(forecast: Forecast, depth: dict[str, int] | None = None, wid
     return "\n".join(lines) + "\n"
 
 
-def outcome_line(forecast: Forecast, path_shown: int | None = None) -> str:
-    """The forecast's outcome in one line; with ``path_shown``, a critical path longer than that
-    names its first steps and its last, and counts the rest (the app's labels: a 10,000-step
-    pack's path is hundreds of ids, which filled the Timeline dock and overflowed the Assumptions panel)."""
-    assumed = ", ".join(f"{step}={outcome}" for step, outcome in forecast.assumptions.items()) or "none"
+def outcome_line(forecast: Forecast) -> str:
+    assumed = _abbreviated([f"{step}={outcome}" for step, outcome in forecast.assumptions.items()], ", ") or "none"
     verb = {"succeeded": "succeeds", "failed": "fails", "waiting": "waits at a gate"}[forecast.outcome]
     when = "after" if forecast.outcome != "waiting" else "from"
-    steps = list(forecast.critical_path)
-    if path_shown is not None and len(steps) > max(path_shown, 2):
-        hidden = len(steps) - path_shown
-        steps = steps[:path_shown - 1] + [f"… {hidden} more", steps[-1]]
-    path = " -> ".join(steps) if steps else "none"
+    path = _abbreviated(forecast.critical_path, " -> ") if forecast.critical_path else "none"
     return (f"forecast: the run {verb} {when} {format_seconds(forecast.duration)}  ·  assumed: {assumed}  ·  "
             f"critical path: {path}")
+
+
+SHOWN_AT_EACH_END = 4
+
+
+def _abbreviated(items, separator: str) -> str:
+    """All of a short list; of a long one (a 10k-step pack's critical path has ~2,000 steps) the first and
+    last few around how many were left out, so the line stays one readable line (the JSON has them all)."""
+    items = list(items)
+    if len(items) <= 2 * SHOWN_AT_EACH_END + 1:
+        return separator.join(items)
+    left_out = len(items) - 2 * SHOWN_AT_EACH_END
+    return separator.join([*items[:SHOWN_AT_EACH_END], f"… {left_out:,} more …", *items[-SHOWN_AT_EACH_END:]])

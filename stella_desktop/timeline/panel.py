@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from core.forecast import Forecast
 from core.forecast.spans import rows_from_forecast, rows_from_run
 from core.forecast.timeline import outcome_line
-from stella_desktop.presentation import wrapped_tooltip
 from stella_desktop.timeline.export import export_timeline_image
 from stella_desktop.timeline.view import TimelineView
 
@@ -21,14 +20,6 @@ LEGEND = ("<span style='color:#2ecc71'>■</span> succeeded &nbsp; <span style='
           "<span style='color:#ff9f43'>▨</span> backoff / queue &nbsp; "
           "<span style='color:#d9480f'>□</span> critical path &nbsp; <span style='color:#888'>⬚</span> forecast "
           "(behind a run) &nbsp; · &nbsp; Ctrl+wheel zoom, drag to pan, Ctrl+0 fit")
-
-
-PATH_SHOWN = 8  # critical-path steps named in the app's outcome labels (the full path in their tooltip)
-
-
-def short_outcome(forecast: Forecast) -> str:
-    """The outcome line as the app's labels show it: a long critical path shortened."""
-    return outcome_line(forecast, PATH_SHOWN)
 
 
 class TimelinePanel(QWidget):
@@ -55,13 +46,12 @@ class TimelinePanel(QWidget):
         self._selected: str | None = None
 
     def show_forecast(self, forecast: Forecast | None, error: str | None = None) -> None:
-        self.summary.setToolTip("" if forecast is None else wrapped_tooltip(outcome_line(forecast)))
         if forecast is None:
             self.summary.setText(error or "No forecast yet: simulate a pack.")
             self._draw(lambda: ([], None))
             self.showing = "nothing"
             return
-        self.summary.setText(short_outcome(forecast))
+        self.summary.setText(outcome_line(forecast))
         if self.showing != "forecast" or forecast is not self._forecast:  # a log reset shows the same again
             self._draw(lambda: (rows_from_forecast(forecast), forecast.duration))
         self._forecast, self.showing = forecast, "forecast"
@@ -69,14 +59,12 @@ class TimelinePanel(QWidget):
     def show_computing(self, text: str) -> None:
         """A forecast is on its way: the chart keeps what it shows until it arrives."""
         self.summary.setText(text)
-        self.summary.setToolTip("")
 
     def show_run(self, snapshot: dict, forecast: Forecast | None = None) -> None:
         self._draw(lambda: (rows_from_run(snapshot, forecast), None))
         status = snapshot.get("status", "")
         ghosts = "; the forecast's bars are behind as ghosts" if forecast is not None else ""
         self.summary.setText(f"Run {snapshot.get('runId', '')}: {status}{ghosts}")
-        self.summary.setToolTip("")
         self._forecast, self.showing = None, "run"
 
     def _draw(self, rows) -> None:
