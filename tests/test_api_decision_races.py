@@ -115,3 +115,35 @@ def test_a_driver_that_does_not_answer_is_a_json_503_that_says_so(tmp_path, monk
     finally:
         release.set()
         made.shutdown()
+
+
+def test_a_cancel_while_another_process_holds_the_run_a_moment_cancels_it(host, tmp_path):
+    """The server's cancel met another process's short hold (a CLI `approve`): 202, and the request
+    left behind cancelled the run at its next resume."""
+    import subprocess
+    import sys
+    import time
+    run_id = paused(host)
+    store = tmp_path / "store"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from core.execution.store import RunStore; "
+         f"handle = RunStore({str(store)!r}).open({run_id!r}); print('locked', flush=True); "
+         "sys.stdin.readline(); handle.close()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    results = {}
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        canceller = threading.Thread(target=lambda: results.update(snapshot=host.cancel(run_id)))
+        canceller.start()
+        deadline = time.monotonic() + 60
+        while not (store / run_id / "cancel-request").exists() and canceller.is_alive():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        canceller.join(60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert results.get("snapshot", {}).get("status") == "cancelled", results
+    assert not (store / run_id / "cancel-request").exists()

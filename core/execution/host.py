@@ -247,9 +247,10 @@ class RunHost:
             self._wait_released(run_id)  # after the look: it may have stopped driving since
             try:
                 active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
-            except RunLocked:  # another process drives it: ask it to stop
-                self.store.open(run_id, lock=False).request_cancel()
-                raise
+            except RunLocked:  # another process holds it: ask it to stop, or cancel here once it lets go
+                if not self.store.ask_to_cancel(run_id):
+                    raise
+                active = ActiveRun.open(self.store, run_id, environ=self.options.environ)
             try:
                 if active.scheduler.status in RUN_FINAL:
                     raise RunConflict(f"run '{run_id}' already {active.scheduler.status}")

@@ -195,6 +195,28 @@ class RunStore:
             raise
         return handle
 
+    def ask_to_cancel(self, run_id: str, wait: float = 2.0) -> bool:
+        """Leave a cancel request for the process holding the run; True if it let go of the run
+        within ``wait`` seconds without taking the request (the request is then taken back).
+
+        A driving process takes the request within 100 ms.  One that held the run a moment without
+        driving it (a decision from another terminal) never does: the request used to stay in the
+        run's folder and cancel the run whenever it was next resumed (found by the attack review).
+        On True the caller opens the run and cancels it itself."""
+        handle = self.open(run_id, lock=False)
+        handle.request_cancel()
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not (handle.folder / "cancel-request").exists():
+                return False  # taken by the driver
+            try:
+                self.open(run_id).close()
+            except RunLocked:
+                time.sleep(0.05)
+                continue
+            return handle.take_cancel_request()  # False if the driver took it after all
+        return False
+
     def run_ids(self) -> list[str]:
         if not self.root.is_dir():
             return []

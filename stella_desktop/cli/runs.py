@@ -196,38 +196,14 @@ def decide(args) -> int:
     return _decide(args, lambda s: s.decide_policy(args.step_id, args.decision == "allow", args.by, args.reason))
 
 
-CANCEL_HANDOVER = 2.0  # seconds a cancel waits for the process holding the run to take its request
-
-
-def _holder_let_go_without_taking_it(store: RunStore, run_id: str, handle) -> bool:
-    """Whether the process that held the run let go of it while the cancel request was still there.
-
-    A driving process takes the request within 100 ms.  One that held the run for a moment without
-    driving it (another terminal's `approve`) never does: the request used to stay in the run's
-    folder and cancelled the run whenever it was next resumed (found by the attack review)."""
-    deadline = time.monotonic() + CANCEL_HANDOVER
-    while time.monotonic() < deadline:
-        if not (handle.folder / "cancel-request").exists():
-            return False  # taken by the driver
-        try:
-            store.open(run_id).close()
-            return True
-        except RunLocked:
-            time.sleep(0.05)
-    return False
-
-
 def cancel(args) -> int:
     store = _store(args)
     try:
         store.open(args.run_id).close()  # can this process drive it?
     except RunLocked as locked:
-        handle = store.open(args.run_id, lock=False)
-        handle.request_cancel()
-        if not _holder_let_go_without_taking_it(store, args.run_id, handle):
+        if not store.ask_to_cancel(args.run_id):  # else: it held the run a moment, driving nothing
             print(f"asked the process driving it to cancel: {locked}", file=sys.stderr)
             return exit_codes.OK
-        handle.take_cancel_request()  # it held the run a moment (a decision), without driving it: cancel here
     except RunStoreError:
         pass  # _open below says what is wrong
     active = _open(store, args.run_id)
