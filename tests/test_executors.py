@@ -117,8 +117,11 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path):
     assert [p.name for p in workspace.rglob("*")] == ["out", "folder"]
 
 
+TAG = f".{os.getpid()}"  # "sleep 213.<pid>": a run of these tests killed midway leaves no process another run sees
+
+
 def living(*markers: str) -> list[str]:
-    """Processes (not zombies) whose command line is one of ``markers`` ("sleep 213")."""
+    """Processes (not zombies) whose command line is one of ``markers`` ("sleep 213.<pid>")."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -134,37 +137,37 @@ def living(*markers: str) -> list[str]:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
 def test_a_timeout_stops_the_commands_whole_process_group(tmp_path):
     with pytest.raises(StepFailed, match="did not finish within 1 s"):
-        command(context(tmp_path, {"argv": ["sh", "-c", "sleep 213 & sleep 214"], "timeout": 1}))
-    assert living("sleep 213", "sleep 214") == []
+        command(context(tmp_path, {"argv": ["sh", "-c", f"sleep 213{TAG} & sleep 214{TAG}"], "timeout": 1}))
+    assert living(f"sleep 213{TAG}", f"sleep 214{TAG}") == []
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
 def test_a_group_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path, monkeypatch):
     import core.execution.executors as executors
     monkeypatch.setattr(executors, "STOP_GRACE_SECONDS", 0.3)
-    ctx = context(tmp_path, {"argv": ["sh", "-c", "trap '' TERM; sleep 215 & sleep 216"]})
+    ctx = context(tmp_path, {"argv": ["sh", "-c", f"trap '' TERM; sleep 215{TAG} & sleep 216{TAG}"]})
     threading.Timer(0.5, ctx.cancel.set).start()
     with pytest.raises(StepCancelled):
         command(ctx)
-    assert living("sleep 215", "sleep 216") == []
+    assert living(f"sleep 215{TAG}", f"sleep 216{TAG}") == []
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
 def test_background_processes_end_with_their_command_and_at_shutdown(tmp_path):
     from core.execution.executors import stop_all_commands
-    assert command(context(tmp_path, {"argv": ["sh", "-c", "sleep 217 & echo started"]}))["stdout"] == "started\n"
-    assert living("sleep 217") == []
+    assert command(context(tmp_path, {"argv": ["sh", "-c", f"sleep 217{TAG} & echo started"]}))["stdout"] == "started\n"
+    assert living(f"sleep 217{TAG}") == []
     outcome = []
     worker = threading.Thread(target=lambda: outcome.append(pytest.raises(
-        StepFailed, command, context(tmp_path, {"argv": ["sh", "-c", "sleep 218 & sleep 219"]}))))
+        StepFailed, command, context(tmp_path, {"argv": ["sh", "-c", f"sleep 218{TAG} & sleep 219{TAG}"]}))))
     worker.start()
     for _ in range(200):
-        if living("sleep 218", "sleep 219"):
+        if living(f"sleep 218{TAG}", f"sleep 219{TAG}"):
             break
         threading.Event().wait(0.02)
     assert stop_all_commands(0.5) == 1
     worker.join(10)
-    assert "exited with -15" in str(outcome[0].value) and living("sleep 218", "sleep 219") == []
+    assert "exited with -15" in str(outcome[0].value) and living(f"sleep 218{TAG}", f"sleep 219{TAG}") == []
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
@@ -173,8 +176,8 @@ def test_ctrl_c_or_sigterm_of_the_cli_stops_running_command_groups(tmp_path, num
     manifest = tmp_path / "pack.yaml"
     manifest.write_text(pack_text("""
         steps:
-          - {id: c, run: {uses: builtin:command, with: {argv: [sh, -c, "sleep 220 & sleep 221"]}}}
-    """))
+          - {id: c, run: {uses: builtin:command, with: {argv: [sh, -c, "sleep 220TAG & sleep 221TAG"]}}}
+    """.replace("TAG", TAG)))
     environment = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     process = subprocess.Popen([sys.executable, "-m", "stella_desktop.cli", "task-runner", "run", "--manifest",
                                 str(manifest), "--store", str(tmp_path / "store"), "--allow-commands"],
@@ -183,21 +186,21 @@ def test_ctrl_c_or_sigterm_of_the_cli_stops_running_command_groups(tmp_path, num
         if "c: pending -> running" in line:
             break
     for _ in range(200):
-        if len(living("sleep 220", "sleep 221")) == 2:
+        if len(living(f"sleep 220{TAG}", f"sleep 221{TAG}")) == 2:
             break
         threading.Event().wait(0.02)
     process.send_signal(number)
     assert process.wait(30) == 130
-    assert living("sleep 220", "sleep 221") == []
+    assert living(f"sleep 220{TAG}", f"sleep 221{TAG}") == []
 
 
 def test_a_descendant_that_left_the_process_group_is_stopped_too(tmp_path):
     """Attack review: `setsid sleep &` (a daemon's own session) escaped the group kill on timeout
     and ran on; every command carries a random marker in its environment, found again in /proc."""
     with pytest.raises(StepFailed, match="did not finish"):
-        command(context(tmp_path, {"argv": ["sh", "-c", "setsid sleep 223 & (setsid sleep 224 &); sleep 225"],
+        command(context(tmp_path, {"argv": ["sh", "-c", f"setsid sleep 223{TAG} & (setsid sleep 224{TAG} &); sleep 225{TAG}"],
                                     "timeout": 1}))
-    assert living("sleep 223", "sleep 224", "sleep 225") == []
+    assert living(f"sleep 223{TAG}", f"sleep 224{TAG}", f"sleep 225{TAG}") == []
     # and after a command that finished, leaving a daemon behind
-    assert command(context(tmp_path, {"argv": ["sh", "-c", "setsid sleep 226 & echo ok"]}))["stdout"] == "ok\n"
-    assert living("sleep 226") == []
+    assert command(context(tmp_path, {"argv": ["sh", "-c", f"setsid sleep 226{TAG} & echo ok"]}))["stdout"] == "ok\n"
+    assert living(f"sleep 226{TAG}") == []
