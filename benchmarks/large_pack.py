@@ -75,6 +75,11 @@ def large_pack(total: int = 2050) -> tuple[str, dict]:
 
 
 if __name__ == "__main__":
-    text, inputs = large_pack(int(sys.argv[1]) if len(sys.argv) > 1 else 2050)
+    import argparse
+    parser = argparse.ArgumentParser(description="Write the issue-13 pack of STEPS steps to stdout, its inputs "
+                                                 "(JSON) to stderr: python benchmarks/large_pack.py 10000 "
+                                                 "> big.yaml 2> big-inputs.json")
+    parser.add_argument("steps", type=int, nargs="?", default=2050, help="steps in the plan (default: 2050)")
+    text, inputs = large_pack(parser.parse_args().steps)
     sys.stdout.write(text)
     sys.stderr.write(json.dumps(inputs) + "\n")

@@ -77,6 +77,17 @@ def nothing_to_decide(kind: str) -> str:
 LISTED = 10  # problems a notice names (the Problems dock lists them all)
 
 
+def refusal(error: Exception) -> str:
+    """Why a run cannot be opened or resumed: the error, or the pack's first problems and how many more."""
+    problems = list(getattr(error, "problems", None) or ())  # PackInvalid says each problem
+    if not problems:
+        return str(error)
+    lines = [str(problem) for problem in problems[:LISTED]]
+    if len(problems) > LISTED:  # a box taller than the screen hides its OK button
+        lines.append(f"… and {len(problems) - LISTED} more: open the run's pack to see them all.")
+    return "\n".join(lines)
+
+
 def cannot_start(problems: list[Problem]) -> str:
     hint = ""
     if any("no executor is installed" in p.message for p in problems):

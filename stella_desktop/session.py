@@ -277,8 +277,7 @@ class Session(QObject):
                 self._set_attention(attention.shown_run(run))
 
         def refused(error: Exception) -> None:
-            problems = getattr(error, "problems", None)  # PackInvalid says each problem
-            self.notice.emit(f"This run {failed}", "\n".join(map(str, problems)) if problems else str(error), True)
+            self.notice.emit(f"This run {failed}", attention.refusal(error), True)
         opening(ready, refused)
 
     def _enter_run(self, run, mode: Mode) -> None:

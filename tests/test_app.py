@@ -228,6 +228,25 @@ def test_resume_refuses_a_changed_manifest_clearly(qtbot, window, tmp_path):
     assert title == "This run cannot be resumed" and "the plan changed since it was created" in text
 
 
+
+def test_a_resume_refused_for_many_steps_names_ten_and_counts_the_rest(qtbot, window, settings, tmp_path):
+    """15 command steps ran while commands were allowed; with them refused, the resume's notice lists 10
+    (a box of every problem grows taller than the screen, its OK button out of reach)."""
+    steps = "".join(f"    - {{id: c{i}, run: {{uses: builtin:command, with: {{argv: [/bin/true]}}}}}}\n" for i in range(15))
+    pack = tmp_path / "commands.yaml"
+    pack.write_text("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: commands, version: 1.0.0}\n"
+                    "spec:\n  steps:\n" + steps)
+    settings.allow_commands = True
+    open_and_wait(qtbot, window, pack)
+    window.actions["run"].trigger()
+    qtbot.waitUntil(lambda: window.session.scheduler is not None
+                    and window.session.scheduler.status == "succeeded", timeout=10_000)
+    settings.allow_commands = False
+    window.session.resume_run(window.session.run.run_id)
+    title, text = window.last_notice
+    assert title == "This run cannot be resumed"
+    assert len(text.splitlines()) == 11 and text.splitlines()[-1].startswith("… and 5 more"), text
+
 def test_actions_are_named_with_shortcuts_and_tooltips(window):
     for name in ("open", "reload", "simulate", "run", "cancel", "export-preview", "export-graph", "fit",
                  "zoom-in", "zoom-out", "preferences", "quit", "runs"):
