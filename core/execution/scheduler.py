@@ -40,7 +40,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from core.execution.clock import Clock, iso, parse_iso
+from core.execution.clock import Clock, iso, iso_at, parse_iso
 from core.execution.redaction import Redactor
 from core.execution.state import (
     FAILED, INTERRUPTED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, IllegalTransition, StepState,
@@ -255,8 +255,9 @@ class Scheduler:
         from_status = state.status
         event = Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs)
         # Transition.to_json inline, "type" first: one dict per record, not two (same keys, same order)
-        record = {"type": "transition", "at": iso(at), "stepId": step_id, "from": from_status, "to": to_status,
-                  "attempt": attempt, "reason": reason, "nextAttemptAt": iso(next_attempt_at)}
+        record = {"type": "transition", "at": iso_at(at), "stepId": step_id, "from": from_status, "to": to_status,
+                  "attempt": attempt, "reason": reason,
+                  "nextAttemptAt": None if next_attempt_at is None else iso_at(next_attempt_at)}
         if outputs is not None:
             record["outputs"] = outputs
         self._emit(record, event)
@@ -480,7 +481,7 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
-        if _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
+        if outputs and _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
             self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
             return
         self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
