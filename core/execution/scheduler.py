@@ -118,14 +118,21 @@ class Scheduler:
             record = redacted
             event = Transition.from_json(record) if event is not None else None
         if event is not None:
-            self.states[event.step_id].check(event)
+            self._store_transition(record, event, self.states[event.step_id])
+            return
         if self.sink is not None:
             self.sink(record)
-        if event is not None:  # checked just above: applied without checking twice
-            self.records.append(record)
-            self._apply_transition(event, checked=True)
-        else:
-            self._apply(record)
+        self._apply(record)
+        if self.on_applied is not None:
+            self.on_applied(record)
+
+    def _store_transition(self, record: dict, event: Transition, state: StepState) -> None:
+        """:meth:`_emit`'s check, store and apply of a redacted transition record."""
+        state.check(event)
+        if self.sink is not None:
+            self.sink(record)
+        self.records.append(record)
+        self._apply_transition(event, state)  # checked just above: applied without checking twice
         if self.on_applied is not None:
             self.on_applied(record)
 
@@ -171,15 +178,18 @@ class Scheduler:
             for step in child.walk():
                 self.states[step.id] = StepState()
 
-    def _apply_transition(self, event: Transition, checked: bool = False) -> None:
+    def _apply_transition(self, event: Transition, checked: StepState | None = None) -> None:
+        """Apply ``event``; ``checked`` is the step's state when the event was just checked against it."""
         step_id = event.step_id
         to_status = event.to_status
-        state = self.states[step_id]
         step = self.graph.step(step_id)
-        was_running = state.status == RUNNING
-        if checked:
+        if checked is not None:
+            state = checked
+            was_running = state.status == RUNNING
             state.apply_checked(event)
         else:
+            state = self.states[step_id]
+            was_running = state.status == RUNNING
             state.apply(event)
         parent = step.parent
         is_block = step.is_block
@@ -260,7 +270,10 @@ class Scheduler:
                   "nextAttemptAt": None if next_attempt_at is None else iso_at(next_attempt_at)}
         if outputs is not None:
             record["outputs"] = outputs
-        self._emit(record, event)
+        if self.redactor.redact(record) is not record:
+            self._emit(record, event)  # the general path redacts the record and rebuilds the event from it
+        else:
+            self._store_transition(record, event, state)
 
     def _set_run_status(self, status: str, reason: str | None = None) -> None:
         if status != self.status:
