@@ -51,11 +51,12 @@ class FakeClock:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return _iso(moment)
+    return iso_at(moment)
 
 
 @lru_cache(maxsize=8192)
-def _iso(moment: datetime) -> str:
+def iso_at(moment: datetime) -> str:
+    # iso() of a moment that is not None (the scheduler calls it per transition without the wrapper).
     # Cached: a transition's moment is written to the journal, then again as a step's startedAt,
     # finishedAt and lastTransitionAt in every snapshot.  isoformat, not strftime: strftime imports
     # a module on every call, which adds up per step.

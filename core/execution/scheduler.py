@@ -40,7 +40,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from core.execution.clock import Clock, iso, parse_iso
+from core.execution.clock import Clock, iso, iso_at, parse_iso
 from core.execution.redaction import Redactor
 from core.execution.state import (
     FAILED, INTERRUPTED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, IllegalTransition, StepState,
@@ -118,10 +118,21 @@ class Scheduler:
             record = redacted
             event = Transition.from_json(record) if event is not None else None
         if event is not None:
-            self.states[event.step_id].check(event)
+            self._store_transition(record, event, self.states[event.step_id])
+            return
         if self.sink is not None:
             self.sink(record)
-        self._apply(record, event)
+        self._apply(record)
+        if self.on_applied is not None:
+            self.on_applied(record)
+
+    def _store_transition(self, record: dict, event: Transition, state: StepState) -> None:
+        """:meth:`_emit`'s check, store and apply of a redacted transition record."""
+        state.check(event)
+        if self.sink is not None:
+            self.sink(record)
+        self.records.append(record)
+        self._apply_transition(event, state)  # checked just above: applied without checking twice
         if self.on_applied is not None:
             self.on_applied(record)
 
@@ -167,43 +178,54 @@ class Scheduler:
             for step in child.walk():
                 self.states[step.id] = StepState()
 
-    def _apply_transition(self, event: Transition) -> None:
-        state = self.states[event.step_id]
-        step = self.graph.step(event.step_id)
-        was_running = state.status == RUNNING
-        state.apply(event)
-        parent = step.parent
-        if not step.is_block:
-            if event.to_status == RUNNING:
-                self._running.add(step.id)
-            else:
-                self._running.discard(step.id)
-        if event.to_status == PENDING and event.next_attempt_at is not None:
-            self._retrying.add(step.id)
+    def _apply_transition(self, event: Transition, checked: StepState | None = None) -> None:
+        """Apply ``event``; ``checked`` is the step's state when the event was just checked against it."""
+        step_id = event.step_id
+        to_status = event.to_status
+        step = self.graph.step(step_id)
+        if checked is not None:
+            state = checked
+            was_running = state.status == RUNNING
+            state.apply_checked(event)
         else:
-            self._retrying.discard(step.id)
-        if event.to_status == RUNNING:
-            self._running_children[parent] = self._running_children.get(parent, 0) + 1
-            self.waiting.pop(step.id, None)
-            if step.is_block:  # a block started again after a stop keeps what its children did
+            state = self.states[step_id]
+            was_running = state.status == RUNNING
+            state.apply(event)
+        parent = step.parent
+        is_block = step.is_block
+        if to_status == RUNNING:
+            if not is_block:
+                self._running.add(step_id)
+            self._retrying.discard(step_id)
+            running_children = self._running_children
+            running_children[parent] = running_children.get(parent, 0) + 1
+            self.waiting.pop(step_id, None)
+            if is_block:  # a block started again after a stop keeps what its children did
                 states = self.states
                 open_children = [c.id for c in step.children if states[c.id].status not in TERMINAL]
-                self._open_children[step.id] = len(open_children)
-                self._queues[step.id] = deque(open_children)
+                self._open_children[step_id] = len(open_children)
+                self._queues[step_id] = deque(open_children)
                 if not open_children:
-                    self._to_settle.add(step.id)
+                    self._to_settle.add(step_id)
                 if not step.continue_on_error and any(states[c.id].status == FAILED for c in step.children):
-                    self._stopping.add(step.id)
-        elif was_running:
+                    self._stopping.add(step_id)
+            return
+        if not is_block:
+            self._running.discard(step_id)
+        if to_status == PENDING and event.next_attempt_at is not None:
+            self._retrying.add(step_id)
+        else:
+            self._retrying.discard(step_id)
+        if was_running:
             self._running_children[parent] -= 1
-        if event.to_status == PENDING and was_running:  # a retry or an interrupted step goes first
-            self._queues.setdefault(parent, deque()).appendleft(step.id)
-        if event.to_status == SUCCEEDED and event.outputs is not None:
-            self.outputs[step.id] = event.outputs
-            self._steps_context[step.id] = {"outputs": event.outputs}
-        if event.to_status in TERMINAL:
-            self.waiting.pop(step.id, None)
-            self._on_terminal(step, event.to_status)
+            if to_status == PENDING:  # a retry or an interrupted step goes first
+                self._queues.setdefault(parent, deque()).appendleft(step_id)
+        if to_status in TERMINAL:
+            if to_status == SUCCEEDED and event.outputs is not None:
+                self.outputs[step_id] = event.outputs
+                self._steps_context[step_id] = {"outputs": event.outputs}
+            self.waiting.pop(step_id, None)
+            self._on_terminal(step, to_status)
 
     def _on_terminal(self, step: PlannedStep, status: str) -> None:
         parent = step.parent
@@ -236,9 +258,22 @@ class Scheduler:
         state = self.states[step_id]
         if (state.status, to_status) == (PENDING, RUNNING) and attempt is None:
             attempt = state.attempts + 1
-        event = Transition(at or self.clock.now(), step_id, state.status, to_status,
-                           state.attempts if attempt is None else attempt, reason, next_attempt_at, outputs)
-        self._emit({"type": "transition", **event.to_json()}, event)
+        if attempt is None:
+            attempt = state.attempts
+        if at is None:
+            at = self.clock.now()
+        from_status = state.status
+        event = Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs)
+        # Transition.to_json inline, "type" first: one dict per record, not two (same keys, same order)
+        record = {"type": "transition", "at": iso_at(at), "stepId": step_id, "from": from_status, "to": to_status,
+                  "attempt": attempt, "reason": reason,
+                  "nextAttemptAt": None if next_attempt_at is None else iso_at(next_attempt_at)}
+        if outputs is not None:
+            record["outputs"] = outputs
+        if self.redactor.redact(record) is not record:
+            self._emit(record, event)  # the general path redacts the record and rebuilds the event from it
+        else:
+            self._store_transition(record, event, state)
 
     def _set_run_status(self, status: str, reason: str | None = None) -> None:
         if status != self.status:
@@ -459,7 +494,7 @@ class Scheduler:
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
-        if _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
+        if outputs and _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
             self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
             return
         self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit

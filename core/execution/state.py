@@ -102,6 +102,10 @@ class StepState:
 
     def apply(self, event: Transition) -> None:
         self.check(event)
+        self.apply_checked(event)
+
+    def apply_checked(self, event: Transition) -> None:
+        """:meth:`apply` for an event :meth:`check` has just passed (the scheduler checks before storing)."""
         self.status = event.to_status
         self.attempts = event.attempt
         self.reason = event.reason
