@@ -394,3 +394,20 @@ def test_explain_says_why_a_run_differs_from_its_forecast(tmp_path, write_pack):
     run, _ = execute_virtually(manifest, RunStore(tmp_path / "again"))
     assert explain(as_run, run.snapshot()) == {}
     run.close()
+
+
+def test_a_run_that_fails_at_once_ends_at_zero_seconds_not_at_a_gate_decision_it_never_reached():
+    """The property test found it (under some hash seeds): 0.0 s was read as 'no end recorded yet', so the
+    forecast ran on to the decision of a gate the failure had cut off and said the run failed after 2 s."""
+    from core.manifest import parse_pack
+    from core.plan import build_plan
+    from core.simulation import simulate
+    text = ("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\nmetadata: {name: p, version: 1.0.0}\nspec:\n"
+            "  approvals: [{id: a-first, grants: [Packs.Approve]}]\n  steps:\n"
+            "    - id: block\n      parallel:\n        steps:\n"
+            "          - {id: first, gate: {approval: {id: a-first}}}\n"
+            "          - {id: later, gate: {policy: {policy: p}}}\n"
+            "    - {id: after, run: {uses: builtin:noop}}\n")
+    result = forecast(simulate(build_plan(parse_pack(text), {})), {"first": "reject"}, {"later": 2})
+    assert (result.outcome, result.duration) == ("failed", 0.0)
+    assert {s.id: s.status for s in result.steps}["later"] == "not-reached"

@@ -106,6 +106,7 @@ class VirtualRun:
         self.scheduler = Scheduler(self.plan, self.graph, self.clock, expand=lambda *_: ())
         self.traces: dict[str, StepTrace] = {}
         self.ended_at = 0.0
+        self._ended = False  # ended_at says when the run ended or paused (0.0 is a time, not 'not yet')
         self._events: list[tuple[datetime, int, str, str, bool]] = []  # (time, order, kind, step id, ok)
         self._order = 0
         self._deltas: dict[float, timedelta] = {}
@@ -160,7 +161,7 @@ class VirtualRun:
         if status != self._status:
             self._status = status
             if status in RUN_FINAL or status == RUN_WAITING:
-                self.ended_at = now
+                self.ended_at, self._ended = now, True
 
     def _finish_traces(self) -> None:
         """Blocks' and gates' spans, from the step states the scheduler ended with."""
@@ -246,6 +247,6 @@ class VirtualRun:
             while events and events[0][0] <= moment:
                 _, _, kind, step_id, ok = heapq.heappop(events)
                 self._happen(kind, step_id, ok)
-        if scheduler.status == RUN_FAILED and not self.ended_at:
+        if scheduler.status == RUN_FAILED and not self._ended:
             self.ended_at = self.now
         self._finish_traces()
