@@ -99,3 +99,17 @@ def test_compare_with_something_that_is_not_a_plan_says_why(qtbot, window, tmp_p
     for box in QApplication.topLevelWidgets():
         if box.objectName() == "notice":
             box.close()
+
+
+def test_a_pack_broken_on_disk_then_fixed_is_compared_with_the_last_valid_preview(qtbot, window, tmp_path):
+    """A save that breaks the pack shows its problems; the save that fixes it is compared with the preview
+    before the break, not left with 'No comparison yet' (found by the new-user review)."""
+    manifest = tmp_path / "pack.yaml"
+    manifest.write_text(pack_text(SPEC))
+    window.open_pack(str(manifest))
+    qtbot.waitUntil(lambda: "check" in window.scene.items_by_id, timeout=10_000)
+    manifest.write_text(pack_text(SPEC) + "  - {id: [broken\n")  # a YAML error while typing
+    qtbot.waitUntil(lambda: window.session.problems != [], timeout=10_000)
+    manifest.write_text(pack_text(EDITED))  # fixed, and edited
+    qtbot.waitUntil(lambda: "notify" in window.scene.items_by_id, timeout=10_000)
+    qtbot.waitUntil(lambda: badges(window) == {"fetch": "changed", "notify": "added"}, timeout=5000)
