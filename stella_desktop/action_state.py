@@ -46,3 +46,10 @@ def action_states(state: SessionState) -> dict[str, tuple[bool, str]]:
         enabled = waiting and kind in state.waiting_for
         states[name] = (enabled, decide_why or f"The run is not waiting for {'an approval' if kind == 'approval' else 'a policy decision'}.")
     return {name: (enabled, "" if enabled else why) for name, (enabled, why) in states.items()}
+
+
+def enabled_notes(state: SessionState) -> dict[str, str]:
+    """action name -> what the action does now, where that differs from its usual tooltip."""
+    if state.connecting and state.mode != Mode.RUNNING:
+        return {"cancel": "Give up connecting to the Dask scheduler: no run is started"}
+    return {}

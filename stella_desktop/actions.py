@@ -38,13 +38,19 @@ SPECS = [
 ]
 
 
-def apply_states(actions: dict[str, QAction], states: dict[str, tuple[bool, str]]) -> None:
-    """Enable or disable actions; a disabled action's tooltip says why."""
+def apply_states(actions: dict[str, QAction], states: dict[str, tuple[bool, str]],
+                 notes: dict[str, str] | None = None) -> None:
+    """Enable or disable actions; a disabled action's tooltip says why, an enabled one what it does now
+    where ``notes`` says so."""
+    notes = notes or {}
     for name, (enabled, why) in states.items():
         action = actions[name]
         action.setEnabled(enabled)
         base = action.property("baseToolTip")
-        action.setToolTip(base if enabled or not why else f"{base}\n(disabled: {why})")
+        if enabled:
+            action.setToolTip(notes.get(name, base))
+        else:
+            action.setToolTip(f"{base}\n(disabled: {why})" if why else base)
 
 
 def build_actions(parent) -> dict[str, QAction]:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout
 
 from core.gc_pause import release_long_lived
 from stella_desktop import window_commands as commands
-from stella_desktop.action_state import action_states
+from stella_desktop.action_state import action_states, enabled_notes
 from stella_desktop.actions import apply_states, build_actions
 from stella_desktop.banner import Banner
 from stella_desktop.bundled import sample_packs
@@ -181,7 +181,8 @@ class MainWindow(QMainWindow):
 
     # -- mirroring the session --------------------------------------------------------------------
     def _update_actions(self) -> None:
-        apply_states(self.actions, action_states(self.session.state()))
+        state = self.session.state()
+        apply_states(self.actions, action_states(state), enabled_notes(state))
 
     def _update_title(self) -> None:
         pack = self.session.pack

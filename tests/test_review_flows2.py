@@ -100,6 +100,7 @@ def test_while_the_dask_scheduler_connects_run_is_disabled_and_cancel_gives_up(q
     run.trigger()
     qtbot.waitUntil(lambda: asked.is_set() and not run.isEnabled() and cancel.isEnabled(), timeout=5_000)
     assert "Connecting to the Dask scheduler" in run.toolTip()
+    assert cancel.toolTip().startswith("Give up connecting")  # not "Stop the running steps"
     cancel.trigger()
     qtbot.waitUntil(lambda: run.isEnabled() and not cancel.isEnabled(), timeout=5_000)
     assert not window.session._runs.connecting and window.session.mode == Mode.SIMULATION
