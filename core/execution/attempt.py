@@ -85,22 +85,22 @@ def _worker_registry(allow_commands: bool) -> ExecutorRegistry:
     return registry
 
 
+def _leaves(value: Any):
+    """Every value inside ``value`` that is not a dict or a list."""
+    if isinstance(value, dict):
+        for inner in value.values():
+            yield from _leaves(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _leaves(inner)
+    else:
+        yield value
+
+
 def secrets_within(value: Any, secrets: list[str]) -> tuple[str, ...]:
     """Which of ``secrets`` appear in ``value`` (the resolved parameters of one step)."""
-    found: set[str] = set()
-
-    def visit(item: Any) -> None:
-        if isinstance(item, str):
-            found.update(secret for secret in secrets if secret in item)
-        elif isinstance(item, dict):
-            for inner in item.values():
-                visit(inner)
-        elif isinstance(item, list):
-            for inner in item:
-                visit(inner)
-
-    visit(value)
-    return tuple(sorted(found))
+    texts = [item for item in _leaves(value) if isinstance(item, str)]
+    return tuple(sorted({secret for secret in secrets if any(secret in text for text in texts)}))
 
 
 def secrets_read_by(parameters: Any, secrets: dict[str, str]) -> tuple[str, ...]:
@@ -110,21 +110,11 @@ def secrets_read_by(parameters: Any, secrets: dict[str, str]) -> tuple[str, ...]
     from core.expressions import Template
     from core.plan.model import RuntimeValue, SecretRef
     names: set[str] = set()
-
-    def visit(item: Any) -> None:
+    for item in _leaves(parameters):
         if isinstance(item, SecretRef):
             names.add(item.name)
-        elif isinstance(item, RuntimeValue):
-            if Template.parse(item.template).uses_secrets:
-                named = {name for name in secrets if name in item.template}
-                names.update(named or secrets)  # no name found in the text: assume it reads them all
-        elif isinstance(item, dict):
-            for inner in item.values():
-                visit(inner)
-        elif isinstance(item, list):
-            for inner in item:
-                visit(inner)
-
-    visit(parameters)
+        elif isinstance(item, RuntimeValue) and Template.parse(item.template).uses_secrets:
+            named = {name for name in secrets if name in item.template}
+            names.update(named or secrets)  # no name found in the text: assume it reads them all
     return tuple(sorted({secrets[name] for name in names
                          if isinstance(secrets.get(name), str) and secrets[name]}))
