@@ -152,6 +152,10 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     view.open_find()
     field = view.find_bar.field
     assert view.find_bar.isVisible() and field.hasFocus()
+    full_height = view.height()
+    # the bar sits in a strip above the graph, not over it: no step can hide under it
+    assert not view.find_bar.geometry().intersects(view.viewport().geometry())
+    assert view.find_bar.geometry().bottom() < view.viewport().geometry().top()
     qtbot.keyClicks(field, "deep-7-3")
     assert view.matches == ["deep-7-3"] and scene.items_by_id["nest-7"].matched  # outlined while collapsed
     assert scene.items_by_id["nest-7"].opacity() == 1 and scene.items_by_id["fetch"].opacity() < 0.5  # the rest dims
@@ -167,6 +171,7 @@ def test_find_filters_jumps_into_a_collapsed_block_and_closes(canvas, qtbot):
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert not view.find_bar.isVisible() and view.matches == [] and not scene.items_by_id["approve-0"].matched
     assert all(item.opacity() == 1 for item in scene.items_by_id.values())
+    assert view.viewport().geometry().top() < view.find_bar.height() and view.height() == full_height  # strip gone
 
 
 # -- 6. order is visible -----------------------------------------------------------------------------

@@ -19,7 +19,8 @@ class FindBar(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("find-bar")
-        self.setStyleSheet("#find-bar { background: #ffffff; border: 1px solid #9fb3c8; border-radius: 6px; }")
+        # the palette's colours, so the label and the count stay readable in the dark theme too
+        self.setStyleSheet("#find-bar { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }")
         self.field = QLineEdit()
         self.field.setObjectName("find-field")
         self.field.setPlaceholderText("Find a step: id, name, uses or status")

@@ -22,6 +22,7 @@ from stella_desktop.canvas.scene import GraphScene
 DETAIL_FROM = 0.3  # zoom under which large graphs show their overview picture
 READABLE_ZOOM = 9.0 / ID_POINTS  # Fit never goes below the zoom where step ids are 9 pt
 CORNER = 12
+FIND_GAP = 4  # above and below the find bar, in its strip
 
 
 class GraphView(QGraphicsView):
@@ -156,10 +157,16 @@ class GraphView(QGraphicsView):
         self.minimap.move(viewport.right() - self.minimap.width() - CORNER,
                           viewport.bottom() - self.minimap.height() - CORNER)
         self.find_bar.adjustSize()
-        self.find_bar.move(viewport.right() - self.find_bar.width() - CORNER, viewport.top() + CORNER)
+        # in the strip the open bar reserves above the viewport (see open_find), never over the graph
+        self.find_bar.move(viewport.right() - self.find_bar.width() - CORNER,
+                           viewport.top() - self.find_bar.height() - FIND_GAP)
 
     # -- find ---------------------------------------------------------------------------------------
     def open_find(self) -> None:
+        """Open the find bar in a strip above the graph: the viewport shrinks by the bar's height, so
+        the bar never hides a step (a step under it could be the match it jumps to)."""
+        self.find_bar.adjustSize()
+        self.setViewportMargins(0, self.find_bar.height() + 2 * FIND_GAP, 0, 0)
         self._place_overlays()
         self.find_bar.open_bar()
 
@@ -187,6 +194,7 @@ class GraphView(QGraphicsView):
         return target
 
     def _find_closed(self) -> None:
+        self.setViewportMargins(0, 0, 0, 0)
         self.matches = []
         self.graph_scene.set_matches([])
         self.setFocus()
