@@ -1,0 +1,92 @@
+"""The dask backend's runners (one actor per worker, called directly): what happens when one is lost,
+when a worker joins, and when this client cannot call the workers at all."""
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from backend_harness import local_cluster  # noqa: E402
+from core.execution.backends import dask_actors  # noqa: E402
+from core.execution.backends.dask import DaskBackend  # noqa: E402
+from core.execution.driver import Driver  # noqa: E402
+from core.execution.executors import ExecutorRegistry  # noqa: E402
+from core.execution.run import ActiveRun  # noqa: E402
+from core.execution.store import RunStore  # noqa: E402
+
+REGISTRY = ExecutorRegistry.default(plugins=False)
+
+
+def pack(tmp_path, steps: str):
+    (tmp_path / "pack.yaml").write_text("apiVersion: stellaops.io/pack.v1\nkind: TaskPack\n"
+                                        "metadata: {name: runners, version: 1.0.0}\nspec:\n  steps:\n" + steps)
+    return ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=REGISTRY)
+
+
+def transitions(run, step_id):
+    return [r for r in run.handle.records if r["type"] == "transition" and r["stepId"] == step_id]
+
+
+def _runner_keys(dask_worker):
+    return [key for key in dask_worker.state.actors if str(key).startswith("stella-runner-")]
+
+
+def test_a_runner_gone_between_calls_sends_its_attempt_back_and_is_replaced(dask_client, tmp_path, qtbot,
+                                                                             monkeypatch):
+    monkeypatch.setattr(dask_actors, "KEEP_INTERVAL", 600)  # only a failed call may notice the loss
+    run = pack(tmp_path, "".join(f"    - {{id: s{i}, run: {{uses: builtin:echo, with: {{n: {i}}}}}}}\n"
+                                 for i in range(4)))
+    backend = DaskBackend(dask_client)
+    assert backend.transport == "actors"
+    before = {runner.key for runner in backend._runners._serving.values()}
+    assert len(before) == 2
+    dask_client.cancel([runner.future for runner in backend._runners._serving.values()])
+    qtbot.waitUntil(lambda: not {k for keys in dask_client.run(_runner_keys).values() for k in keys} & before,
+                    timeout=30_000)
+    assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+    assert run.scheduler.outputs["s3"] == {"n": 3}
+    lost = [r for r in run.handle.records if r["type"] == "transition" and "its worker was lost" in (r["reason"] or "")]
+    assert lost and all(r["to"] == "pending" and r["attempt"] == 0 for r in lost)
+    for i in range(4):
+        assert [r["to"] for r in transitions(run, f"s{i}")].count("succeeded") == 1
+    # a failed call woke the keeper at once: both workers have a new runner
+    qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
+    assert not {runner.key for runner in backend._runners._serving.values()} & before
+    backend.shutdown()
+    run.close()
+
+
+def test_a_worker_added_after_start_gets_a_runner(tmp_path, qtbot):
+    cluster, client = local_cluster(workers=1, threads=2)
+    try:
+        backend = DaskBackend(client)
+        assert backend.transport == "actors" and backend._runners.serving() == 1
+        cluster.scale(2)
+        client.wait_for_workers(2, timeout=60)
+        qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
+        run = pack(tmp_path, "    - id: fan\n      parallel:\n        maxParallel: 4\n        steps:\n" + "".join(
+            f"          - {{id: z{i}, run: {{uses: builtin:sleep, with: {{seconds: 0.2}}}}}}\n" for i in range(8)))
+        assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+        assert all(runner.used > 0 for runner in backend._runners._serving.values())  # both took attempts
+        backend.shutdown()
+        run.close()
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_workers_this_client_cannot_call_leave_the_backend_on_the_task_path(dask_client, tmp_path, qtbot,
+                                                                           monkeypatch):
+    async def unreachable(self, address, key, function, *args):
+        raise OSError(f"cannot connect to {address} (test)")
+
+    monkeypatch.setattr(dask_actors.Runners, "_execute", unreachable)
+    backend = DaskBackend(dask_client)
+    assert backend.transport == "tasks"
+    assert "cannot connect to tcp://" in backend.transport_reason
+    run = pack(tmp_path, "    - {id: only, run: {uses: builtin:echo, with: {n: 1}}}\n")
+    assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+    assert run.scheduler.outputs["only"] == {"n": 1}
+    # the runners placed for the probe are released: none is left on the workers
+    qtbot.waitUntil(lambda: not [k for keys in dask_client.run(_runner_keys).values() for k in keys], timeout=30_000)
+    backend.shutdown()
+    run.close()
