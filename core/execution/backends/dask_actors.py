@@ -43,6 +43,9 @@ from core.execution.attempt import WORKER_LOST, Completion, StepAttempt
 
 KEEP_INTERVAL = 1.0
 """Seconds between two comparisons of the runners with the scheduler's workers."""
+INLINE = frozenset({"builtin:noop", "builtin:echo", "builtin:fail"})
+"""Executors that return at once, read no file and never look at the cancel event: a runner runs them
+on its worker's event loop, where handing them to a thread (and back) cost more than the step."""
 START_TIMEOUT = 30.0
 """Seconds a runner may take to start on its worker and answer its first call."""
 
@@ -63,6 +66,8 @@ class Runner:
 
     async def run(self, attempt: StepAttempt, cancel_name: str | None) -> Completion:
         from core.execution.backends.dask import run_on_worker
+        if attempt.uses in INLINE:
+            return run_on_worker(attempt, self.allow_commands, None)
         # the worker's context (``get_worker``, ``get_client``: the cancel watcher needs them) goes with
         # the attempt to the pool's thread
         context = contextvars.copy_context()
