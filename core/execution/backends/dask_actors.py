@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import pickle
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -64,8 +65,10 @@ class Runner:
     async def ping(self) -> int:
         return self.slots
 
-    async def run(self, attempt: StepAttempt, cancel_name: str | None) -> Completion:
+    async def run(self, payload: bytes) -> Completion:
+        """One attempt: ``payload`` is the pickled ``(attempt, cancel_name)`` (see :meth:`Runners._run`)."""
         from core.execution.backends.dask import run_on_worker
+        attempt, cancel_name = pickle.loads(payload)
         if attempt.uses in INLINE:
             return run_on_worker(attempt, self.allow_commands, None)
         # the worker's context (``get_worker``, ``get_client``: the cancel watcher needs them) goes with
@@ -206,10 +209,10 @@ class Runners:
 
     async def _execute(self, address: str, key: str, function: str, *args):
         """A method call on the runner ``key`` at ``address``, from this client straight to its worker
-        (what :class:`distributed.Actor` does, given this client rather than the process's default)."""
-        from distributed.protocol import to_serialize
-        answer = await self.client.rpc(address).actor_execute(
-            function=function, actor=key, args=[to_serialize(arg) for arg in args], kwargs={})
+        (what :class:`distributed.Actor` does, given this client rather than the process's default).
+        ``args`` travel as they are (msgpack): bytes, strings, numbers."""
+        answer = await self.client.rpc(address).actor_execute(function=function, actor=key, args=list(args),
+                                                              kwargs={})
         if answer["status"] != "OK":
             raise answer["exception"]
         return answer["result"]
@@ -218,7 +221,10 @@ class Runners:
         """On the client's event loop: one call, then its completion to the backend."""
         runner, attempt = call.runner, call.attempt
         try:
-            completion = await self._execute(runner.address, runner.key, "run", attempt, cancel_name)
+            # pickled here, not wrapped for Dask's serializers: one pickle.dumps instead of its framing
+            # (measured: 16 us against 164 us for the message's dumps + loads)
+            payload = pickle.dumps((attempt, cancel_name), protocol=pickle.HIGHEST_PROTOCOL)
+            completion = await self._execute(runner.address, runner.key, "run", payload)
             if not isinstance(completion, Completion):
                 raise TypeError(f"the runner answered {type(completion).__name__}")
         except Exception as error:  # noqa: BLE001 - the worker died, or its runner is gone
