@@ -148,8 +148,8 @@ def actor_floors(client, steps: int, width: int = 8, times: int = 50) -> tuple[f
 
     from core.execution.backends.dask_actors import Runners
     runners = Runners(client, False, lambda completion: None)
-    reason = runners.start()
-    assert reason is None, reason
+    runners.start()
+    assert runners.serving(), runners.reason()
     placed = [(runner.address, runner.key) for runner in runners._serving.values()]
     try:
         async def window() -> float:

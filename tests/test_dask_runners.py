@@ -55,14 +55,19 @@ def test_a_runner_gone_between_calls_sends_its_attempt_back_and_is_replaced(dask
     run.close()
 
 
-def test_a_worker_added_after_start_gets_a_runner(tmp_path, qtbot):
-    cluster, client = local_cluster(workers=1, threads=2)
+@pytest.mark.parametrize("first", [1, 0], ids=["one-worker-first", "no-worker-first"])
+def test_a_worker_added_after_start_gets_a_runner(tmp_path, qtbot, first):
+    cluster, client = local_cluster(workers=first, threads=2)
     try:
         backend = DaskBackend(client)
-        assert backend.transport == "actors" and backend._runners.serving() == 1
+        if first:
+            assert backend.transport == "actors" and backend._runners.serving() == 1
+        else:  # nothing to place a runner on yet: the task path, and why
+            assert backend.transport == "tasks" and "no runner serves yet" in backend.transport_reason
         cluster.scale(2)
         client.wait_for_workers(2, timeout=60)
         qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
+        assert backend.transport == "actors" and backend.transport_reason is None
         run = pack(tmp_path, "    - id: fan\n      parallel:\n        maxParallel: 4\n        steps:\n" + "".join(
             f"          - {{id: z{i}, run: {{uses: builtin:sleep, with: {{seconds: 0.2}}}}}}\n" for i in range(8)))
         assert Driver(run, backend, REGISTRY).drive() == "succeeded"

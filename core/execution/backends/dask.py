@@ -3,8 +3,8 @@
 Two transports.  By default each attempt is a method call on a long-lived runner actor of one
 worker, straight from the client to that worker (:mod:`core.execution.backends.dask_actors`:
 no scheduler hop, what a latency-bound run needs).  Dask's task path below serves when no runner
-does (``actors=False``, a cluster whose workers this client cannot reach, every worker lost), and
-:attr:`DaskBackend.transport_reason` says why.
+does (``actors=False``, a cluster whose workers this client cannot reach, no worker yet, every
+worker lost), and :attr:`DaskBackend.transport_reason` says why.
 
 Workers are stateless: each task gets a :class:`StepAttempt` (the
 executor's name and the step's resolved parameters), runs that one attempt
@@ -112,25 +112,28 @@ class DaskBackend:
         self._collector = threading.Thread(target=self._collect, name="stella-dask-collector", daemon=True)
         self._collector.start()
         self._runners = None
-        self.transport_reason: str | None = "actors=False"  # why attempts go as tasks (None: they do not)
         if actors:
             from core.execution.backends.dask_actors import Runners
-            runners = Runners(client, allow_commands, self._deliver_from_runner)
-            self.transport_reason = runners.start()
-            if self.transport_reason is None:
-                self._runners = runners
-            else:
-                runners.close()
+            self._runners = Runners(client, allow_commands, self._deliver_from_runner)
+            self._runners.start()  # its keeper places runners on workers that join later, too
+            if self._runners.serving() == 0:
                 logging.getLogger(__name__).warning("dask backend on Dask's task path: %s", self.transport_reason)
 
     @property
     def transport(self) -> str:
-        """``actors`` (each attempt a call on a worker's runner) or ``tasks`` (Dask's task path)."""
-        return "actors" if self._runners is not None else "tasks"
+        """``actors`` (attempts are calls on the workers' runners) or ``tasks`` (Dask's task path)."""
+        return "actors" if self._runners is not None and self._runners.serving() else "tasks"
+
+    @property
+    def transport_reason(self) -> str | None:
+        """Why attempts go as tasks now (None: they go to runners)."""
+        if self._runners is None:
+            return "actors=False"
+        return self._runners.reason()
 
     def in_flight(self) -> dict[str, int]:
         """Worker address -> attempts running there (what Dask's ``processing()`` says on the task path)."""
-        if self._runners is not None:
+        if self._runners is not None and self._runners.serving():
             return self._runners.in_flight()
         return {address: len(keys) for address, keys in self.client.processing().items()}
 

@@ -8,8 +8,8 @@ and back on a connection of the client's pool, with no scheduler hop.
 * At start, :class:`Runners` puts one :class:`Runner` actor on each worker
   (``client.submit(Runner, actor=True, workers=[address])``) and probes it
   with a call from this client: a worker this client cannot reach directly
-  (a cluster behind its scheduler) gets no runner, and with no runner at all
-  the backend keeps Dask's task path (``DaskBackend.transport_reason`` says
+  (a cluster behind its scheduler) gets no runner, and while no runner serves
+  the backend uses Dask's task path (``DaskBackend.transport_reason`` says
   why).
 * An attempt goes to the least loaded runner.  Its method runs ONE attempt on
   a thread pool of the runner's own, as many threads as its worker has (an
@@ -119,20 +119,26 @@ class Runners:
         self._closed = False
         self._wake = threading.Event()
         self._keeper: threading.Thread | None = None
+        self._failure: str | None = None
 
     # -- starting and keeping ----------------------------------------------------------------------
-    def start(self) -> str | None:
-        """Place a runner on every worker; None when at least one serves, else the reason none does."""
+    def start(self) -> None:
+        """Place a runner on every worker, then keep them (:meth:`reason` says why none serves, if so)."""
         try:
             self._keep_once()
-        except Exception as error:  # noqa: BLE001 - any failure means: keep the task path
-            return f"no runner could be placed: {type(error).__name__}: {error}"
-        if not self._serving:
-            reasons = "; ".join(f"{address}: {why}" for address, why in sorted(self.unreachable.items()))
-            return f"no worker took a runner ({reasons or 'no workers'})"
+        except Exception as error:  # noqa: BLE001 - the keeper tries again
+            self._failure = f"no runner could be placed: {type(error).__name__}: {error}"
         self._keeper = threading.Thread(target=self._keep, name="stella-dask-runners", daemon=True)
         self._keeper.start()
-        return None
+
+    def reason(self) -> str | None:
+        """Why no runner serves (None: at least one does)."""
+        if self._serving:
+            return None
+        if self.unreachable:
+            reasons = "; ".join(f"{address}: {why}" for address, why in sorted(self.unreachable.items()))
+            return f"no worker took a runner ({reasons})"
+        return self._failure or "no runner serves yet (no worker, or every worker lost)"
 
     def _keep(self) -> None:
         while not self._closed:
