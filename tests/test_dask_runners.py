@@ -95,3 +95,16 @@ def test_workers_this_client_cannot_call_leave_the_backend_on_the_task_path(dask
     qtbot.waitUntil(lambda: not [k for keys in dask_client.run(_runner_keys).values() for k in keys], timeout=30_000)
     backend.shutdown()
     run.close()
+
+
+def test_an_existing_cluster_named_by_its_address_gets_runners_too(dask_client, tmp_path):
+    backend = DaskBackend.connect(REGISTRY, scheduler=dask_client.scheduler.address)
+    try:
+        assert backend.transport == "actors" and backend.transport_reason is None
+        assert backend._runners.serving() == len(dask_client.scheduler_info()["workers"])
+        run = pack(tmp_path, "    - {id: only, run: {uses: builtin:echo, with: {n: 2}}}\n")
+        assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+        assert run.scheduler.outputs["only"] == {"n": 2}
+        run.close()
+    finally:
+        backend.shutdown()
