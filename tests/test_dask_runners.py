@@ -108,3 +108,43 @@ def test_an_existing_cluster_named_by_its_address_gets_runners_too(dask_client, 
         run.close()
     finally:
         backend.shutdown()
+
+
+def test_the_calls_of_a_worker_that_left_the_cluster_come_back_interrupted(dask_client, tmp_path, qtbot,
+                                                                           monkeypatch):
+    """A worker the scheduler no longer lists (a hung one it gave up on) may never answer: the keeper gives
+    its calls back at once, and the late answer of the first attempt is ignored."""
+    import threading
+    run = pack(tmp_path, "    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 3}}}\n")
+    backend = DaskBackend(dask_client)
+    driver = Driver(run, backend, REGISTRY)
+    status = []
+    thread = threading.Thread(target=lambda: status.append(driver.drive()), daemon=True)
+    thread.start()
+    busy = []
+
+    def running() -> bool:
+        busy[:] = [address for address, count in backend.in_flight().items() if count]
+        return bool(busy)
+
+    qtbot.waitUntil(running, timeout=30_000)
+    listed = dask_client.scheduler_info
+
+    def without_it(**kwargs):
+        info = dict(listed(**kwargs))
+        info["workers"] = {a: w for a, w in info["workers"].items() if a != busy[0]}
+        return info
+
+    monkeypatch.setattr(dask_client, "scheduler_info", without_it)
+    backend._runners._wake.set()
+    left = lambda: [r for r in run.handle.records  # noqa: E731
+                    if r["type"] == "transition" and "its worker left the cluster" in (r["reason"] or "")]
+    qtbot.waitUntil(lambda: bool(left()), timeout=30_000)
+    monkeypatch.undo()  # listed again: the keeper places a new runner there
+    thread.join(60)
+    assert status == ["succeeded"]
+    assert left()[0]["to"] == "pending" and left()[0]["attempt"] == 0
+    assert [r["to"] for r in transitions(run, "nap")].count("succeeded") == 1
+    qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
+    backend.shutdown()
+    run.close()
