@@ -83,11 +83,13 @@ def run_qt(app, manifest: Path, store_root: Path, workers: int) -> tuple[float, 
     return _finish(active, elapsed)
 
 
-def run_dask(client, manifest: Path, store_root: Path) -> tuple[float, int]:
-    """The dask backend on an existing client (its cluster started beforehand, not timed)."""
+def run_dask(client, manifest: Path, store_root: Path, actors: bool = True) -> tuple[float, int]:
+    """The dask backend on an existing client (its cluster and, with ``actors``, its runners started
+    beforehand, not timed); ``actors=False``: Dask's task path, the backend before its runners."""
     from core.execution.backends.dask import DaskBackend
     active = _create(manifest, store_root)
-    backend = DaskBackend(client)
+    backend = DaskBackend(client, actors=actors)
+    assert backend.transport == ("actors" if actors else "tasks"), backend.transport_reason
     driver = Driver(active, backend, REGISTRY)
     started = time.perf_counter()
     driver.drive()
@@ -136,6 +138,40 @@ def round_trip(client, times: int = 50) -> float:
         client.submit(noop, i, pure=False).result()
         laps.append(time.perf_counter() - started)
     return statistics.median(laps)
+
+
+def actor_floors(client, steps: int, width: int = 8, times: int = 50) -> tuple[float, float]:
+    """The latency floors of the runners: ``steps`` bare calls (a coroutine that returns at once, no
+    attempt, no thread) on the same runners with ``width`` in flight, all from the client's event loop
+    (no driver, no store); and the median of ``times`` lone calls from this thread (a call's round trip)."""
+    import asyncio
+
+    from core.execution.backends.dask_actors import Runners
+    runners = Runners(client, False, lambda completion: None)
+    runners.start()
+    assert runners.serving(), runners.reason()
+    placed = [(runner.address, runner.key) for runner in runners._serving.values()]
+    try:
+        async def window() -> float:
+            gate = asyncio.Semaphore(width)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    await runners._execute(*placed[i % len(placed)], "ping")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(steps)))
+            return time.perf_counter() - started
+
+        elapsed = client.sync(window)
+        laps = []
+        for i in range(times):
+            started = time.perf_counter()
+            client.sync(runners._execute, *placed[i % len(placed)], "ping")
+            laps.append(time.perf_counter() - started)
+        return elapsed, statistics.median(laps)
+    finally:
+        runners.close()
 
 
 def local_cluster(workers: int = 2):

@@ -1,4 +1,6 @@
-"""How the dask backend hears back: an event per completion, the task's future when the event says nothing."""
+"""How the dask backend hears back: on Dask's task path (``actors=False``, and the fallback when no runner
+serves) an event per completion, the task's future when the event says nothing; on the runners the call's
+answer itself."""
 
 import math
 
@@ -52,13 +54,14 @@ class Counting(DaskBackend):
             self.accepted = getattr(self, "accepted", 0) + (len(self._pending) < before)
 
 
-def run_on(client, tmp_path, deaf: bool):
+def run_on(client, tmp_path, deaf: bool, actors: bool = False):
     tmp_path.mkdir()
     (tmp_path / "pack.yaml").write_text(PACK)
     registry = ExecutorRegistry.default(plugins=False)
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
     interval = client.scheduler_comm.interval
-    backend = Counting(client)
+    backend = Counting(client, actors=actors)
+    assert backend.transport == ("actors" if actors else "tasks")
     backend.deaf = deaf
     assert client.scheduler_comm.interval == min(interval, SEND_INTERVAL)  # paced for latency while bound
     status = Driver(run, backend, registry).drive()
@@ -66,7 +69,7 @@ def run_on(client, tmp_path, deaf: bool):
     assert client.scheduler_comm.interval == interval  # the caller's client as it was
     outputs, states = dict(run.scheduler.outputs), {k: v.status for k, v in run.scheduler.states.items()}
     run.close()
-    return status, outputs, states, backend.heard, getattr(backend, "accepted", 0)
+    return status, outputs, states, getattr(backend, "heard", 0), getattr(backend, "accepted", 0)
 
 
 def test_the_topic_and_the_futures_give_the_same_run(dask_client, tmp_path):
@@ -77,3 +80,11 @@ def test_the_topic_and_the_futures_give_the_same_run(dask_client, tmp_path):
     assert heard[1]["e3"] == {"n": 3, "tags": ["a", "b"], "nested": {"k": "v3"}}
     assert heard[3] >= 13 and futures[3] >= 13  # every attempt announced; the deaf one read its futures
     assert heard[4] >= 1 and futures[4] == 0  # sealed announcements are taken (a forged one is not)
+
+
+def test_the_runners_give_the_same_run_as_the_task_path_without_the_topic(dask_client, tmp_path):
+    called = run_on(dask_client, tmp_path / "runners", deaf=False, actors=True)
+    futures = run_on(dask_client, tmp_path / "futures", deaf=True)
+    assert called[:3] == futures[:3]
+    assert called[0] == "failed" and called[1]["e3"] == {"n": 3, "tags": ["a", "b"], "nested": {"k": "v3"}}
+    assert called[3] == 0  # nothing announced: each completion was the answer of its call

@@ -1,5 +1,8 @@
 """Attacks on the dask backend's completion topic (found by the attack review of 2026-12-06).
 
+The topic serves Dask's task path (``actors=False``, and the fallback when no runner serves); the
+runners' calls go client -> worker and never touch it.  The secret tests run on both transports.
+
 Any client of the scheduler reads every topic (``get_events()``) and may publish on it
 (``log_event``); the keys of running tasks are public too (``processing()``).  A completion heard
 on the topic must be one the worker that ran the attempt sealed, for that very attempt; and a step
@@ -14,6 +17,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from core.execution.attempt import StepAttempt  # noqa: E402
 from core.execution.backends.dask import DaskBackend  # noqa: E402
 from core.execution.driver import Driver  # noqa: E402
 from core.execution.executors import ExecutorRegistry  # noqa: E402
@@ -51,7 +55,7 @@ def test_a_completion_forged_by_another_client_on_the_topic_is_ignored(dask_clie
     (tmp_path / "pack.yaml").write_text(SLOW)
     registry = ExecutorRegistry.default(plugins=False)
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
-    backend = Listening(dask_client)
+    backend = Listening(dask_client, actors=False)
     driver = Driver(run, backend, registry)
     status = []
     thread = threading.Thread(target=lambda: status.append(driver.drive()), daemon=True)
@@ -103,12 +107,13 @@ spec:
 """
 
 
-def test_a_step_computed_from_a_secret_never_reaches_the_scheduler_or_its_event_log(dask_client, tmp_path):
+@pytest.mark.parametrize("actors", [True, False], ids=["actors", "tasks"])
+def test_a_step_computed_from_a_secret_never_reaches_the_scheduler_or_its_event_log(dask_client, tmp_path, actors):
     (tmp_path / "pack.yaml").write_text(TRANSFORMED)
     registry = ExecutorRegistry.default(plugins=False)
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry,
                            environ={"STELLA_SECRET_tok": SECRET})
-    backend = DaskBackend(dask_client)
+    backend = DaskBackend(dask_client, actors=actors)
     submitted = []
     original = dask_client.submit
 
@@ -128,12 +133,17 @@ def test_a_step_computed_from_a_secret_never_reaches_the_scheduler_or_its_event_
                       for topic, events in dask_client.get_events().items()})
     for form in ("hgfe", SECRET[::-1], json.dumps(SECRET)[1:-1], "efgh-token"):
         assert form not in log, form
-    # what went through the scheduler as task arguments: only the futures of scattered attempts
-    sent = [args[0] for args in submitted if not isinstance(args[0], distributed.Future)]
-    assert [attempt.step_id for attempt in sent] == ["plain"]
+    # what went through the scheduler as task arguments: only the futures of scattered attempts (tasks);
+    # nothing on the runners, whose calls go from this client to the worker directly
+    sent = [arg for args in submitted for arg in args if isinstance(arg, StepAttempt)]
+    assert [attempt.step_id for attempt in sent] == ([] if actors else ["plain"])
+    if actors:  # the runners were placed before the spy; no attempt, scattered or not, went as a task
+        assert submitted == []
 
 
-def test_a_secret_bearing_completion_is_fetched_from_its_worker_not_relayed_by_the_scheduler(dask_client, tmp_path):
+@pytest.mark.parametrize("actors", [True, False], ids=["actors", "tasks"])
+def test_a_secret_bearing_completion_is_fetched_from_its_worker_not_relayed_by_the_scheduler(dask_client, tmp_path,
+                                                                                           actors):
     scheduler = dask_client.cluster.scheduler  # a LocalCluster's scheduler lives in this process
     relayed = []
     original = scheduler.handlers["gather"]
@@ -148,7 +158,7 @@ def test_a_secret_bearing_completion_is_fetched_from_its_worker_not_relayed_by_t
         registry = ExecutorRegistry.default(plugins=False)
         run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry,
                                environ={"STELLA_SECRET_tok": SECRET})
-        backend = DaskBackend(dask_client)
+        backend = DaskBackend(dask_client, actors=actors)
         status = Driver(run, backend, registry).drive()
         backend.shutdown()
         run.close()
@@ -172,7 +182,7 @@ spec:
 """)
     registry = ExecutorRegistry.default(plugins=False)
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
-    backend = DaskBackend(dask_client)
+    backend = DaskBackend(dask_client, actors=False)
     assert Driver(run, backend, registry).drive() == "succeeded"
     assert run.scheduler.outputs["fan[5]::c"]["v"] == "x" * 65536  # delivered from the futures
     events = dask_client.get_events(backend._topic)
@@ -180,3 +190,24 @@ spec:
     run.close()
     backend.shutdown()
     assert dask_client.get_events(backend._topic) == ()
+
+
+def test_on_the_runners_nothing_is_announced_on_the_topic(dask_client, tmp_path):
+    (tmp_path / "pack.yaml").write_text("""
+apiVersion: stellaops.io/pack.v1
+kind: TaskPack
+metadata: {name: quiet, version: 1.0.0}
+spec:
+  steps:
+    - id: fan
+      map: {items: [1, 2, 3, 4, 5, 6], step: {id: c, run: {uses: builtin:echo, with: {v: '{{ item }}'}}}}
+""")
+    registry = ExecutorRegistry.default(plugins=False)
+    run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
+    backend = DaskBackend(dask_client)
+    assert backend.transport == "actors"
+    assert Driver(run, backend, registry).drive() == "succeeded"
+    assert run.scheduler.outputs["fan[5]::c"]["v"] == 6
+    assert dask_client.get_events(backend._topic) == ()
+    run.close()
+    backend.shutdown()

@@ -31,12 +31,14 @@ spec:
 """
 
 
-def test_killing_a_worker_mid_run_interrupts_its_attempts_and_the_run_succeeds(tmp_path, dask_client):
+@pytest.mark.parametrize("actors", [True, False], ids=["actors", "tasks"])
+def test_killing_a_worker_mid_run_interrupts_its_attempts_and_the_run_succeeds(tmp_path, dask_client, actors):
     manifest = tmp_path / "pack.yaml"
     manifest.write_text(PACK)
     registry = ExecutorRegistry.default()
     run = ActiveRun.create(RunStore(tmp_path / "store"), manifest, registry=registry)
-    backend = DaskBackend(dask_client)
+    backend = DaskBackend(dask_client, actors=actors)
+    assert backend.transport == ("actors" if actors else "tasks")
     driver = Driver(run, backend, registry)
     pids = dask_client.run(os.getpid)  # worker address -> its process
     killed = []
@@ -58,9 +60,9 @@ def test_killing_a_worker_mid_run_interrupts_its_attempts_and_the_run_succeeds(t
         if not killed and finished >= STEPS // 4:
             # the worker with the most attempts in hand: with 0.2 s attempts, one of them is surely
             # mid-run (an attempt that has just finished would only be recomputed by Dask, unseen)
-            processing = dask_client.processing()
-            busy = sorted((address for address, keys in processing.items() if keys and address in pids),
-                          key=lambda address: -len(processing[address]))
+            processing = backend.in_flight()  # Dask's processing() on the task path, the runners' calls else
+            busy = sorted((address for address, count in processing.items() if count and address in pids),
+                          key=lambda address: -processing[address])
             if busy:  # else: between two tasks; try again at the next record
                 killed.append(busy[0])
                 os.kill(pids[busy[0]], signal.SIGKILL)
@@ -84,12 +86,15 @@ def test_killing_a_worker_mid_run_interrupts_its_attempts_and_the_run_succeeds(t
         assert event["to"] == "pending" and event["attempt"] == 0
     # A succeeded step is never submitted again.
     assert all(len(submitted[step]) == succeeded_after[step] for step in children if step in submitted)
-    # Dask's own record of every execution that finished on a worker: each attempt ran once, except
-    # an attempt that had finished on the killed worker a moment before its result reached the
-    # driver: Dask computes that one again (the run had recorded no success for it yet).
     runs_of: dict[str, list[str]] = {}  # key -> workers it finished on
     for task in stream.data:
         runs_of.setdefault(str(task["key"]), []).append(task.get("worker"))
+    if actors:  # no attempt went through Dask's task path: each was one call on a runner
+        assert not [key for key in runs_of if "many[" in key]
+        return
+    # Dask's own record of every execution that finished on a worker: each attempt ran once, except
+    # an attempt that had finished on the killed worker a moment before its result reached the
+    # driver: Dask computes that one again (the run had recorded no success for it yet).
     assert {key for keys in submitted.values() for key in keys} >= set(k for k in runs_of if "many[" in k)
     again = {step: runs_of[keys[-1]] for step, keys in submitted.items() if len(runs_of.get(keys[-1], ())) > 1}
     assert all(workers[:-1] == [killed[0]] for workers in again.values()), again

@@ -1,5 +1,11 @@
 """The ``dask`` backend: attempts on a Dask cluster (``distributed``, the optional ``dask`` extra).
 
+Two transports.  By default each attempt is a method call on a long-lived runner actor of one
+worker, straight from the client to that worker (:mod:`core.execution.backends.dask_actors`:
+no scheduler hop, what a latency-bound run needs).  Dask's task path below serves when no runner
+does (``actors=False``, a cluster whose workers this client cannot reach, no worker yet, every
+worker lost), and :attr:`DaskBackend.transport_reason` says why.
+
 Workers are stateless: each task gets a :class:`StepAttempt` (the
 executor's name and the step's resolved parameters), runs that one attempt
 with the executors installed in the worker's environment, and returns a
@@ -12,10 +18,12 @@ submitted again.
   :class:`distributed.LocalCluster` of N worker processes (and stops it at
   :meth:`shutdown`); with ``scheduler="tcp://HOST:PORT"`` (``tls://`` beyond
   one machine) it uses that cluster instead.
-* A step's secrets travel only to the worker that runs it: the attempt is
-  scattered straight to one worker (never through the scheduler) and the task
-  is pinned there.
-* Completions come back on an event topic of the cluster (``log_event`` on the
+* A step's secrets travel only to the worker that runs it: on the runners the
+  attempt and its completion go between this client and that worker directly
+  (an actor call: no scheduler hop); on the task path the attempt is scattered
+  straight to one worker (never through the scheduler) and the task is pinned
+  there.
+* On the task path, completions come back on an event topic of the cluster (``log_event`` on the
   worker, ``subscribe_topic`` on the client: one hop worker -> scheduler ->
   client, handled on the client's event loop), not by gathering each
   future's result, which costs one more round trip per step.  The future
@@ -78,7 +86,8 @@ def _import_distributed():
 class DaskBackend:
     name = "dask"
 
-    def __init__(self, client, *, allow_commands: bool = False, cluster=None, owns_client: bool = False):
+    def __init__(self, client, *, allow_commands: bool = False, cluster=None, owns_client: bool = False,
+                 actors: bool = True):
         distributed = _import_distributed()
         self.client = client
         self.cluster = cluster
@@ -102,6 +111,35 @@ class DaskBackend:
         self._workers = itertools.cycle(())
         self._collector = threading.Thread(target=self._collect, name="stella-dask-collector", daemon=True)
         self._collector.start()
+        self._runners = None
+        if actors:
+            from core.execution.backends.dask_actors import Runners
+            self._runners = Runners(client, allow_commands, self._deliver_from_runner)
+            self._runners.start()  # its keeper places runners on workers that join later, too
+            if self._runners.serving() == 0:
+                logging.getLogger(__name__).warning("dask backend on Dask's task path: %s", self.transport_reason)
+
+    @property
+    def transport(self) -> str:
+        """``actors`` (attempts are calls on the workers' runners) or ``tasks`` (Dask's task path)."""
+        return "actors" if self._runners is not None and self._runners.serving() else "tasks"
+
+    @property
+    def transport_reason(self) -> str | None:
+        """Why attempts go as tasks now (None: they go to runners)."""
+        if self._runners is None:
+            return "actors=False"
+        return self._runners.reason()
+
+    def in_flight(self) -> dict[str, int]:
+        """Worker address -> attempts running there (what Dask's ``processing()`` says on the task path)."""
+        if self._runners is not None and self._runners.serving():
+            return self._runners.in_flight()
+        return {address: len(keys) for address, keys in self.client.processing().items()}
+
+    def _deliver_from_runner(self, completion: Completion) -> None:
+        if not self._closed:
+            self._deliver(completion)
 
     # -- making one --------------------------------------------------------------------------------
     @classmethod
@@ -135,6 +173,11 @@ class DaskBackend:
         cancel_name = None if attempt.uses in IGNORE_CANCEL else _event_name(attempt.run_id)
         if cancel_name is not None and attempt.run_id not in self._cleared:
             self._reset_cancel(attempt.run_id)
+        if self._runners is not None:
+            call = self._runners.submit(attempt, cancel_name)
+            if call is not None:
+                return call, attempt
+            # no runner serves now (every worker lost): Dask's task path waits for workers
         key = f"stella-{attempt.step_id[:60]}-{attempt.attempt}-{uuid.uuid4().hex}"
         try:
             if attempt.secret_values:
@@ -201,6 +244,8 @@ class DaskBackend:
     def shutdown(self, wait: bool = True) -> None:
         self._closed = True
         self._work.set()
+        if self._runners is not None:
+            self._runners.close()
         for event in self._cancel_events.values():
             try:
                 event.clear()
