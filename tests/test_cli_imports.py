@@ -1,7 +1,7 @@
 """``stella task-runner simulate`` imports only what it uses (it must start fast).
 
-networkx (the execution graph) is for running and drawing, jsonschema only for packs whose
-inputs have a schema, and nothing of the run machinery or Qt is needed to preview a pack.
+networkx (the execution graph) is for running and drawing, jsonschema only to word the problems
+of a schema'd input (jsonschema_rs tells that there are none: ``core.schema_fast``), and nothing of the run machinery or Qt is needed to preview a pack.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ NEVER_FOR_SIMULATE = ("PySide6", "shiboken6", "networkx", "core.execution", "cor
                       "stella_desktop.runner", "stella_desktop.cli.runs", "fastapi", "uvicorn", "platformdirs")
 
 
-def imported_by(*args: str) -> set[str]:
+def imported_by(*args: str, code: int = 0) -> set[str]:
     probe = ("import json, sys\n"
              "from stella_desktop.cli import main\n"
              f"code = main({list(args)!r})\n"
              "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
              "sys.exit(code)\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
     return set(json.loads(result.stderr.strip().splitlines()[-1]))
 
 
@@ -36,7 +36,16 @@ def test_simulate_of_the_sample_imports_only_what_it_uses():
     modules = imported_by("task-runner", "simulate", "--manifest", str(SBOM_PACK),
                           "--inputs", str(SBOM_PACK.parent / "inputs.json"), "--format", "json")
     assert [name for name in NEVER_FOR_SIMULATE if loaded(modules, name)] == []
-    assert loaded(modules, "jsonschema")  # the sample's sbomBundle input has a schema
+    # the sample's sbomBundle input has a schema, which its inputs meet: jsonschema_rs says so
+    assert loaded(modules, "jsonschema_rs") and not loaded(modules, "jsonschema")
+
+
+def test_simulate_imports_jsonschema_to_word_a_schema_problem(tmp_path):
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps({"sbomBundle": {"metadata": {"image": ""}}}))
+    modules = imported_by("task-runner", "simulate", "--manifest", str(SBOM_PACK), "--inputs", str(inputs),
+                          "--format", "json", code=3)
+    assert loaded(modules, "jsonschema")
 
 
 def test_simulate_of_a_pack_without_schemas_never_imports_jsonschema():
