@@ -93,3 +93,18 @@ def test_a_command_run_in_process_leaves_the_garbage_collector_as_it_was():
              "print(first, gc.isenabled(), gc.get_freeze_count() > 10_000, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stderr.strip().splitlines()[-1] == "(True, 0) True True", result.stderr
+
+
+def test_simulate_builds_the_models_without_scanning_for_pydantic_plugins():
+    """We use no pydantic plugins: the scan of every distribution's entry points is skipped, and the
+    environment the command leaves (which run steps inherit) is the one it was given."""
+    probe = ("import os, sys\n"
+             "from stella_desktop.cli import main\n"
+             f"code = main(['task-runner', 'simulate', '--manifest', {str(SBOM_PACK)!r}, '--format', 'json',\n"
+             f"             '--inputs', {str(SBOM_PACK.parent / 'inputs.json')!r}])\n"
+             "from pydantic.plugin import _loader\n"
+             "print(code, _loader._plugins, 'PYDANTIC_DISABLE_PLUGINS' in os.environ, file=sys.stderr)\n")
+    environment = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO,
+                            env=environment)
+    assert result.stderr.strip().splitlines()[-1] == "0 None False", result.stderr
