@@ -108,3 +108,22 @@ def test_simulate_builds_the_models_without_scanning_for_pydantic_plugins():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO,
                             env=environment)
     assert result.stderr.strip().splitlines()[-1] == "0 None False", result.stderr
+
+
+def test_the_plugin_loader_stand_in_answers_no_plugins_and_reads_other_names_from_the_real_loader():
+    probe = ("import sys\n"
+             "from stella_desktop.startup import LOADER, without_pydantic_plugins\n"
+             "with without_pydantic_plugins():\n"
+             "    import core.manifest\n"
+             "    built = 'importlib.metadata' in sys.modules\n"
+             "    from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP, get_plugins\n"
+             "    inside = (built, get_plugins(), PYDANTIC_ENTRY_POINT_GROUP)\n"
+             "print(inside, LOADER in sys.modules, file=sys.stderr)\n"
+             "from pydantic.plugin import _loader\n"
+             "print(hasattr(_loader, '_plugins'), file=sys.stderr)\n")
+    environment = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO,
+                            env=environment)
+    # the models were built without importlib.metadata; the stand-in read the group name from the real loader
+    # (which imports importlib.metadata) and is gone afterwards: the real loader is imported
+    assert result.stderr.strip().splitlines()[-2:] == ["(False, (), 'pydantic') False", "True"], result.stderr
