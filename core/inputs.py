@@ -15,7 +15,6 @@ never left to freeze the process.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import posixpath
@@ -341,6 +340,7 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
         raise PackInvalid(problems)
     for name in sorted(set(supplied) - set(specs)):
         declared = ", ".join(sorted(specs)) or "none"
+        import difflib  # only for a problem: a cold start of a valid pack never needs it
         close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
         if not close:  # a difference of case only (dryrun / dryRun) is the commonest slip
             close = [spec for spec in specs if spec.lower() == name.lower()][:1]
