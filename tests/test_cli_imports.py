@@ -80,6 +80,10 @@ def test_the_app_launch_imports_no_run_machinery_and_no_networkx():
     modules = set(json.loads(result.stderr.strip().splitlines()[-1]))
     assert loaded(modules, "core.layout") and loaded(modules, "core.execution.store")  # the probe sees imports
     assert [name for name in RUN_MACHINERY if loaded(modules, name)] == []
+    # the sample's inputs meet its schema (jsonschema_rs says so); pydantic's plugins are off while the models
+    # are built: neither jsonschema (~40 ms) nor importlib.metadata (~12 ms) is imported
+    assert loaded(modules, "jsonschema_rs") and not loaded(modules, "jsonschema")
+    assert not loaded(modules, "importlib.metadata")
 
 
 def test_a_command_run_in_process_leaves_the_garbage_collector_as_it_was():
