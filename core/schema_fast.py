@@ -55,6 +55,9 @@ _REFERENCE = re.compile(r"(?:(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Z
 """A plain relative file path and/or a JSON pointer of plain names: no ``..``, ``~`` or ``%`` escapes."""
 
 
+_PASS_ON = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
 class _Slow(Exception):
     """Not sure: leave it to jsonschema."""
 
@@ -73,8 +76,10 @@ def schema_is_valid(schema: Any) -> bool:
         _check_document(schema)
         rs = _rs()
         return rs is not None and rs.meta.is_valid(schema)
-    except Exception:  # anything unexpected (a shape, a conversion): jsonschema decides
-        return False
+    except _PASS_ON:
+        raise
+    except BaseException:  # anything unexpected (a shape, a conversion, a panic in Rust: pyo3's
+        return False  # PanicException is a BaseException): jsonschema decides
 
 
 def value_is_valid(schema: Any, value: Any) -> bool:
@@ -102,7 +107,9 @@ def value_is_valid(schema: Any, value: Any) -> bool:
         contents = dict(schema) if isinstance(schema, dict) else schema
         validator = rs.Draft202012Validator(contents, validate_formats=False, retriever=retrieve)
         return validator.is_valid(value) is True
-    except Exception:
+    except _PASS_ON:
+        raise
+    except BaseException:
         return False
 
 
