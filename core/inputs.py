@@ -1,8 +1,9 @@
 """Pack inputs: JSON Schema files, type checks, defaults and supplied values.
 
 Schemas are JSON Schema draft 2020-12, validated with the ``jsonschema``
-library (imported only when a pack has a schema, so ``simulate`` of a pack
-without one starts fast).  A schema path may not leave the pack's folder,
+library (imported only when a pack has a schema, and then only when
+:mod:`core.schema_fast` cannot tell with ``jsonschema_rs`` that there is
+nothing to report, so ``simulate`` starts fast).  A schema path may not leave the pack's folder,
 neither with ``..`` nor through a symbolic link, and is never absolute; only
 regular files are read (a FIFO would hang the read).  A ``$ref`` to another
 file is resolved only to a file inside the pack's folder, read when the pack
@@ -14,7 +15,6 @@ never left to freeze the process.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import posixpath
@@ -23,6 +23,7 @@ import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from core import schema_fast
 from core.errors import PackInvalid, Problem
 from core.limits import MAX_VALUE_DEPTH
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
@@ -139,6 +140,8 @@ def _read_schema(base_dir: str | None, relative: str, label: str) -> Any:
     depth = nesting_depth(schema, MAX_VALUE_DEPTH)
     if depth > MAX_VALUE_DEPTH:
         raise SchemaFileError(f"the schema file {label} is nested more than {MAX_VALUE_DEPTH} levels deep")
+    if schema_fast.schema_is_valid(schema):  # sure to pass; jsonschema (imported ~40 ms) words problems
+        return schema
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
     try:
@@ -232,6 +235,8 @@ def json_type(value: Any) -> str:
 
 def schema_problems(schema: Any, value: Any) -> list[str]:
     """Readable JSON Schema failures of ``value``, in a stable order."""
+    if schema_fast.value_is_valid(schema, value):  # sure to be []; else jsonschema finds and words them
+        return []
     from referencing.exceptions import Unresolvable
     validator = _validator(schema)
     found = []
@@ -335,6 +340,7 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
         raise PackInvalid(problems)
     for name in sorted(set(supplied) - set(specs)):
         declared = ", ".join(sorted(specs)) or "none"
+        import difflib  # only for a problem: a cold start of a valid pack never needs it
         close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
         if not close:  # a difference of case only (dryrun / dryRun) is the commonest slip
             close = [spec for spec in specs if spec.lower() == name.lower()][:1]

@@ -36,8 +36,16 @@ def _import_core_before_qt() -> None:
     import encodings.utf_8_sig  # noqa: F401
     import platformdirs  # noqa: F401
 
-    import jsonschema  # noqa: F401  (the bundled sample's input has a schema)
+    # The bundled sample's input has a schema, which its inputs meet: jsonschema_rs says so
+    # (core.schema_fast); jsonschema itself is imported only to word a problem.
+    import jsonschema_rs  # noqa: F401
 
+    from stella_desktop.startup import without_pydantic_plugins
+    with without_pydantic_plugins():  # we use none; skips the entry-point scan
+        _import_core()
+
+
+def _import_core() -> None:
     import core.simulation  # noqa: F401  (first: the notes of benchmarks/README.md name it, not a module it pulls)
     import core.layout  # noqa: F401
     import core.forecast.compare  # noqa: F401  (the forecast of the preview, with the store's history)

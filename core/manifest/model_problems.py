@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import typing
 from typing import Any
 
@@ -133,6 +132,7 @@ def _suggestion(path: tuple, key: str) -> str:
     if model is None:
         return ""
     known = [f.alias or name for name, f in model.model_fields.items()]
+    import difflib  # only for a problem: a cold start of a valid pack never needs it
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -303,7 +303,9 @@ def _import_command(module_name: str, freeze: bool):
     import importlib
 
     from core.gc_pause import without_gc
-    module = without_gc(importlib.import_module)(module_name)
+    from stella_desktop.startup import without_pydantic_plugins
+    with without_pydantic_plugins():  # we use none; skips the entry-point scan
+        module = without_gc(importlib.import_module)(module_name)
     if freeze:
         gc.freeze()
     return module
