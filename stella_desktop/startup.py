@@ -46,7 +46,7 @@ def without_pydantic_plugins():
 def _loader_stand_in() -> types.ModuleType:
     module = types.ModuleType(LOADER, "pydantic's plugin loader while PYDANTIC_DISABLE_PLUGINS=__all__ is ours")
 
-    def get_plugins():
+    def get_plugins(*args, **kwargs):  # any signature a later pydantic may give it: the answer is the same
         return ()
 
     def __getattr__(name: str):
