@@ -217,7 +217,6 @@ class Ledger:
         if index + 1 < len(top):
             self._queues[None].append(top[index + 1])
 
-
     # -- transitions made by decisions ----------------------------------------
     def _transition(self, step_id: str, to_status: str, reason: str | None = None, *,
                     attempt: int | None = None, next_attempt_at: datetime | None = None,

@@ -362,7 +362,7 @@ class RunHandle:
     def open_journal(self) -> None:
         path = self.folder / JOURNAL
         try:
-            self._journal = open(path, "ab")
+            self._journal = open(path, "ab", buffering=0)  # each write is one system call: no buffer to flush
             if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
                 self._journal.truncate(self._good_length)
                 self._journal.seek(self._good_length)
@@ -376,8 +376,10 @@ class RunHandle:
             raise RunStoreError(f"run '{self.run_id}' is not open for writing")
         line, crc = encode_line(record, self._last_crc if self._chained else 0)
         try:
-            self._journal.write(line)
-            self._journal.flush()
+            written = self._journal.write(line)
+            while written < len(line):  # a short write (the disk filling up): the rest, or the error
+                line = line[written:]
+                written = self._journal.write(line)
         except OSError as error:
             self._broken = True
             raise RunStoreError(f"cannot write run '{self.run_id}': {error.strerror or error}") from None
