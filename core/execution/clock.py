@@ -60,9 +60,10 @@ def iso_at(moment: datetime) -> str:
     # Cached: a transition's moment is written to the journal, then again as a step's startedAt,
     # finishedAt and lastTransitionAt in every snapshot.  isoformat, not strftime: strftime imports
     # a module on every call, which adds up per step.
+    # A UTC moment's isoformat ends in "+00:00", cut for the "Z": no naive copy of the datetime to format.
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:

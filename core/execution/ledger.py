@@ -20,7 +20,9 @@ from typing import Callable
 
 from core.execution.clock import Clock, iso, iso_at, parse_iso
 from core.execution.redaction import Redactor
-from core.execution.state import FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, StepState, Transition
+from core.execution.state import (
+    ALLOWED, FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, StepState, Transition,
+)
 from core.graph import ExecutionGraph
 from core.plan import Plan, PlannedStep
 
@@ -46,6 +48,7 @@ class Ledger:
         self.on_applied: Callable[[dict], None] | None = None  # told of each record once it is in effect
         self.secrets = secrets or {}
         self.redactor = Redactor(self.secrets)
+        self._redacting = bool(self.redactor)  # a run without secrets has nothing to redact
         self.expand = expand
         self.policy = plan.failure_policy
         self.records: list[dict] = []
@@ -222,13 +225,11 @@ class Ledger:
                     attempt: int | None = None, next_attempt_at: datetime | None = None,
                     outputs: dict | None = None, at: datetime | None = None) -> None:
         state = self.states[step_id]
-        if (state.status, to_status) == (PENDING, RUNNING) and attempt is None:
-            attempt = state.attempts + 1
+        from_status = state.status
         if attempt is None:
-            attempt = state.attempts
+            attempt = state.attempts + 1 if from_status == PENDING and to_status == RUNNING else state.attempts
         if at is None:
             at = self.clock.now()
-        from_status = state.status
         event = Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs)
         # Transition.to_json inline, "type" first: one dict per record, not two (same keys, same order)
         record = {"type": "transition", "at": iso_at(at), "stepId": step_id, "from": from_status, "to": to_status,
@@ -236,10 +237,18 @@ class Ledger:
                   "nextAttemptAt": None if next_attempt_at is None else iso_at(next_attempt_at)}
         if outputs is not None:
             record["outputs"] = outputs
-        if self.redactor.redact(record) is not record:
+        if self._redacting and self.redactor.redact(record) is not record:
             self._emit(record, event)  # the general path redacts the record and rebuilds the event from it
-        else:
-            self._store_transition(record, event, state)
+            return
+        # _store_transition inline (the path of nearly every record): check, store, apply, tell
+        if (from_status, to_status) not in ALLOWED:
+            state.check(event)  # raises IllegalTransition, worded as everywhere else
+        if self.sink is not None:
+            self.sink(record)
+        self.records.append(record)
+        self._apply_transition(event, state)
+        if self.on_applied is not None:
+            self.on_applied(record)
 
     def _set_run_status(self, status: str, reason: str | None = None) -> None:
         if status != self.status:

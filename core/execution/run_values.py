@@ -28,7 +28,7 @@ class RunTimeValues:
 
     def resolve_parameters(self, step: PlannedStep) -> dict:
         """The step's parameters with secrets and step outputs filled in (never persisted)."""
-        if not _has_placeholders(step.parameters):
+        if not step.parameters or not _has_placeholders(step.parameters):  # most often: none at all
             return step.parameters
         resolved = _resolve(step.parameters, self.context(step))
         self._charge_run_time_value(resolved)

@@ -170,14 +170,15 @@ class Scheduler(Ledger, GateDecisions, RunTimeValues):
             if not is_truthy(value):
                 self._skip_subtree(step.id, f"when is false: {step.when.strip()}")
                 return
-        if step.is_gate:
+        kind = step.kind
+        if kind != "run" and step.is_gate:
             self._begin_gate(step)
             return
-        if step.kind == "map" and step.items_runtime and not step.children:
+        if kind == "map" and step.items_runtime and not step.children:
             if not self._expand_runtime_map(step):
                 return
         self._transition(step.id, RUNNING)
-        if step.kind == "run":
+        if kind == "run":
             started.append(step)
 
     def _expand_runtime_map(self, step: PlannedStep) -> bool:
