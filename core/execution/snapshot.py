@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from core.execution.clock import iso
+from core.gc_pause import without_gc
 from core.execution.scheduler import Scheduler
 from core.plan import PlannedStep
 
 
+@without_gc  # thousands of acyclic dicts at every pause and end: no collection traversing the run meanwhile
 def build_snapshot(header: dict, scheduler: Scheduler) -> dict:
     records = scheduler.records
     updated = next((r["at"] for r in reversed(records) if r.get("at")), header.get("createdAt"))

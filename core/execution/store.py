@@ -93,11 +93,12 @@ def _checksum(body: Any) -> str:
     return body_checksum(body)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str | bytes) -> None:
+    data = text.encode("utf-8") if isinstance(text, str) else text
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with open(temporary, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -406,7 +407,7 @@ class RunHandle:
                     "checksum": _checksum(snapshot), "writtenAt": iso(datetime.now().astimezone()),
                     "snapshot": snapshot}
         try:
-            _write_atomically(self.folder / SNAPSHOT, json_text.pretty(document))
+            _write_atomically(self.folder / SNAPSHOT, json_text.pretty_bytes(document))
         except OSError as error:
             raise RunStoreError(f"cannot write the snapshot of run '{self.run_id}': "
                                 f"{error.strerror or error}") from None
