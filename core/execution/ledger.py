@@ -40,8 +40,11 @@ class Ledger:
 
     def __init__(self, plan: Plan, graph: ExecutionGraph, clock: Clock, *,
                  sink: Callable[[dict], None] | None = None, secrets: dict[str, str] | None = None,
-                 expand: Expander | None = None):
+                 expand: Expander | None = None, transition_records: bool = True):
         self.plan = plan
+        # False for a run nobody journals or reads the transitions of (a forecast's virtual run): a step's
+        # change is applied without its record being made (other records, a few, are still kept)
+        self._transition_records = transition_records
         self.graph = graph
         self.clock = clock
         self.sink = sink
@@ -231,6 +234,11 @@ class Ledger:
         if at is None:
             at = self.clock.now()
         event = Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs)
+        if not (self._transition_records or self._redacting or self.sink is not None or self.on_applied is not None):
+            if (from_status, to_status) not in ALLOWED:
+                state.check(event)
+            self._apply_transition(event, state)
+            return
         # Transition.to_json inline, "type" first: one dict per record, not two (same keys, same order)
         record = {"type": "transition", "at": iso_at(at), "stepId": step_id, "from": from_status, "to": to_status,
                   "attempt": attempt, "reason": reason,
