@@ -24,7 +24,7 @@ from core.execution.state import (
     ALLOWED, FAILED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, StepState, Transition,
 )
 from core.graph import ExecutionGraph
-from core.plan import Plan, PlannedStep
+from core.plan import BLOCK_KINDS, Plan, PlannedStep
 
 RUN_PENDING, RUN_RUNNING, RUN_WAITING = "pending", "running", "waiting"
 RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED = "succeeded", "failed", "cancelled"
@@ -152,19 +152,21 @@ class Ledger:
 
     def _apply_transition(self, event: Transition, checked: StepState | None = None) -> None:
         """Apply ``event``; ``checked`` is the step's state when the event was just checked against it."""
-        step_id = event.step_id
-        to_status = event.to_status
+        state = checked
+        if state is None:
+            state = self.states[event.step_id]
+            state.check(event)
+        self._apply_change(state, event.step_id, event.to_status, event.attempt, event.reason, event.next_attempt_at,
+                           event.at, event.outputs)
+
+    def _apply_change(self, state: StepState, step_id: str, to_status: str, attempt: int, reason: str | None,
+                      next_attempt_at: datetime | None, at: datetime, outputs: dict | None) -> None:
+        """A checked transition of ``step_id`` (whose state is ``state``), from its fields."""
         step = self.graph.step(step_id)
-        if checked is not None:
-            state = checked
-            was_running = state.status == RUNNING
-            state.apply_checked(event)
-        else:
-            state = self.states[step_id]
-            was_running = state.status == RUNNING
-            state.apply(event)
+        was_running = state.status == RUNNING
+        state.change(to_status, attempt, reason, next_attempt_at, at, outputs)
         parent = step.parent
-        is_block = step.is_block
+        is_block = step.kind in BLOCK_KINDS
         if to_status == RUNNING:
             if not is_block:
                 self._running.add(step_id)
@@ -184,7 +186,7 @@ class Ledger:
             return
         if not is_block:
             self._running.discard(step_id)
-        if to_status == PENDING and event.next_attempt_at is not None:
+        if to_status == PENDING and next_attempt_at is not None:
             self._retrying.add(step_id)
         else:
             self._retrying.discard(step_id)
@@ -193,9 +195,9 @@ class Ledger:
             if to_status == PENDING:  # a retry or an interrupted step goes first
                 self._queues.setdefault(parent, deque()).appendleft(step_id)
         if to_status in TERMINAL:
-            if to_status == SUCCEEDED and event.outputs is not None:
-                self.outputs[step_id] = event.outputs
-                self._steps_context[step_id] = {"outputs": event.outputs}
+            if to_status == SUCCEEDED and outputs is not None:
+                self.outputs[step_id] = outputs
+                self._steps_context[step_id] = {"outputs": outputs}
             self.waiting.pop(step_id, None)
             self._on_terminal(step, to_status)
 
@@ -233,11 +235,10 @@ class Ledger:
             attempt = state.attempts + 1 if from_status == PENDING and to_status == RUNNING else state.attempts
         if at is None:
             at = self.clock.now()
-        event = Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs)
+        if (from_status, to_status) not in ALLOWED:  # raises IllegalTransition, worded as everywhere else
+            state.check(Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at, outputs))
         if not (self._transition_records or self._redacting or self.sink is not None or self.on_applied is not None):
-            if (from_status, to_status) not in ALLOWED:
-                state.check(event)
-            self._apply_transition(event, state)
+            self._apply_change(state, step_id, to_status, attempt, reason, next_attempt_at, at, outputs)
             return
         # Transition.to_json inline, "type" first: one dict per record, not two (same keys, same order)
         record = {"type": "transition", "at": iso_at(at), "stepId": step_id, "from": from_status, "to": to_status,
@@ -246,15 +247,15 @@ class Ledger:
         if outputs is not None:
             record["outputs"] = outputs
         if self._redacting and self.redactor.redact(record) is not record:
-            self._emit(record, event)  # the general path redacts the record and rebuilds the event from it
+            # the general path redacts the record and rebuilds the event from it
+            self._emit(record, Transition(at, step_id, from_status, to_status, attempt, reason, next_attempt_at,
+                                          outputs))
             return
-        # _store_transition inline (the path of nearly every record): check, store, apply, tell
-        if (from_status, to_status) not in ALLOWED:
-            state.check(event)  # raises IllegalTransition, worded as everywhere else
+        # _store_transition inline (the path of nearly every record): store, apply, tell
         if self.sink is not None:
             self.sink(record)
         self.records.append(record)
-        self._apply_transition(event, state)
+        self._apply_change(state, step_id, to_status, attempt, reason, next_attempt_at, at, outputs)
         if self.on_applied is not None:
             self.on_applied(record)
 
