@@ -168,13 +168,15 @@ class Ledger:
         parent = step.parent
         is_block = step.kind in BLOCK_KINDS
         if to_status == RUNNING:
-            if not is_block:
-                self._running.add(step_id)
-            self._retrying.discard(step_id)
             running_children = self._running_children
             running_children[parent] = running_children.get(parent, 0) + 1
-            self.waiting.pop(step_id, None)
-            if is_block:  # a block started again after a stop keeps what its children did
+            if self._retrying:
+                self._retrying.discard(step_id)
+            if self.waiting:
+                self.waiting.pop(step_id, None)
+            if not is_block:
+                self._running.add(step_id)
+            else:  # a block started again after a stop keeps what its children did
                 states = self.states
                 open_children = [c.id for c in step.children if states[c.id].status not in TERMINAL]
                 self._open_children[step_id] = len(open_children)
@@ -188,7 +190,7 @@ class Ledger:
             self._running.discard(step_id)
         if to_status == PENDING and next_attempt_at is not None:
             self._retrying.add(step_id)
-        else:
+        elif self._retrying:
             self._retrying.discard(step_id)
         if was_running:
             self._running_children[parent] -= 1
@@ -198,7 +200,8 @@ class Ledger:
             if to_status == SUCCEEDED and outputs is not None:
                 self.outputs[step_id] = outputs
                 self._steps_context[step_id] = {"outputs": outputs}
-            self.waiting.pop(step_id, None)
+            if self.waiting:
+                self.waiting.pop(step_id, None)
             self._on_terminal(step, to_status)
 
     def _on_terminal(self, step: PlannedStep, status: str) -> None:

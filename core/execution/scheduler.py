@@ -36,7 +36,6 @@ Rules (format document sections 5, 8 and 9):
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,25 +134,29 @@ class Scheduler(Ledger, GateDecisions, RunTimeValues):
         if parent is not None and self.states[parent].status != RUNNING:
             queue.clear()
             return False
-        limit = self.graph.step(parent).max_parallel if parent is not None else 1
+        step_of = self.graph.step
+        limit = step_of(parent).max_parallel if parent is not None else 1
         now = self.clock.now()
         changed = False
-        kept: deque[str] = deque()
+        kept: list[str] = []
+        # read once: _begin changes what these hold, never which objects they are
+        states, waiting, running_children, stopping = self.states, self.waiting, self._running_children, self._stopping
         while queue:
-            if limit is not None and self._running_children.get(parent, 0) >= limit:
+            if limit is not None and running_children.get(parent, 0) >= limit:
                 break
-            if parent in self._stopping:
+            if parent in stopping:
                 break  # a child failed for good: what is left is skipped, not started
             step_id = queue.popleft()
-            state = self.states[step_id]
-            if state.status != PENDING or step_id in self.waiting:
+            state = states[step_id]
+            if state.status != PENDING or step_id in waiting:
                 continue  # started, finished or skipped since it was queued
             if state.next_attempt_at is not None and state.next_attempt_at > now:
                 kept.append(step_id)  # retry window not open yet
                 continue
             changed = True
-            self._begin(self.graph.step(step_id), started)
-        queue.extendleft(reversed(kept))
+            self._begin(step_of(step_id), started)
+        if kept:
+            queue.extendleft(reversed(kept))
         return changed
 
     def _begin(self, step: PlannedStep, started: list[PlannedStep]) -> None:

@@ -79,9 +79,9 @@ class Transition:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class StepState:
-    """Where one step is; changed only by :meth:`apply`."""
+    """Where one step is; changed only by :meth:`apply` (slots: one per step, read on every transition)."""
 
     status: str = PENDING
     attempts: int = 0
