@@ -34,11 +34,32 @@ FORECAST_BY = "forecast (assumed)"
 ASSUMED_SKIP = "assumed skipped (forecast)"
 
 
-def forecast_plan(plan: Plan, assumptions: Assumptions) -> tuple[Plan, set[str]]:
-    """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true."""
+def forecast_plan(plan: Plan, assumptions: Assumptions,
+                  steps: list[PlannedStep] | None = None) -> tuple[Plan, set[str]]:
+    """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true.
+
+    Only the steps that change and the blocks around them are rebuilt: a step assumed ``skip`` or
+    with a run-time ``when`` (found in one pass over ``steps``, the plan's steps in order), and
+    its ancestors; every other subtree is the plan's own (it was rebuilt identical before).
+    """
     when_assumed: set[str] = set()
+    outcomes = assumptions.outcomes
+    by_id: dict[str, PlannedStep] | None = None
+    touched: set[str] = set()
+    for step in plan_steps(plan) if steps is None else steps:
+        outcome = outcomes.get(step.id)
+        if not (step.when_runtime or outcome is not None and outcome.skip):
+            continue
+        if by_id is None:
+            by_id = {planned.id: planned for planned in (plan_steps(plan) if steps is None else steps)}
+        step_id = step.id
+        while step_id is not None and step_id not in touched:
+            touched.add(step_id)
+            step_id = by_id[step_id].parent
 
     def rewrite(step: PlannedStep) -> PlannedStep:
+        if step.id not in touched:
+            return step
         children = tuple(rewrite(child) for child in step.children) if step.children else step.children
         skip = assumptions.outcome(step.id).skip
         assume_when = step.when_runtime and step.enabled and not skip
@@ -96,10 +117,11 @@ class VirtualRun:
     a 10,000-step forecast makes some 20,000 of them).
     """
 
-    def __init__(self, plan: Plan, assumptions: Assumptions, durations: dict[str, float]):
+    def __init__(self, plan: Plan, assumptions: Assumptions, durations: dict[str, float],
+                 steps: list[PlannedStep] | None = None):
         self.assumptions = assumptions
         self.durations = durations
-        self.plan, self.when_assumed = forecast_plan(plan, assumptions)
+        self.plan, self.when_assumed = forecast_plan(plan, assumptions, steps)
         self.graph = VirtualGraph(self.plan)
         self.clock = FakeClock(EPOCH)
         self.now = 0.0  # seconds since EPOCH, kept beside the clock
