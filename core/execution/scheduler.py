@@ -230,7 +230,7 @@ class Scheduler(Ledger, GateDecisions, RunTimeValues):
         if outputs and _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
             self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
             return
-        self._transition(step_id, SUCCEEDED, outputs=dict(outputs or {}))  # redacted in _emit
+        self._transition(step_id, SUCCEEDED, outputs=dict(outputs) if outputs else {})  # redacted in _emit
 
     def fail(self, step_id: str, message: str) -> None:
         state = self.states[step_id]  # the message is redacted with the whole record in _emit

@@ -154,16 +154,27 @@ class VirtualRun:
     def _started(self, steps: list[PlannedStep]) -> None:
         states, traces, now = self.scheduler.states, self.traces, self.now
         outcomes, durations = self.assumptions.outcomes, self.durations
-        for step in steps:
-            step_id = step.id
-            attempt = states[step_id].attempts
-            outcome = outcomes.get(step_id)
-            fails = outcome is not None and outcome.attempt_fails(attempt)
-            trace = traces.get(step_id)
-            if trace is None:
-                trace = traces[step_id] = StepTrace()
-            trace.attempts.append(Attempt(attempt, now, now, None))
-            self._at(durations.get(step_id, 0.0), "attempt", step_id, not fails)
+        if steps:  # _at inline: one clock reading for all (time does not move here)
+            events, deltas, moment, order = self._events, self._deltas, self.clock.now(), self._order
+            for step in steps:
+                step_id = step.id
+                attempt = states[step_id].attempts
+                outcome = outcomes.get(step_id)
+                fails = outcome is not None and outcome.attempt_fails(attempt)
+                trace = traces.get(step_id)
+                if trace is None:
+                    trace = traces[step_id] = StepTrace()
+                trace.attempts.append(Attempt(attempt, now, now, None))
+                order += 1
+                after = durations.get(step_id, 0.0)
+                if after:
+                    delta = deltas.get(after)
+                    if delta is None:
+                        delta = deltas[after] = timedelta(seconds=after)
+                    heapq.heappush(events, (moment + delta, order, "attempt", step_id, not fails))
+                else:
+                    heapq.heappush(events, (moment, order, "attempt", step_id, not fails))
+            self._order = order
         for gate_id in self.scheduler.waiting:
             trace = traces.get(gate_id)
             if trace is not None and trace.gate_since is not None:
