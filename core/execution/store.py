@@ -40,16 +40,20 @@ import os
 import re
 import secrets as random_tokens
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from core import json_text
 from core.regular_file import read_regular_file
 from core.execution.clock import iso
 from core.execution.journal import (
-    CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, chain_step, check_snapshot_against,
+    CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, check_snapshot_against,
     encode_line, read_checked, scan_journal,
 )
 
@@ -375,7 +379,12 @@ class RunHandle:
     def append(self, record: dict) -> None:
         if self._journal is None:
             raise RunStoreError(f"run '{self.run_id}' is not open for writing")
-        line, crc = encode_line(record, self._last_crc if self._chained else 0)
+        try:  # encode_line inline (one journal line per transition): canonical JSON, chained CRC
+            body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            body = json_text.canonical(record)
+        crc = zlib.crc32(body, self._last_crc if self._chained else 0)
+        line = b"%08x " % crc + body + b"\n"
         try:
             written = self._journal.write(line)
             while written < len(line):  # a short write (the disk filling up): the rest, or the error
@@ -384,7 +393,7 @@ class RunHandle:
         except OSError as error:
             self._broken = True
             raise RunStoreError(f"cannot write run '{self.run_id}': {error.strerror or error}") from None
-        self._last_crc, self._chain = crc, chain_step(self._chain, crc)
+        self._last_crc, self._chain = crc, sha256(self._chain + b"%08x" % crc).digest()  # chain_step inline
         self.records.append(record)
         self._dirty = True
         if time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
