@@ -242,11 +242,13 @@ class VirtualRun:
     def check_size(self) -> None:
         """Refuse, before playing it, a forecast of more attempts than :data:`MAX_FORECAST_ATTEMPTS`."""
         max_attempts = self.plan.failure_policy.max_attempts
+        outcomes = self.assumptions.outcomes  # Assumptions.outcome() without a call per step
         steps = attempts = 0
         for step in self.graph._steps.values():
             steps += 1
             if step.kind == "run":
-                failures = self.assumptions.outcome(step.id).failures
+                outcome = outcomes.get(step.id)
+                failures = 0 if outcome is None else outcome.failures  # the default outcome: succeed
                 attempts += max_attempts if failures is None else min(failures + 1, max_attempts)
         limit = max(MAX_FORECAST_ATTEMPTS, 3 * steps)
         if attempts > limit:
