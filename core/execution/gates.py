@@ -42,6 +42,8 @@ class GateDecisions:
                     "expiresAt": iso(expires_at)})
 
     def _decide_gates(self) -> bool:
+        if not self.waiting:  # asked at every turn of advance(): most often no gate waits
+            return False
         changed = False
         now = self.clock.now()
         for step_id, expires_at in list(self.waiting.items()):

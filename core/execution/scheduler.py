@@ -97,7 +97,7 @@ class Scheduler(Ledger, GateDecisions, RunTimeValues):
                     changed = True
             for queue in self._queues.values():
                 queue.clear()
-        for block_id in list(self._stopping):
+        for block_id in list(self._stopping) if self._stopping else ():
             if self.states[block_id].status != RUNNING:
                 self._stopping.discard(block_id)
                 continue
