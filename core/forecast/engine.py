@@ -249,7 +249,10 @@ class VirtualRun:
             if step.kind == "run":
                 outcome = outcomes.get(step.id)
                 failures = 0 if outcome is None else outcome.failures  # the default outcome: succeed
-                attempts += max_attempts if failures is None else min(failures + 1, max_attempts)
+                if failures is None or failures >= max_attempts:  # min(failures + 1, max_attempts), no call
+                    attempts += max_attempts
+                else:
+                    attempts += failures + 1
         limit = max(MAX_FORECAST_ATTEMPTS, 3 * steps)
         if attempts > limit:
             raise ForecastLimit(f"the assumptions make up to {attempts:,} attempts (maxAttempts is {max_attempts:,}); "
