@@ -60,9 +60,12 @@ def iso_at(moment: datetime) -> str:
     # Cached: a transition's moment is written to the journal, then again as a step's startedAt,
     # finishedAt and lastTransitionAt in every snapshot.  isoformat, not strftime: strftime imports
     # a module on every call, which adds up per step.
+    # The text isoformat(timespec="microseconds") gives for the naive UTC moment, plus "Z", formatted
+    # from the fields: half the cost of isoformat on an aware datetime (a tested equivalence).
     if moment.tzinfo is not timezone.utc:
         moment = moment.astimezone(timezone.utc)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond)
 
 
 def parse_iso(text: str | None) -> datetime | None:

@@ -91,6 +91,7 @@ class Driver:
         self._advanced_at = None
         self._last_sync = time.monotonic()
         self._thread: int | None = None
+        self._secret_values: list[str] | None = None
         backend.bind(self.post)
 
     @property
@@ -282,7 +283,10 @@ class Driver:
         except Exception as error:
             scheduler.fail(step.id, f"parameters could not be resolved: {error}")
             return False
-        secrets = [value for value in scheduler.secrets.values() if isinstance(value, str) and value]
+        secrets = self._secret_values
+        if secrets is None:  # the run's secrets never change while it is driven: listed once
+            secrets = self._secret_values = [value for value in scheduler.secrets.values()
+                                             if isinstance(value, str) and value]
         number = scheduler.states[step.id].attempts
         # a step carries the secrets found in its parameters and those its templates read, in any
         # form (a backend keeps such an attempt off shared channels: see the dask backend)

@@ -140,7 +140,9 @@ class ActiveRun:
 
     def close(self) -> None:
         try:
-            if self.handle.locked:
+            # a snapshot is a function of the header and the records: one current with the journal
+            # (the driver writes one when it stops) is not written again, nor its three fsyncs
+            if self.handle.locked and self.handle.read_snapshot() is None:
                 self.save_snapshot()
         finally:
             self.handle.close()

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from core.execution.clock import iso
+from core.gc_pause import without_gc
 from core.execution.scheduler import Scheduler
 from core.plan import PlannedStep
 
 
+@without_gc  # thousands of acyclic dicts at every pause and end: no collection traversing the run meanwhile
 def build_snapshot(header: dict, scheduler: Scheduler) -> dict:
     records = scheduler.records
     updated = next((r["at"] for r in reversed(records) if r.get("at")), header.get("createdAt"))
 
+    states = scheduler.states
+
     def step_json(step: PlannedStep) -> dict:
-        state = scheduler.states[step.id].to_json()
+        state = states[step.id]  # StepState.to_json's values, read straight into this one dict
         return {
-            "stepId": step.id, "kind": step.kind, "status": state["status"], "attempts": state["attempts"],
-            "lastTransitionAt": state["lastTransitionAt"], "nextAttemptAt": state["nextAttemptAt"],
-            "statusReason": state["statusReason"], "startedAt": state["startedAt"],
-            "finishedAt": state["finishedAt"], "outputs": state["outputs"],
+            "stepId": step.id, "kind": step.kind, "status": state.status, "attempts": state.attempts,
+            "lastTransitionAt": iso(state.last_transition_at), "nextAttemptAt": iso(state.next_attempt_at),
+            "statusReason": state.reason, "startedAt": iso(state.started_at),
+            "finishedAt": iso(state.finished_at), "outputs": state.outputs,
             "children": [step_json(child) for child in step.children],
         }
 

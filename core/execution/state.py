@@ -79,9 +79,9 @@ class Transition:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class StepState:
-    """Where one step is; changed only by :meth:`apply`."""
+    """Where one step is; changed only by :meth:`apply` (slots: one per step, read on every transition)."""
 
     status: str = PENDING
     attempts: int = 0
@@ -106,18 +106,23 @@ class StepState:
 
     def apply_checked(self, event: Transition) -> None:
         """:meth:`apply` for an event :meth:`check` has just passed (the scheduler checks before storing)."""
-        self.status = event.to_status
-        self.attempts = event.attempt
-        self.reason = event.reason
-        self.next_attempt_at = event.next_attempt_at
-        self.last_transition_at = event.at
-        if event.to_status == RUNNING:
-            self.started_at = event.at
+        self.change(event.to_status, event.attempt, event.reason, event.next_attempt_at, event.at, event.outputs)
+
+    def change(self, to_status: str, attempt: int, reason: str | None, next_attempt_at: datetime | None,
+               at: datetime, outputs: dict | None) -> None:
+        """:meth:`apply_checked` from the event's fields (the scheduler's path: no event object made)."""
+        self.status = to_status
+        self.attempts = attempt
+        self.reason = reason
+        self.next_attempt_at = next_attempt_at
+        self.last_transition_at = at
+        if to_status == RUNNING:
+            self.started_at = at
             self.finished_at = None
-        elif event.to_status in TERMINAL:
-            self.finished_at = event.at
-        if event.outputs is not None:
-            self.outputs = event.outputs
+        elif to_status in TERMINAL:
+            self.finished_at = at
+        if outputs is not None:
+            self.outputs = outputs
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -40,16 +40,20 @@ import os
 import re
 import secrets as random_tokens
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from core import json_text
 from core.regular_file import read_regular_file
 from core.execution.clock import iso
 from core.execution.journal import (
-    CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, chain_step, check_snapshot_against,
+    CHAINED_SINCE, JOURNAL, SNAPSHOT, body_checksum, chain_hex, chain_of, check_snapshot_against,
     encode_line, read_checked, scan_journal,
 )
 
@@ -93,11 +97,12 @@ def _checksum(body: Any) -> str:
     return body_checksum(body)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str | bytes) -> None:
+    data = text.encode("utf-8") if isinstance(text, str) else text
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with open(temporary, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -362,7 +367,7 @@ class RunHandle:
     def open_journal(self) -> None:
         path = self.folder / JOURNAL
         try:
-            self._journal = open(path, "ab")
+            self._journal = open(path, "ab", buffering=0)  # each write is one system call: no buffer to flush
             if self._journal.tell() > self._good_length:  # cut off a torn tail before appending
                 self._journal.truncate(self._good_length)
                 self._journal.seek(self._good_length)
@@ -374,14 +379,21 @@ class RunHandle:
     def append(self, record: dict) -> None:
         if self._journal is None:
             raise RunStoreError(f"run '{self.run_id}' is not open for writing")
-        line, crc = encode_line(record, self._last_crc if self._chained else 0)
+        try:  # encode_line inline (one journal line per transition): canonical JSON, chained CRC
+            body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            body = json_text.canonical(record)
+        crc = zlib.crc32(body, self._last_crc if self._chained else 0)
+        line = b"%08x " % crc + body + b"\n"
         try:
-            self._journal.write(line)
-            self._journal.flush()
+            written = self._journal.write(line)
+            while written < len(line):  # a short write (the disk filling up): the rest, or the error
+                line = line[written:]
+                written = self._journal.write(line)
         except OSError as error:
             self._broken = True
             raise RunStoreError(f"cannot write run '{self.run_id}': {error.strerror or error}") from None
-        self._last_crc, self._chain = crc, chain_step(self._chain, crc)
+        self._last_crc, self._chain = crc, sha256(self._chain + b"%08x" % crc).digest()  # chain_step inline
         self.records.append(record)
         self._dirty = True
         if time.monotonic() - self._last_sync >= FSYNC_INTERVAL:
@@ -404,7 +416,7 @@ class RunHandle:
                     "checksum": _checksum(snapshot), "writtenAt": iso(datetime.now().astimezone()),
                     "snapshot": snapshot}
         try:
-            _write_atomically(self.folder / SNAPSHOT, json_text.pretty(document))
+            _write_atomically(self.folder / SNAPSHOT, json_text.pretty_bytes(document))
         except OSError as error:
             raise RunStoreError(f"cannot write the snapshot of run '{self.run_id}': "
                                 f"{error.strerror or error}") from None

@@ -55,7 +55,7 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
         from core.forecast.history import history_durations
         history = history_durations(store, plan.pack_name)
     timing = step_durations(plan, assumptions, history, steps)
-    run = VirtualRun(plan, assumptions, {step_id: seconds for step_id, (seconds, _) in timing.items()})
+    run = VirtualRun(plan, assumptions, {step_id: seconds for step_id, (seconds, _) in timing.items()}, steps)
     run.drive()
     steps = _step_forecasts(steps, run, timing)
     by_id = {step.id: step for step in steps}

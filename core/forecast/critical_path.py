@@ -18,6 +18,7 @@ from bisect import bisect_left
 
 from core.forecast.model import StepForecast
 from core.graph import ExecutionGraph
+from core.plan import BLOCK_KINDS
 
 
 class _Walk:
@@ -89,11 +90,9 @@ class _Walk:
 
 def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tuple[str, ...]:
     walk = _Walk(graph, steps)
-    ids = list(steps)
     last, last_end = None, None
-    for step_id in ids:
-        step = steps[step_id]
-        if graph.step(step_id).children:
+    for step_id, step in steps.items():
+        if step.kind in BLOCK_KINDS and graph.step(step_id).children:  # only a block has children
             continue
         attempts = step.attempts
         finish = attempts[-1].end if attempts else step.waiting_since
