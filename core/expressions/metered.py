@@ -292,11 +292,16 @@ class PlanValues:
     def charge(self, value: Any) -> None:
         if value is None:
             return
+        self.budget.charge(0, self.size(value))
+
+    def size(self, value: Any) -> int:
+        """What :meth:`charge` counts for ``value``: its JSON bytes, or past the limits just
+        more than the whole budget (so that charging it fails).  A value planned many times
+        may be measured once and charged with ``budget.charge(0, size)`` each time."""
         try:
-            _, size = self._meter.size(value)
+            return self._meter.size(value)[1]
         except BudgetExceeded:
-            size = self.budget.max_bytes + 1
-        self.budget.charge(0, size)
+            return self.budget.max_bytes + 1
 
 
 def measure(value: Any) -> tuple[int, int]:

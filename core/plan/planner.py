@@ -98,6 +98,7 @@ class _Planner:
         self.budget = ValueBudget()
         self.values = PlanValues(self.budget)
         self._resolvers: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept alive; its resolver)
+        self._recipes: dict[int, _Recipe] = {}  # id of a manifest step -> its recipe (which keeps it alive)
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -181,11 +182,10 @@ class _Planner:
 
     def _plan(self) -> Plan:
         manifest = self.pack.manifest
-        steps = tuple(
-            self.plan_step(step, ("spec", "steps", index), prefix="", parent=None, scope={},
-                           parent_skip=None)
+        steps = tuple([
+            self._plan_step(step, ("spec", "steps", index), "", None, {}, None)
             for index, step in enumerate(manifest.spec.steps)
-        )
+        ])
         approvals = {
             spec.id: PlannedApproval(
                 spec.id, tuple(spec.grants), spec.expiresAfter, spec.expires_after_seconds,
@@ -233,8 +233,29 @@ class _Planner:
             document["schemaReferences"] = referenced
         return "sha256:" + hashlib.sha256(json_text.canonical(document)).hexdigest()
 
+    def recipe(self, step: Step, path: tuple) -> "_Recipe":
+        """What planning ``step`` needs that does not depend on its scope, worked out once.
+
+        A step's ``path`` is where it is written, so it is the same on every visit (a map's
+        template is planned once per item with one path).
+        """
+        known = self._recipes.get(id(step))
+        if known is not None and known.step is step:
+            return known
+        recipe = self._recipes[id(step)] = _Recipe(self, step, path)
+        return recipe
+
+    def value(self, slot: tuple, scope: dict) -> Any:
+        """A recipe's value slot ``(value, resolver or None, path)`` resolved in ``scope``."""
+        value, resolver, path = slot
+        return value if resolver is None else resolver(self, scope, path)
+
     def plan_step(self, step: Step, path: tuple, *, prefix: str, parent: str | None, scope: dict,
                   parent_skip: str | None) -> PlannedStep:
+        return self._plan_step(step, path, prefix, parent, scope, parent_skip)
+
+    def _plan_step(self, step: Step, path: tuple, prefix: str, parent: str | None, scope: dict,
+                   parent_skip: str | None) -> PlannedStep:
         self.count += 1
         step_id = prefix + step.id
         if self.count > MAX_PLANNED_STEPS:
@@ -242,69 +263,74 @@ class _Planner:
                                 "(every step counts: map children, the steps inside them, parallel "
                                 "children); a plan may hold at most that many")
             raise _LimitPassed()
-        if parent_skip is None and step.when is None:
+        recipe = self.recipe(step, path)
+        if parent_skip is not None:
+            enabled, reason, when_runtime = False, parent_skip, False
+        elif recipe.when_template is None:
+            enabled, reason, when_runtime = recipe.when_decision
+        elif is_truthy(self.render(recipe.when_template, scope, recipe.when_path)):
             enabled, reason, when_runtime = True, None, False
         else:
-            enabled, reason, when_runtime = self.decide_when(step, path, scope, parent_skip)
-        when = step.when
-        planned = PlannedStep(step_id, step.id, step.kind, step.name, enabled, reason,
-                              when if isinstance(when, str) else None, when_runtime,
-                              parent=parent, scope=dict(scope), source_path=path)
+            enabled, reason, when_runtime = False, recipe.when_false, False
+        kind = recipe.kind
+        planned = PlannedStep(step_id, recipe.template_id, kind, recipe.name, enabled, reason,
+                              recipe.when, when_runtime, parent=parent, scope=scope, source_path=path)
+        # Every step has parameters (a dict: ``with``, a policy's, or the default {}), so every
+        # step charges the plan's size budget; the sizes of values as written are the recipe's.
+        if kind == "run":
+            planned.uses = recipe.uses
+            value, resolver, value_path = recipe.parameters
+            if resolver is None:
+                planned.parameters = value
+                self.charge(path, step_id, recipe.fixed_size, ())
+            else:
+                planned.parameters = resolved = resolver(self, scope, value_path)
+                self.charge(path, step_id, recipe.fixed_size, (resolved,))
+            return planned
+        if kind == "gate.approval" or kind == "gate.policy":
+            varying = []
+            if kind == "gate.approval":
+                planned.approval_id = recipe.approval_id
+            else:
+                planned.policy = recipe.policy
+                value, resolver, value_path = recipe.parameters
+                planned.parameters = value if resolver is None else resolver(self, scope, value_path)
+                if resolver is not None:
+                    varying.append(planned.parameters)
+            value, resolver, value_path = recipe.message
+            planned.gate_message = value if resolver is None else resolver(self, scope, value_path)
+            if resolver is not None:
+                varying.append(planned.gate_message)
+            self.charge(path, step_id, recipe.fixed_size, varying)
+            return planned
         child_skip = None if enabled else (reason if parent_skip else f"parent '{step_id}' is skipped")
-        if step.run is not None:
-            planned.uses = step.run.uses
-            planned.parameters = self.resolve(step.run.with_, scope, path + ("run", "with"))
-        elif step.gate is not None and step.gate.approval is not None:
-            gate = step.gate.approval
-            planned.approval_id = gate.id
-            planned.gate_message = self.resolve(gate.message, scope, path + ("gate", "approval", "message"))
-        elif step.gate is not None and step.gate.policy is not None:
-            gate = step.gate.policy
-            gate_path = path + ("gate", "policy")
-            planned.policy = gate.policy
-            planned.parameters = self.resolve(gate.parameters, scope, gate_path + ("parameters",))
-            planned.gate_message = self.resolve(gate.message, scope, gate_path + ("message",))
-        elif step.parallel is not None:
+        if kind == "parallel":
             block = step.parallel
             planned.max_parallel = block.maxParallel
             planned.continue_on_error = block.continueOnError
-            planned.children = tuple(
-                self.plan_step(child, path + ("parallel", "steps", index), prefix=prefix, parent=step_id,
-                               scope=scope, parent_skip=child_skip)
-                for index, child in enumerate(block.steps)
-            )
-        elif step.map is not None:
+            plan_step = self._plan_step
+            planned.children = tuple([
+                plan_step(child, child_path, prefix, step_id, scope, child_skip)
+                for child, child_path in recipe.children
+            ])
+            self.charge(path, step_id, recipe.fixed_size, ())
+        else:
             self.plan_map(planned, step, path, step_id, scope, enabled, child_skip)
-        self.charge(path, step_id, planned)
+            self.charge(path, step_id, recipe.fixed_size, (planned.items,))
         return planned
 
-    def charge(self, path: tuple, step_id: str, planned: PlannedStep) -> None:
-        """Count the step's values against the plan's size budget; stop planning past it."""
+    def charge(self, path: tuple, step_id: str, size: int, varying) -> None:
+        """Charge a step's values to the plan's size budget: ``size`` for those fixed by its
+        recipe, and each of ``varying`` (a placeholder for a run-time value costs nothing
+        here); planning stops past the budget."""
         try:
-            for value in (planned.parameters, planned.gate_message, planned.items):
-                if value is not None and not isinstance(value, RuntimeValue):
-                    self.values.charge(value)
+            for value in varying:
+                if value is not None and value.__class__ is not RuntimeValue:
+                    size += self.values.size(value)
+            self.budget.charge(0, size)
         except BudgetExceeded as error:
             self._problem(path, f"step '{step_id}': {error}")
             raise _LimitPassed() from None
-
-    def decide_when(self, step: Step, path: tuple, scope: dict,
-                    parent_skip: str | None) -> tuple[bool, str | None, bool]:
-        """(enabled, reason it is skipped, decided at run time)."""
-        if parent_skip is not None:
-            return False, parent_skip, False
-        when = step.when
-        if when is None or when is True:
-            return True, None, False
-        if when is False:
-            return False, "when is false", False
-        template = Template.parse(when)
-        if template.is_runtime or template.uses_secrets:
-            return True, None, True
-        value = self.render(template, scope, path + ("when",))
-        if is_truthy(value):
-            return True, None, False
-        return False, f"when is false: {when.strip()}", False
 
     def plan_map(self, planned: PlannedStep, step: Step, path: tuple, step_id: str, scope: dict,
                  enabled: bool, child_skip: str | None) -> None:
@@ -344,11 +370,80 @@ class _Planner:
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
                      child_skip: str | None) -> tuple[PlannedStep, ...]:
         template, template_path = step.map.step, path + ("map", "step")
-        return tuple(
-            self.plan_step(template, template_path, prefix=f"{step_id}[{index}]::",
-                           parent=step_id, scope={"item": item, "index": index}, parent_skip=child_skip)
+        plan_step = self._plan_step
+        return tuple([
+            plan_step(template, template_path, f"{step_id}[{index}]::", step_id,
+                      {"item": item, "index": index}, child_skip)
             for index, item in enumerate(items)
-        )
+        ])
+
+
+class _Recipe:
+    """The scope-free part of planning one manifest step (see :meth:`_Planner.recipe`).
+
+    Value slots are ``(value as written, its resolver or None, path)``.  A ``when`` is decided
+    here unless it must be rendered: absent or true runs, false skips, one that reads step
+    outputs or secrets is decided at run time; one that reads inputs, item or index is kept
+    as ``when_template`` and rendered per scope.  A skipped parent's reason wins over all.
+    """
+
+    __slots__ = ("step", "template_id", "kind", "name", "when", "when_template", "when_decision",
+                 "when_path", "when_false", "uses", "parameters", "approval_id", "policy", "message",
+                 "children", "fixed_size")
+
+    def __init__(self, planner: _Planner, step: Step, path: tuple):
+        self.step = step
+        self.template_id = step.id
+        self.kind = step.kind
+        self.name = step.name
+        when = step.when
+        self.when = when if isinstance(when, str) else None
+        self.when_template = None
+        self.when_decision = (True, None, False)
+        self.when_path = path + ("when",)
+        self.when_false = None
+        if when is False:
+            self.when_decision = (False, "when is false", False)
+        elif isinstance(when, str):
+            template = Template.parse(when)
+            if template.is_runtime or template.uses_secrets:
+                self.when_decision = (True, None, True)
+            else:
+                self.when_template = template
+                self.when_false = f"when is false: {when.strip()}"
+        self.uses = self.approval_id = self.policy = None
+        self.parameters = self.message = None
+        self.children = ()
+        if step.run is not None:
+            self.uses = step.run.uses
+            self.parameters = self._slot(planner, step.run.with_, path + ("run", "with"))
+        elif step.gate is not None and step.gate.approval is not None:
+            gate = step.gate.approval
+            self.approval_id = gate.id
+            self.message = self._slot(planner, gate.message, path + ("gate", "approval", "message"))
+        elif step.gate is not None and step.gate.policy is not None:
+            gate = step.gate.policy
+            self.policy = gate.policy
+            self.parameters = self._slot(planner, gate.parameters, path + ("gate", "policy", "parameters"))
+            self.message = self._slot(planner, gate.message, path + ("gate", "policy", "message"))
+        elif step.parallel is not None:
+            self.children = tuple([(child, path + ("parallel", "steps", index))
+                                   for index, child in enumerate(step.parallel.steps)])
+        # The charge of the values that are the same on every visit: those written without
+        # templates, and the empty parameters of gates without any, blocks and maps.
+        fixed = [slot[0] for slot in (self.parameters, self.message) if slot is not None and slot[1] is None]
+        if self.parameters is None:
+            fixed.append({})
+        self.fixed_size = sum(planner.values.size(value) for value in fixed if value is not None)
+
+    @staticmethod
+    def _slot(planner: _Planner, value: Any, path: tuple) -> tuple:
+        if isinstance(value, str):
+            if "{{" not in value:
+                return value, None, path
+        elif not isinstance(value, (dict, list)):
+            return value, None, path
+        return value, planner.resolver(value), path
 
 
 def expand_map(pack: Pack, inputs: dict, map_step: PlannedStep, items: list,
