@@ -21,7 +21,7 @@ from typing import Any
 from core import json_text
 from core.errors import PackInvalid, Problem
 from core.expressions import ExpressionError, Template, ValueBudget, is_truthy
-from core.expressions.metered import BudgetExceeded, PlanValues
+from core.expressions.metered import BudgetExceeded, PlanValues, measure
 from core.gc_pause import without_gc
 from core.inputs import json_type, resolve_inputs
 from core.limits import MAX_PLANNED_STEPS
@@ -245,11 +245,6 @@ class _Planner:
         recipe = self._recipes[id(step)] = _Recipe(self, step, path)
         return recipe
 
-    def value(self, slot: tuple, scope: dict) -> Any:
-        """A recipe's value slot ``(value, resolver or None, path)`` resolved in ``scope``."""
-        value, resolver, path = slot
-        return value if resolver is None else resolver(self, scope, path)
-
     def plan_step(self, step: Step, path: tuple, *, prefix: str, parent: str | None, scope: dict,
                   parent_skip: str | None) -> PlannedStep:
         return self._plan_step(step, path, prefix, parent, scope, parent_skip)
@@ -275,33 +270,8 @@ class _Planner:
         kind = recipe.kind
         planned = PlannedStep(step_id, recipe.template_id, kind, recipe.name, enabled, reason,
                               recipe.when, when_runtime, parent=parent, scope=scope, source_path=path)
-        # Every step has parameters (a dict: ``with``, a policy's, or the default {}), so every
-        # step charges the plan's size budget; the sizes of values as written are the recipe's.
-        if kind == "run":
-            planned.uses = recipe.uses
-            value, resolver, value_path = recipe.parameters
-            if resolver is None:
-                planned.parameters = value
-                self.charge(path, step_id, recipe.fixed_size, ())
-            else:
-                planned.parameters = resolved = resolver(self, scope, value_path)
-                self.charge(path, step_id, recipe.fixed_size, (resolved,))
-            return planned
-        if kind == "gate.approval" or kind == "gate.policy":
-            varying = []
-            if kind == "gate.approval":
-                planned.approval_id = recipe.approval_id
-            else:
-                planned.policy = recipe.policy
-                value, resolver, value_path = recipe.parameters
-                planned.parameters = value if resolver is None else resolver(self, scope, value_path)
-                if resolver is not None:
-                    varying.append(planned.parameters)
-            value, resolver, value_path = recipe.message
-            planned.gate_message = value if resolver is None else resolver(self, scope, value_path)
-            if resolver is not None:
-                varying.append(planned.gate_message)
-            self.charge(path, step_id, recipe.fixed_size, varying)
+        if kind in _LEAF_KINDS:
+            self._fill_leaf(planned, recipe, scope, path, step_id)
             return planned
         child_skip = None if enabled else (reason if parent_skip else f"parent '{step_id}' is skipped")
         if kind == "parallel":
@@ -318,6 +288,50 @@ class _Planner:
             self.plan_map(planned, step, path, step_id, scope, enabled, child_skip)
             self.charge(path, step_id, recipe.fixed_size, (planned.items,))
         return planned
+
+    def _fill_leaf(self, planned: PlannedStep, recipe: "_Recipe", scope: dict, path: tuple,
+                   step_id: str) -> None:
+        """A run or gate step's values resolved in ``scope``, then charged.
+
+        Every step has parameters (a dict: ``with``, a policy's, or the default {}), so every
+        step charges the plan's size budget; the sizes of values as written are the recipe's.
+        """
+        kind = planned.kind
+        size = recipe.fixed_size
+        try:
+            if kind == "run":
+                planned.uses = recipe.uses
+                value, resolver, value_path = recipe.parameters
+                if resolver is None:
+                    planned.parameters = value
+                else:
+                    planned.parameters = value = resolver(self, scope, value_path)
+                    if value is not None and value.__class__ is not RuntimeValue:
+                        size += self.values.size(value)
+                self.budget.charge(0, size)
+                return
+            if kind == "gate.approval":
+                planned.approval_id = recipe.approval_id
+            else:
+                planned.policy = recipe.policy
+                value, resolver, value_path = recipe.parameters
+                if resolver is None:
+                    planned.parameters = value
+                else:
+                    planned.parameters = value = resolver(self, scope, value_path)
+                    if value is not None and value.__class__ is not RuntimeValue:
+                        size += self.values.size(value)
+            value, resolver, value_path = recipe.message
+            if resolver is None:
+                planned.gate_message = value
+            else:
+                planned.gate_message = value = resolver(self, scope, value_path)
+                if value is not None and value.__class__ is not RuntimeValue:
+                    size += self.values.size(value)
+            self.budget.charge(0, size)
+        except BudgetExceeded as error:
+            self._problem(path, f"step '{step_id}': {error}")
+            raise _LimitPassed() from None
 
     def charge(self, path: tuple, step_id: str, size: int, varying) -> None:
         """Charge a step's values to the plan's size budget: ``size`` for those fixed by its
@@ -370,12 +384,49 @@ class _Planner:
     def map_children(self, step: Step, path: tuple, step_id: str, items: list,
                      child_skip: str | None) -> tuple[PlannedStep, ...]:
         template, template_path = step.map.step, path + ("map", "step")
+        if items and template.parallel is None and template.map is None:
+            return self._leaf_children(template, template_path, step_id, items, child_skip)
         plan_step = self._plan_step
         return tuple([
             plan_step(template, template_path, f"{step_id}[{index}]::", step_id,
                       {"item": item, "index": index}, child_skip)
             for index, item in enumerate(items)
         ])
+
+    def _leaf_children(self, template: Step, path: tuple, step_id: str, items: list,
+                       child_skip: str | None) -> tuple[PlannedStep, ...]:
+        """:meth:`_plan_step` for each item of a map whose template is a run or a gate, with
+        what is the same for every child (recipe, limit check, a ``when`` decided without
+        rendering) worked out once: most steps of a large plan are such children."""
+        children = []
+        if self.count + len(items) > MAX_PLANNED_STEPS:  # the limit is met on the way: the slow path says where
+            return tuple([self._plan_step(template, path, f"{step_id}[{index}]::", step_id,
+                                          {"item": item, "index": index}, child_skip)
+                          for index, item in enumerate(items)])
+        recipe = self.recipe(template, path)
+        if recipe.when_template is not None and child_skip is None:
+            return tuple([self._plan_step(template, path, f"{step_id}[{index}]::", step_id,
+                                          {"item": item, "index": index}, child_skip)
+                          for index, item in enumerate(items)])
+        enabled, reason, when_runtime = (False, child_skip, False) if child_skip is not None \
+            else recipe.when_decision
+        template_id, kind, name, when = recipe.template_id, recipe.kind, recipe.name, recipe.when
+        fill = self._fill_leaf
+        append = children.append
+        for index, item in enumerate(items):
+            child_id = f"{step_id}[{index}]::{template_id}"
+            scope = {"item": item, "index": index}
+            planned = PlannedStep(child_id, template_id, kind, name, enabled, reason, when, when_runtime,
+                                  parent=step_id, scope=scope, source_path=path)
+            fill(planned, recipe, scope, path, child_id)
+            append(planned)
+        self.count += len(items)
+        return tuple(children)
+
+
+_LEAF_KINDS = frozenset({"run", "gate.approval", "gate.policy"})
+_ENABLED, _WHEN_FALSE, _AT_RUN_TIME = (True, None, False), (False, "when is false", False), (True, None, True)
+_EMPTY_SIZE = measure({})[1]  # what the default parameters ({}) of a gate, block or map charge
 
 
 class _Recipe:
@@ -394,47 +445,65 @@ class _Recipe:
     def __init__(self, planner: _Planner, step: Step, path: tuple):
         self.step = step
         self.template_id = step.id
-        self.kind = step.kind
         self.name = step.name
         when = step.when
-        self.when = when if isinstance(when, str) else None
-        self.when_template = None
-        self.when_decision = (True, None, False)
-        self.when_path = path + ("when",)
-        self.when_false = None
-        if when is False:
-            self.when_decision = (False, "when is false", False)
-        elif isinstance(when, str):
+        self.when_template = self.when_false = None
+        self.when_path = path
+        if when is None or when is True:
+            self.when = None
+            self.when_decision = _ENABLED
+        elif when is False:
+            self.when = None
+            self.when_decision = _WHEN_FALSE
+        else:
+            self.when = when
             template = Template.parse(when)
             if template.is_runtime or template.uses_secrets:
-                self.when_decision = (True, None, True)
+                self.when_decision = _AT_RUN_TIME
             else:
+                self.when_decision = None
                 self.when_template = template
+                self.when_path = path + ("when",)
                 self.when_false = f"when is false: {when.strip()}"
-        self.uses = self.approval_id = self.policy = None
-        self.parameters = self.message = None
+        self.uses = self.approval_id = self.policy = self.parameters = self.message = None
         self.children = ()
-        if step.run is not None:
-            self.uses = step.run.uses
-            self.parameters = self._slot(planner, step.run.with_, path + ("run", "with"))
-        elif step.gate is not None and step.gate.approval is not None:
-            gate = step.gate.approval
-            self.approval_id = gate.id
-            self.message = self._slot(planner, gate.message, path + ("gate", "approval", "message"))
-        elif step.gate is not None and step.gate.policy is not None:
-            gate = step.gate.policy
-            self.policy = gate.policy
-            self.parameters = self._slot(planner, gate.parameters, path + ("gate", "policy", "parameters"))
-            self.message = self._slot(planner, gate.message, path + ("gate", "policy", "message"))
-        elif step.parallel is not None:
-            self.children = tuple([(child, path + ("parallel", "steps", index))
-                                   for index, child in enumerate(step.parallel.steps)])
         # The charge of the values that are the same on every visit: those written without
         # templates, and the empty parameters of gates without any, blocks and maps.
-        fixed = [slot[0] for slot in (self.parameters, self.message) if slot is not None and slot[1] is None]
-        if self.parameters is None:
-            fixed.append({})
-        self.fixed_size = sum(planner.values.size(value) for value in fixed if value is not None)
+        size = 0
+        values = planner.values
+        run, gate = step.run, step.gate
+        if run is not None:
+            self.kind = "run"
+            self.uses = run.uses
+            self.parameters = slot = self._slot(planner, run.with_, path + ("run", "with"))
+            if slot[1] is None:
+                size += values.size(slot[0])
+        elif gate is not None:
+            if gate.approval is not None:
+                self.kind = "gate.approval"
+                gate = gate.approval
+                self.approval_id = gate.id
+                self.message = slot = self._slot(planner, gate.message, path + ("gate", "approval", "message"))
+                size += _EMPTY_SIZE
+            else:
+                self.kind = "gate.policy"
+                gate = gate.policy
+                self.policy = gate.policy
+                self.parameters = slot = self._slot(planner, gate.parameters, path + ("gate", "policy", "parameters"))
+                if slot[1] is None:
+                    size += values.size(slot[0])
+                self.message = slot = self._slot(planner, gate.message, path + ("gate", "policy", "message"))
+            if slot[1] is None and slot[0] is not None:
+                size += values.size(slot[0])
+        elif step.parallel is not None:
+            self.kind = "parallel"
+            self.children = tuple([(child, path + ("parallel", "steps", index))
+                                   for index, child in enumerate(step.parallel.steps)])
+            size += _EMPTY_SIZE
+        else:
+            self.kind = "map"
+            size += _EMPTY_SIZE
+        self.fixed_size = size
 
     @staticmethod
     def _slot(planner: _Planner, value: Any, path: tuple) -> tuple:
