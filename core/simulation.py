@@ -24,6 +24,12 @@ REQUIRES_POLICY = "requires-policy"
 STATUSES = (PENDING, SKIPPED, REQUIRES_APPROVAL, REQUIRES_POLICY)
 
 
+_BLANK = {"id": None, "templateId": None, "name": None, "kind": None, "enabled": True, "status": None,
+          "statusReason": None, "uses": None, "parameters": None, "approvalId": None, "policy": None,
+          "gateMessage": None, "maxParallel": None, "continueOnError": None, "children": ()}
+"""A step preview's keys in the order they are written, with the values most steps have."""
+
+
 class StepPreview(dict):
     """A step's simulated status, held as the step's object in the preview JSON (read-only).
 
@@ -125,14 +131,33 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
         status, reason = _classify(step)
         counts[status] += 1
         children = step.children
-        node = StepPreview(
-            id=step.id, templateId=step.template_id, name=step.name, kind=step.kind,
-            enabled=step.enabled, status=status, statusReason=reason, uses=step.uses,
-            parameters=step.parameters, approvalId=step.approval_id, policy=step.policy,
-            gateMessage=step.gate_message, maxParallel=step.max_parallel,
-            continueOnError=step.continue_on_error,
-            children=tuple([preview(child) for child in children]) if children else (),
-        )
+        # A copy of the blank step with what this one has set: a third of the cost of
+        # StepPreview(id=..., ...) for a dict subclass (same keys, same order).
+        node = StepPreview(_BLANK)
+        node["id"] = step.id
+        node["templateId"] = step.template_id
+        node["kind"] = step.kind
+        node["enabled"] = step.enabled
+        node["status"] = status
+        node["parameters"] = step.parameters
+        if step.name is not None:
+            node["name"] = step.name
+        if reason is not None:
+            node["statusReason"] = reason
+        if step.uses is not None:
+            node["uses"] = step.uses
+        if step.approval_id is not None:
+            node["approvalId"] = step.approval_id
+        if step.policy is not None:
+            node["policy"] = step.policy
+        if step.gate_message is not None:
+            node["gateMessage"] = step.gate_message
+        if step.max_parallel is not None:
+            node["maxParallel"] = step.max_parallel
+        if step.continue_on_error is not None:
+            node["continueOnError"] = step.continue_on_error
+        if children:
+            node["children"] = tuple([preview(child) for child in children])
         node.step = step
         return node
 

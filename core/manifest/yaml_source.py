@@ -24,26 +24,34 @@ from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_NUMBER_LENG
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
+_SCALAR = yaml.ScalarNode
+_RESOLVED: dict[str, str] = {}
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
-    """The safe loader with implicit tags remembered for short scalars.
+    """The safe loader with implicit tags remembered for short plain scalars.
 
     PyYAML resolves every plain scalar with a series of regular expressions;
     a pack repeats the same few (``id``, ``run``, ``uses``, ``with``) on every
-    step, so remembering them halves composing an 80,000-step manifest.
+    step, so remembering them halves composing an 80,000-step manifest.  With
+    no path resolvers (none are registered on this loader) a plain scalar's tag
+    depends on its text alone, and a quoted one is always a string, which is
+    what PyYAML's own ``resolve`` gives them.
     """
 
     def resolve(self, kind, value, implicit):
-        if kind is yaml.ScalarNode and len(value) <= 64:
-            key = (value, implicit)
-            tag = _RESOLVED.get(key)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(_RESOLVED) < 50_000:
-                    _RESOLVED[key] = tag
-            return tag
+        if kind is _SCALAR and not self.yaml_path_resolvers:
+            if not implicit[0]:
+                return _STR
+            if len(value) <= 64:
+                tag = _RESOLVED.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(_RESOLVED) < 50_000:
+                        _RESOLVED[value] = tag
+                return tag
         if kind is yaml.MappingNode and not self.yaml_path_resolvers:
             return self.DEFAULT_MAPPING_TAG
         if kind is yaml.SequenceNode and not self.yaml_path_resolvers:
@@ -52,13 +60,11 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
 
 _constructor = yaml.constructor.SafeConstructor()
 
-_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+_SEQ, _MAP = _TAG + "seq", _TAG + "map"
 _TIMESTAMP = _TAG + "timestamp"
 _MERGE = _TAG + "merge"
 _NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
-_SCALAR = yaml.ScalarNode
 
 Path = tuple  # of str | int
 
