@@ -48,9 +48,10 @@ def exactly_one_message(present: list[str], names: tuple[str, ...], what: str) -
 
 
 def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str):
-    message = exactly_one_message([n for n in names if getattr(model, n) is not None], names, what)
-    if message:
-        raise ValueError(message)
+    fields = model.__dict__  # a validated model's fields (read at once: this runs for every step)
+    present = [n for n in names if fields[n] is not None]
+    if len(present) != 1:
+        raise ValueError(exactly_one_message(present, names, what))
     return model
 
 

@@ -43,6 +43,10 @@ def build_plan(pack: Pack, supplied_inputs: dict | None = None, inputs_label: st
 def _plain_path(names: tuple) -> Any:
     """A bare dotted path (``{{ item }}``, ``{{ inputs.x.y }}``) read the way the expression would."""
     root, rest = names[0], names[1:]
+    if not rest and root != "inputs":  # {{ item }}, {{ index }}: what most map children read
+        def read_name(planner: "_Planner", scope: dict, path: tuple) -> Any:
+            return scope.get(root)
+        return read_name
 
     def read(planner: "_Planner", scope: dict, path: tuple) -> Any:
         value = planner.inputs if root == "inputs" else scope.get(root)
