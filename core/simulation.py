@@ -7,6 +7,7 @@ the CLI, the app's export and the API: :meth:`SimulationPreview.to_json`.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,34 +129,39 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
     counts = {status: 0 for status in STATUSES}
 
     def preview(step: PlannedStep) -> StepPreview:
-        status, reason = _classify(step)
+        (step_id, template_id, kind, enabled, parameters, name, uses, approval_id, policy, message,
+         max_parallel, continue_on_error, children) = _fields(step.__dict__)
+        if not enabled or kind == "gate.approval" or kind == "gate.policy" or step.when_runtime \
+                or kind == "map":
+            status, reason = _classify(step)
+        else:
+            status, reason = PENDING, None  # what _classify gives any other step
         counts[status] += 1
-        children = step.children
         # A copy of the blank step with what this one has set: a third of the cost of
         # StepPreview(id=..., ...) for a dict subclass (same keys, same order).
         node = StepPreview(_BLANK)
-        node["id"] = step.id
-        node["templateId"] = step.template_id
-        node["kind"] = step.kind
-        node["enabled"] = step.enabled
+        node["id"] = step_id
+        node["templateId"] = template_id
+        node["kind"] = kind
+        node["enabled"] = enabled
         node["status"] = status
-        node["parameters"] = step.parameters
-        if step.name is not None:
-            node["name"] = step.name
+        node["parameters"] = parameters
+        if name is not None:
+            node["name"] = name
         if reason is not None:
             node["statusReason"] = reason
-        if step.uses is not None:
-            node["uses"] = step.uses
-        if step.approval_id is not None:
-            node["approvalId"] = step.approval_id
-        if step.policy is not None:
-            node["policy"] = step.policy
-        if step.gate_message is not None:
-            node["gateMessage"] = step.gate_message
-        if step.max_parallel is not None:
-            node["maxParallel"] = step.max_parallel
-        if step.continue_on_error is not None:
-            node["continueOnError"] = step.continue_on_error
+        if uses is not None:
+            node["uses"] = uses
+        if approval_id is not None:
+            node["approvalId"] = approval_id
+        if policy is not None:
+            node["policy"] = policy
+        if message is not None:
+            node["gateMessage"] = message
+        if max_parallel is not None:
+            node["maxParallel"] = max_parallel
+        if continue_on_error is not None:
+            node["continueOnError"] = continue_on_error
         if children:
             node["children"] = tuple([preview(child) for child in children])
         node.step = step
@@ -163,6 +169,11 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
 
     steps = tuple(preview(step) for step in plan.steps)
     return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
+
+
+_fields = operator.itemgetter("id", "template_id", "kind", "enabled", "parameters", "name", "uses", "approval_id",
+                              "policy", "gate_message", "max_parallel", "continue_on_error", "children")
+"""A planned step's fields the preview reads, from its ``__dict__`` in one call."""
 
 
 def _classify(step: PlannedStep) -> tuple[str, str | None]:
