@@ -1,4 +1,5 @@
 import time
+import weakref
 
 import pytest
 
@@ -98,3 +99,14 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(PackInvalid, match="it is a FIFO \\(named pipe\\), not a regular file"):
         read_text(str(fifo))
+
+
+def test_a_read_keeps_none_of_its_nodes_once_the_source_is_dropped():
+    # The module-wide PyYAML constructor remembered every number, boolean and null node it
+    # built, so each read kept those nodes and their marks alive for good.
+    source = parse_yaml("a: 1\nb: true\nc: 2.5\nd: null\ne: text\nf: [3, false]\n", "x.yaml")
+    assert source.data == {"a": 1, "b": True, "c": 2.5, "d": None, "e": "text", "f": [3, False]}
+    nodes = [node for pair in source.root.value for node in pair] + source.root.value[-1][1].value
+    refs = [weakref.ref(node) for node in nodes]
+    del source, nodes
+    assert [ref() for ref in refs] == [None] * len(refs)
