@@ -145,14 +145,24 @@ class _Planner:
             parts = [(key, item, self._compile(item, suffix + (key,))) for key, item in value.items()]
             if all(part[2] is None for part in parts):
                 return None
-            return lambda planner, scope, path: {key: item if part is None else part(planner, scope, path)
-                                                 for key, item, part in parts}
+
+            def resolve_dict(planner: "_Planner", scope: dict, path: tuple) -> dict:
+                result = {}  # a loop, not a comprehension: one frame less per map child
+                for key, item, part in parts:
+                    result[key] = item if part is None else part(planner, scope, path)
+                return result
+            return resolve_dict
         if isinstance(value, list):
             parts = [(item, self._compile(item, suffix + (index,))) for index, item in enumerate(value)]
             if all(part[1] is None for part in parts):
                 return None
-            return lambda planner, scope, path: [item if part is None else part(planner, scope, path)
-                                                 for item, part in parts]
+
+            def resolve_list(planner: "_Planner", scope: dict, path: tuple) -> list:
+                result = []
+                for item, part in parts:
+                    result.append(item if part is None else part(planner, scope, path))
+                return result
+            return resolve_list
         if not Template.has_template(value):
             return None
         template = Template.parse(value)
