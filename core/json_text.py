@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import orjson
 
-_PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+_PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE  # the newline: no copy of the text to add it
 _COMPACT = orjson.OPT_SORT_KEYS
 
 
@@ -34,7 +34,7 @@ def pretty(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """
     option = _PRETTY if default is None else _PRETTY | orjson.OPT_PASSTHROUGH_DATACLASS
     try:
-        return orjson.dumps(value, option=option, default=default).decode("utf-8") + "\n"
+        return orjson.dumps(value, option=option, default=default).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
         return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False,
                           default=default) + "\n"
