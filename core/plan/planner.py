@@ -142,8 +142,13 @@ class _Planner:
 
     def _compile(self, value: Any, suffix: tuple) -> Any:
         if isinstance(value, dict):
-            parts = [(key, item, self._compile(item, suffix + (key,))) for key, item in value.items()]
-            if all(part[2] is None for part in parts):
+            parts = []
+            templated = False
+            for key, item in value.items():
+                part = None if item.__class__ is str and "{{" not in item else self._compile(item, suffix + (key,))
+                templated = templated or part is not None
+                parts.append((key, item, part))
+            if not templated:
                 return None
 
             def resolve_dict(planner: "_Planner", scope: dict, path: tuple) -> dict:
@@ -153,8 +158,13 @@ class _Planner:
                 return result
             return resolve_dict
         if isinstance(value, list):
-            parts = [(item, self._compile(item, suffix + (index,))) for index, item in enumerate(value)]
-            if all(part[1] is None for part in parts):
+            parts = []
+            templated = False
+            for index, item in enumerate(value):
+                part = None if item.__class__ is str and "{{" not in item else self._compile(item, suffix + (index,))
+                templated = templated or part is not None
+                parts.append((item, part))
+            if not templated:
                 return None
 
             def resolve_list(planner: "_Planner", scope: dict, path: tuple) -> list:
