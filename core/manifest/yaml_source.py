@@ -283,11 +283,12 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         result: dict = {}
         merged: list[tuple[yaml.Node, yaml.Node]] = []
+        plain = not self.alias_depth  # _build restores it before returning: true for the whole loop
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 merged.extend(self._merge_sources(value_node))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not _SCALAR and not isinstance(key_node, yaml.ScalarNode):
                 self._problem(key_node, "a mapping key must be a plain scalar, not a collection")
                 continue
             key = key_node.value
@@ -295,7 +296,7 @@ class _Builder:
                 first = next(k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == key)
                 self._problem(key_node, f"duplicate key '{key}' (first at line {first.start_mark.line + 1})")
                 continue
-            if value_node.tag == _STR and not self.alias_depth and type(value_node) is _SCALAR:
+            if plain and value_node.__class__ is _SCALAR and value_node.tag == _STR:
                 result[key] = value_node.value  # what _build gives a string, without the call
             else:
                 result[key] = self._build(value_node, depth + 1)
