@@ -22,7 +22,7 @@ def pretty_bytes(value: Any) -> bytes:
     """:func:`pretty`'s text as UTF-8 bytes, without decoding orjson's bytes to encode them again
     (a run's snapshot, written at every pause and end, is a megabyte for 1,000 steps)."""
     try:
-        return orjson.dumps(value, option=_PRETTY) + b"\n"
+        return orjson.dumps(value, option=_PRETTY)  # the option appends the newline
     except (TypeError, orjson.JSONEncodeError):
         return pretty(value).encode("utf-8")
 
