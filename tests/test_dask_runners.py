@@ -148,3 +148,54 @@ def test_the_calls_of_a_worker_that_left_the_cluster_come_back_interrupted(dask_
     qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
     backend.shutdown()
     run.close()
+
+
+def _attempts_on_worker(dask_worker):
+    """(attempts executing, attempts waiting for a slot) in this worker process, over all its runners."""
+    import sys
+    executing = 0
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_name == "execute_attempt":
+                executing += 1
+                break
+            frame = frame.f_back
+    pools = {id(actor._pool): actor._pool for key, actor in dask_worker.state.actors.items()
+             if str(key).startswith("stella-runner-")}
+    return executing, sum(pool._work_queue.qsize() for pool in pools.values())
+
+
+def test_two_runs_on_one_cluster_share_each_workers_threads(tmp_path, qtbot):
+    """Two backends on one cluster (the API server's runs, two CLI runs on one scheduler) run at most as many
+    attempts at once on a worker as it has threads, like Dask's task path: the runners of one worker share
+    its slots.  (Each runner had a pool of its own: a 1-thread worker ran one attempt per run at once.)"""
+    import threading
+    cluster, client = local_cluster(workers=1, threads=1)
+    runs, backends, threads, status = [], [], [], []
+    try:
+        for name in ("one", "two"):
+            folder = tmp_path / name
+            folder.mkdir()
+            run = pack(folder, "    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 60}}}\n")
+            backend = DaskBackend(client)
+            assert backend.transport == "actors"
+            driver = Driver(run, backend, REGISTRY)
+            runs.append((run, driver))
+            backends.append(backend)
+            threads.append(threading.Thread(target=lambda d=driver: status.append(d.drive()), daemon=True))
+            threads[-1].start()
+        [address] = client.scheduler_info()["workers"]
+        qtbot.waitUntil(lambda: sum(client.run(_attempts_on_worker)[address]) == 2, timeout=30_000)
+        assert client.run(_attempts_on_worker)[address] == (1, 1)  # one runs, the other waits for the thread
+    finally:
+        for run, driver in runs:
+            driver.call(lambda d: d.cancel("test over"))
+        for thread in threads:
+            thread.join(60)
+        for backend in backends:
+            backend.shutdown()
+        for run, _ in runs:
+            run.close()
+        client.close()
+        cluster.close()
+    assert status == ["cancelled", "cancelled"]

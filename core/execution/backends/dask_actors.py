@@ -12,7 +12,9 @@ and back on a connection of the client's pool, with no scheduler hop.
   the backend uses Dask's task path (``DaskBackend.transport_reason`` says
   why).
 * An attempt goes to the least loaded runner.  Its method runs ONE attempt on
-  a thread pool of the runner's own, as many threads as its worker has (an
+  its worker's runner pool: as many threads as the worker has, shared by
+  every runner there (one per backend: two runs on one cluster still run at
+  most that many attempts at once on a worker, as on the task path; an
   actor runs synchronous methods one at a time), with the same
   :func:`run_on_worker` as a task: the worker keeps nothing but the executor
   registry, the driver keeps the journal and decides everything.
@@ -37,6 +39,7 @@ import logging
 import pickle
 import threading
 import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -54,13 +57,33 @@ log = logging.getLogger(__name__)
 
 
 # -- on the worker ------------------------------------------------------------------------------------
+_POOLS: "weakref.WeakKeyDictionary[object, ThreadPoolExecutor]" = weakref.WeakKeyDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _worker_pool(slots: int) -> ThreadPoolExecutor:
+    """The one pool of the worker this runs on, shared by all its runners (one per backend: the API
+    server's runs, other processes on the same cluster), so that a worker runs at most as many attempts
+    at once as it has threads, as on Dask's task path.  A pool per runner ran one attempt per run at once."""
+    import distributed
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not on a worker (a test calling the actor's class directly)
+        return ThreadPoolExecutor(slots, thread_name_prefix="stella-runner")
+    with _POOLS_LOCK:
+        pool = _POOLS.get(worker)
+        if pool is None:
+            pool = _POOLS[worker] = ThreadPoolExecutor(slots, thread_name_prefix="stella-runner")
+        return pool
+
+
 class Runner:
     """An actor on one worker: runs the attempts it is handed, ``slots`` at a time."""
 
     def __init__(self, allow_commands: bool, slots: int):
         self.allow_commands = allow_commands
         self.slots = max(1, slots)
-        self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="stella-runner")
+        self._pool = _worker_pool(self.slots)
 
     async def ping(self) -> int:
         return self.slots
