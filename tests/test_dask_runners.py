@@ -199,3 +199,36 @@ def test_two_runs_on_one_cluster_share_each_workers_threads(tmp_path, qtbot):
         client.close()
         cluster.close()
     assert status == ["cancelled", "cancelled"]
+
+
+def test_the_api_servers_runs_use_its_clusters_runners_placed_once(dask_client, tmp_path, monkeypatch):
+    """The API server keeps one Dask client for all its runs; each run's backend is made under the server's
+    lock.  They call the runners placed once for that client, rather than each placing (and probing) one
+    more runner per worker there: a run's start no longer waits for actors to start on every worker, nor
+    blocks the server meanwhile (a worker slow to start one held it up to START_TIMEOUT)."""
+    from core.execution.host import HostOptions, RunHost
+    host = RunHost(RunStore(tmp_path / "store"), HostOptions(backend="dask", scheduler=dask_client.scheduler.address))
+    try:
+        first = host._backend()  # the shared client's runners are placed here, once
+        workers = len(dask_client.scheduler_info()["workers"])
+        assert host._shared_dask._runners.serving() == workers
+
+        def placed(self, missing):
+            raise AssertionError(f"a run's backend placed runners again on {sorted(missing)}")
+
+        monkeypatch.setattr(dask_actors.Runners, "_place", placed)
+        second = host._backend()
+        for number, backend in enumerate((first, second)):
+            assert backend.transport == "actors"
+            folder = tmp_path / f"run{number}"
+            folder.mkdir()
+            run = pack(folder, f"    - {{id: only, run: {{uses: builtin:echo, with: {{n: {number}}}}}}}\n")
+            assert Driver(run, backend, REGISTRY).drive() == "succeeded"  # its completions come back to it
+            assert run.scheduler.outputs["only"] == {"n": number}
+            backend.shutdown(wait=True)
+            run.close()
+        assert host._shared_dask._runners.serving() == workers  # a run's shutdown leaves the shared runners
+        runners = [k for keys in dask_client.run(_runner_keys).values() for k in keys]
+        assert len(runners) == workers, runners
+    finally:
+        host.shutdown()

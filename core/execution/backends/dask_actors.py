@@ -105,13 +105,14 @@ class Runner:
 class Call:
     """One attempt handed to a runner: the backend's handle (with a ``key`` like a task's)."""
 
-    __slots__ = ("key", "attempt", "runner", "done")
+    __slots__ = ("key", "attempt", "runner", "done", "deliver")
 
-    def __init__(self, attempt: StepAttempt, runner: "_Placed"):
+    def __init__(self, attempt: StepAttempt, runner: "_Placed", deliver: Callable[[Completion], None]):
         self.key = f"stella-{attempt.step_id[:60]}-{attempt.attempt}-{uuid.uuid4().hex}"
         self.attempt = attempt
         self.runner = runner
         self.done = False
+        self.deliver = deliver  # the backend that submitted it (several may share these runners)
 
 
 class _Placed:
@@ -224,13 +225,15 @@ class Runners:
         with self._lock:
             return {runner.address: len(runner.calls) for runner in self._serving.values()}
 
-    def submit(self, attempt: StepAttempt, cancel_name: str | None) -> Call | None:
-        """Hand the attempt to the least loaded runner; None when no runner serves."""
+    def submit(self, attempt: StepAttempt, cancel_name: str | None,
+               deliver: Callable[[Completion], None] | None = None) -> Call | None:
+        """Hand the attempt to the least loaded runner; None when no runner serves.  Its completion goes
+        to ``deliver`` (default: the ``deliver`` these runners were made with)."""
         with self._lock:
             if not self._serving:
                 return None
             runner = min(self._serving.values(), key=lambda r: (len(r.calls) / r.slots, r.used))
-            call = Call(attempt, runner)
+            call = Call(attempt, runner, deliver or self._deliver)
             runner.calls.add(call)
             runner.used += 1
         self.client.loop.add_callback(self._run, call, cancel_name)
@@ -271,7 +274,7 @@ class Runners:
             if not call.runner.calls and call.runner in self._retired:
                 self._retired.remove(call.runner)
         if not self._closed:
-            self._deliver(completion)
+            call.deliver(completion)
 
     def _lose(self, runner: _Placed, reason: str) -> None:
         """Out of service; when its worker is gone, its unanswered calls come back interrupted now."""
