@@ -232,3 +232,38 @@ def test_the_api_servers_runs_use_its_clusters_runners_placed_once(dask_client, 
         assert len(runners) == workers, runners
     finally:
         host.shutdown()
+
+
+def _hold_the_thread(started: str, release: str) -> None:
+    """A task that keeps its worker's thread until ``release`` is set (it sets ``started`` first)."""
+    distributed.Event(started).set()
+    distributed.Event(release).wait(120)
+
+
+def test_a_worker_too_busy_to_start_its_runner_gets_one_once_free(tmp_path, qtbot, monkeypatch):
+    """Starting a runner takes one of its worker's threads: a worker whose threads are all busy (another
+    client's tasks) cannot start one in START_TIMEOUT.  It is busy, not unreachable: it gets its runner once
+    free.  (It was marked unreachable for good: that backend, and now the API server's runs, stayed on the
+    task path for their whole life.)"""
+    monkeypatch.setattr(dask_actors, "START_TIMEOUT", 1.0)
+    cluster, client = local_cluster(workers=1, threads=1)
+    backend = None
+    try:
+        started, release = f"started-{tmp_path.name}", f"release-{tmp_path.name}"
+        busy = client.submit(_hold_the_thread, started, release, pure=False)
+        assert distributed.Event(started, client=client).wait(60)
+        backend = DaskBackend(client)
+        assert backend.transport == "tasks"  # no thread to start the runner with
+        assert "no free thread there yet" in backend.transport_reason, backend.transport_reason
+        distributed.Event(release, client=client).set()
+        busy.result(60)
+        qtbot.waitUntil(lambda: backend.transport == "actors", timeout=30_000)
+        assert backend.transport_reason is None
+        run = pack(tmp_path, "    - {id: only, run: {uses: builtin:echo, with: {n: 1}}}\n")
+        assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+        run.close()
+    finally:
+        if backend is not None:
+            backend.shutdown()
+        client.close()
+        cluster.close()

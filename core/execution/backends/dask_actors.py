@@ -140,6 +140,7 @@ class Runners:
         self._serving: dict[str, _Placed] = {}  # worker address -> its runner in service
         self._retired: list[_Placed] = []  # out of service, some calls not answered yet
         self.unreachable: dict[str, str] = {}  # worker address -> why it got no runner
+        self._starting: dict[str, object] = {}  # worker address -> its runner's future, waiting for a thread
         self._closed = False
         self._wake = threading.Event()
         self._keeper: threading.Thread | None = None
@@ -162,6 +163,9 @@ class Runners:
         if self.unreachable:
             reasons = "; ".join(f"{address}: {why}" for address, why in sorted(self.unreachable.items()))
             return f"no worker took a runner ({reasons})"
+        starting = sorted(list(self._starting))  # (list(): one step under the GIL, the keeper may change it)
+        if starting:
+            return f"no runner serves yet: starting on {', '.join(starting)} (no free thread there yet)"
         return self._failure or "no runner serves yet (no worker, or every worker lost)"
 
     def _keep(self) -> None:
@@ -184,6 +188,8 @@ class Runners:
                 self._lose(runner, "its worker left the cluster")
             elif runner.future.status != "finished":  # its actor was released or lost: no new calls
                 self._lose(runner, f"its actor is {runner.future.status}")
+        for address in [address for address in self._starting if address not in workers]:
+            self._starting.pop(address).release()
         missing = {address: info.get("nthreads", 1) for address, info in workers.items()
                    if address not in self._serving and address not in self.unreachable}
         if missing and not self._closed:
@@ -191,16 +197,29 @@ class Runners:
 
     def _place(self, missing: dict[str, int]) -> None:
         import distributed
-        futures = {address: self.client.submit(Runner, self.allow_commands, slots, actor=True, workers=[address],
-                                               allow_other_workers=False, pure=False,
-                                               key=f"stella-runner-{uuid.uuid4().hex}")
-                   for address, slots in missing.items()}
+        futures, fresh = {}, []
+        for address, slots in missing.items():
+            # a runner still waiting for a thread there is neither submitted again nor waited for again
+            future = self._starting.pop(address, None)
+            if future is None or future.status not in ("pending", "finished"):
+                if future is not None:
+                    future.release()
+                future = self.client.submit(Runner, self.allow_commands, slots, actor=True, workers=[address],
+                                            allow_other_workers=False, pure=False,
+                                            key=f"stella-runner-{uuid.uuid4().hex}")
+                fresh.append(future)
+            futures[address] = future
         try:  # (distributed.wait would need this client to be the process's default)
-            for _ in distributed.as_completed(list(futures.values()), timeout=START_TIMEOUT, loop=self.client.loop):
+            for _ in distributed.as_completed(fresh, timeout=START_TIMEOUT, loop=self.client.loop):
                 pass
         except Exception:  # noqa: BLE001 - a timeout: each future says how it went below
             pass
         for address, future in futures.items():
+            if future.status == "pending" and not self._closed:
+                # starting a runner takes a thread of its worker: one whose threads are all busy (other
+                # clients' tasks) is busy, not unreachable; the keeper looks again at each round
+                self._starting[address] = future
+                continue
             try:
                 if future.status != "finished":
                     raise RuntimeError(f"the runner did not start ({future.status})")
@@ -299,8 +318,9 @@ class Runners:
             self._keeper.join(5)
         with self._lock:
             placed, self._serving, self._retired = list(self._serving.values()), {}, []
-        for runner in placed:
+            starting, self._starting = list(self._starting.values()), {}
+        for future in [runner.future for runner in placed] + starting:
             try:
-                runner.future.release()
+                future.release()
             except Exception:  # noqa: BLE001 - the client is already closed
                 pass
