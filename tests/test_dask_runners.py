@@ -267,3 +267,12 @@ def test_a_worker_too_busy_to_start_its_runner_gets_one_once_free(tmp_path, qtbo
             backend.shutdown()
         client.close()
         cluster.close()
+
+
+def test_runners_placed_without_commands_are_not_lent_to_a_backend_that_allows_them(dask_client):
+    shared = DaskBackend(dask_client)
+    try:
+        with pytest.raises(ValueError, match="allow_commands"):
+            DaskBackend(dask_client, allow_commands=True, runners=shared.runners)
+    finally:
+        shared.shutdown()

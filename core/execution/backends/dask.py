@@ -90,6 +90,8 @@ class DaskBackend:
                  actors: bool = True, runners=None):
         """``runners``: another backend's :attr:`runners` on the same client to call (the API server's
         runs share its client's: none is placed per run, under the server's lock); not closed here."""
+        if runners is not None and runners.allow_commands != allow_commands:  # fixed when they were placed
+            raise ValueError("these runners were placed with another allow_commands")
         distributed = _import_distributed()
         self.client = client
         self.cluster = cluster
@@ -113,8 +115,6 @@ class DaskBackend:
         self._workers = itertools.cycle(())
         self._collector = threading.Thread(target=self._collect, name="stella-dask-collector", daemon=True)
         self._collector.start()
-        if runners is not None and runners.allow_commands != allow_commands:  # fixed when they were placed
-            raise ValueError("these runners were placed with another allow_commands")
         self._runners = runners
         self._owns_runners = False
         if runners is None and actors:
