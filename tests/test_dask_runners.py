@@ -148,3 +148,131 @@ def test_the_calls_of_a_worker_that_left_the_cluster_come_back_interrupted(dask_
     qtbot.waitUntil(lambda: backend._runners.serving() == 2, timeout=30_000)
     backend.shutdown()
     run.close()
+
+
+def _attempts_on_worker(dask_worker):
+    """(attempts executing, attempts waiting for a slot) in this worker process, over all its runners."""
+    import sys
+    executing = 0
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_name == "execute_attempt":
+                executing += 1
+                break
+            frame = frame.f_back
+    pools = {id(actor._pool): actor._pool for key, actor in dask_worker.state.actors.items()
+             if str(key).startswith("stella-runner-")}
+    return executing, sum(pool._work_queue.qsize() for pool in pools.values())
+
+
+def test_two_runs_on_one_cluster_share_each_workers_threads(tmp_path, qtbot):
+    """Two backends on one cluster (the API server's runs, two CLI runs on one scheduler) run at most as many
+    attempts at once on a worker as it has threads, like Dask's task path: the runners of one worker share
+    its slots.  (Each runner had a pool of its own: a 1-thread worker ran one attempt per run at once.)"""
+    import threading
+    cluster, client = local_cluster(workers=1, threads=1)
+    runs, backends, threads, status = [], [], [], []
+    try:
+        for name in ("one", "two"):
+            folder = tmp_path / name
+            folder.mkdir()
+            run = pack(folder, "    - {id: nap, run: {uses: builtin:sleep, with: {seconds: 60}}}\n")
+            backend = DaskBackend(client)
+            assert backend.transport == "actors"
+            driver = Driver(run, backend, REGISTRY)
+            runs.append((run, driver))
+            backends.append(backend)
+            threads.append(threading.Thread(target=lambda d=driver: status.append(d.drive()), daemon=True))
+            threads[-1].start()
+        [address] = client.scheduler_info()["workers"]
+        qtbot.waitUntil(lambda: sum(client.run(_attempts_on_worker)[address]) == 2, timeout=30_000)
+        assert client.run(_attempts_on_worker)[address] == (1, 1)  # one runs, the other waits for the thread
+    finally:
+        for run, driver in runs:
+            driver.call(lambda d: d.cancel("test over"))
+        for thread in threads:
+            thread.join(60)
+        for backend in backends:
+            backend.shutdown()
+        for run, _ in runs:
+            run.close()
+        client.close()
+        cluster.close()
+    assert status == ["cancelled", "cancelled"]
+
+
+def test_the_api_servers_runs_use_its_clusters_runners_placed_once(dask_client, tmp_path, monkeypatch):
+    """The API server keeps one Dask client for all its runs; each run's backend is made under the server's
+    lock.  They call the runners placed once for that client, rather than each placing (and probing) one
+    more runner per worker there: a run's start no longer waits for actors to start on every worker, nor
+    blocks the server meanwhile (a worker slow to start one held it up to START_TIMEOUT)."""
+    from core.execution.host import HostOptions, RunHost
+    host = RunHost(RunStore(tmp_path / "store"), HostOptions(backend="dask", scheduler=dask_client.scheduler.address))
+    try:
+        first = host._backend()  # the shared client's runners are placed here, once
+        workers = len(dask_client.scheduler_info()["workers"])
+        assert host._shared_dask._runners.serving() == workers
+
+        def placed(self, missing):
+            raise AssertionError(f"a run's backend placed runners again on {sorted(missing)}")
+
+        monkeypatch.setattr(dask_actors.Runners, "_place", placed)
+        second = host._backend()
+        for number, backend in enumerate((first, second)):
+            assert backend.transport == "actors"
+            folder = tmp_path / f"run{number}"
+            folder.mkdir()
+            run = pack(folder, f"    - {{id: only, run: {{uses: builtin:echo, with: {{n: {number}}}}}}}\n")
+            assert Driver(run, backend, REGISTRY).drive() == "succeeded"  # its completions come back to it
+            assert run.scheduler.outputs["only"] == {"n": number}
+            backend.shutdown(wait=True)
+            run.close()
+        assert host._shared_dask._runners.serving() == workers  # a run's shutdown leaves the shared runners
+        runners = [k for keys in dask_client.run(_runner_keys).values() for k in keys]
+        assert len(runners) == workers, runners
+    finally:
+        host.shutdown()
+
+
+def _hold_the_thread(started: str, release: str) -> None:
+    """A task that keeps its worker's thread until ``release`` is set (it sets ``started`` first)."""
+    distributed.Event(started).set()
+    distributed.Event(release).wait(120)
+
+
+def test_a_worker_too_busy_to_start_its_runner_gets_one_once_free(tmp_path, qtbot, monkeypatch):
+    """Starting a runner takes one of its worker's threads: a worker whose threads are all busy (another
+    client's tasks) cannot start one in START_TIMEOUT.  It is busy, not unreachable: it gets its runner once
+    free.  (It was marked unreachable for good: that backend, and now the API server's runs, stayed on the
+    task path for their whole life.)"""
+    monkeypatch.setattr(dask_actors, "START_TIMEOUT", 1.0)
+    cluster, client = local_cluster(workers=1, threads=1)
+    backend = None
+    try:
+        started, release = f"started-{tmp_path.name}", f"release-{tmp_path.name}"
+        busy = client.submit(_hold_the_thread, started, release, pure=False)
+        assert distributed.Event(started, client=client).wait(60)
+        backend = DaskBackend(client)
+        assert backend.transport == "tasks"  # no thread to start the runner with
+        assert "no free thread there yet" in backend.transport_reason, backend.transport_reason
+        distributed.Event(release, client=client).set()
+        busy.result(60)
+        qtbot.waitUntil(lambda: backend.transport == "actors", timeout=30_000)
+        assert backend.transport_reason is None
+        run = pack(tmp_path, "    - {id: only, run: {uses: builtin:echo, with: {n: 1}}}\n")
+        assert Driver(run, backend, REGISTRY).drive() == "succeeded"
+        run.close()
+    finally:
+        if backend is not None:
+            backend.shutdown()
+        client.close()
+        cluster.close()
+
+
+def test_runners_placed_without_commands_are_not_lent_to_a_backend_that_allows_them(dask_client):
+    shared = DaskBackend(dask_client)
+    try:
+        with pytest.raises(ValueError, match="allow_commands"):
+            DaskBackend(dask_client, allow_commands=True, runners=shared.runners)
+    finally:
+        shared.shutdown()

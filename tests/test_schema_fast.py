@@ -210,3 +210,26 @@ def test_the_samples_schema_takes_the_fast_path():
     assert schema_fast.schema_is_valid(schema)
     assert schema_fast.value_is_valid(SchemaDocument(schema), inputs["sbomBundle"])
     assert not schema_fast.value_is_valid(SchemaDocument(schema), {"metadata": {}})
+
+
+@pytest.mark.parametrize("schema, value", [
+    ({"uniqueItems": True}, [1, 1.0]), ({"uniqueItems": True}, [1, True]), ({"uniqueItems": True}, [0.0, -0.0]),
+    ({"uniqueItems": True}, [[1], [True], [1]]),  # jsonschema's sort-based check calls these unique
+    ({"uniqueItems": True}, [{"a": 1, "b": 2}, {"b": 2, "a": 1.0}]),
+    ({"enum": [1]}, True), ({"enum": [[1]]}, [True]), ({"const": 0}, False), ({"const": {"a": [1]}}, {"a": [True]}),
+    ({"const": 1}, 1.0), ({"enum": [1.0]}, 1), ({"type": "integer"}, 1.0), ({"type": "integer"}, 2.0 ** 53),
+    ({"maxLength": 1}, "\U0001f600"), ({"maxLength": 1}, "e\u0301"), ({"minLength": 2}, "\U0001f600"),
+    ({"exclusiveMinimum": 0}, -0.0), ({"maximum": 9007199254740991}, 9007199254740992),
+    ({"minimum": 0.30000000000000004}, 0.3), ({"maxLength": 1.0}, "ab"), ({"format": "email"}, "not an email"),
+    (SchemaDocument({"$ref": "other.json"}, {"other.json": False}), 1),
+    (SchemaDocument({"$ref": "a.json"}, {"a.json": {"$ref": "#", "type": "string"}}), 1),
+    (SchemaDocument({"properties": {"a": {"$ref": "sub/x.json"}}},
+                    {"sub/x.json": {"$ref": "y.json"}, "sub/y.json": {"type": "string"}, "y.json": True}), {"a": 1}),
+])
+def test_the_edges_the_review_tried_give_jsonschemas_problems(schema, value):
+    """Bool against 1, 1.0 against 1, code points, -0.0, 2**53, a `false` schema file, a relative $ref of a
+    sub-folder's file: the fast path says nothing to report only where jsonschema finds nothing."""
+    with mock.patch.object(schema_fast, "value_is_valid", return_value=False):
+        expected = schema_problems(schema, value)
+    assert schema_problems(schema, value) == expected
+    assert not schema_fast.value_is_valid(schema, value) or expected == []

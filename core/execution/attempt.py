@@ -64,7 +64,8 @@ def execute_attempt(executor: Executor | None, attempt: StepAttempt,
         return Completion(step_id, number, interrupted=CANCELLED)
     except StepFailed as failure:
         completion = Completion(step_id, number, error=str(failure) or "failed")
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() in an executor (argparse on bad arguments) too:
+        # escaping, it left the threads backend's run waiting forever and ended a Dask worker per attempt
         completion = Completion(step_id, number, error=f"{type(error).__name__}: {error}")
     if secrets:
         completion = Completion(step_id, number, secrets.redact(completion.outputs), secrets.redact(completion.error))

@@ -141,7 +141,9 @@ class RunHost:
             self._shared_dask = DaskBackend.connect(self.registry, scheduler=options.scheduler,
                                                     workers=options.workers)
         shared = self._shared_dask
-        return DaskBackend(shared.client, allow_commands=shared.allow_commands)
+        # its runners too: a run's backend places none of its own (actors started and probed on every
+        # worker, under this server's lock, for each run), and the shared ones stay up between runs
+        return DaskBackend(shared.client, allow_commands=shared.allow_commands, runners=shared.runners)
 
     def _loop(self, run_id: str, driven: _Driven) -> None:
         driver = driven.driver

@@ -65,6 +65,45 @@ def _nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def outputs_problem(outputs: dict, limit: int) -> str | None:
+    """Why a step's ``outputs`` cannot be recorded as they are, or None (one pass, no recursion).
+
+    A record is JSON: what it cannot hold exactly would differ between this drive (the value in
+    memory, which later steps read) and a resume (the journal's): a NaN or an infinity (written as
+    ``null``), a date (written as text), a tuple (a list), a key that is not text, any other object
+    (a path, a set: the journal write raised and the driver stopped with the step running).
+    """
+    stack = [(outputs, 0, None)]  # (value, depth, where: (parent's where, key), formatted only for a message)
+    while stack:
+        item, depth, where = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if depth >= limit:
+                return f"its outputs are nested more than {limit} levels deep"
+            for key, inner in item.items():
+                if type(key) is not str:
+                    return f"its outputs are not JSON: the key {key!r} ({type(key).__name__}) at {_where(where)}"
+                stack.append((inner, depth + 1, (where, key)))
+        elif kind is list:
+            if depth >= limit:
+                return f"its outputs are nested more than {limit} levels deep"
+            stack.extend((inner, depth + 1, (where, index)) for index, inner in enumerate(item))
+        elif kind is float:
+            if item != item or item in (float("inf"), float("-inf")):
+                return f"its outputs are not JSON: {item} at {_where(where)}"
+        elif not (item is None or kind is str or kind is int or kind is bool):
+            return f"its outputs are not JSON: a {kind.__name__} at {_where(where)}"
+    return None
+
+
+def _where(where) -> str:
+    keys = []
+    while where is not None:
+        where, key = where
+        keys.append(str(key))
+    return "/" + "/".join(reversed(keys))
+
+
 def _has_placeholders(value: Any) -> bool:
     if isinstance(value, (SecretRef, RuntimeValue)):
         return True

@@ -45,7 +45,7 @@ from core.execution.ledger import (
     RUN_CANCELLED, RUN_FAILED, RUN_FINAL, RUN_INTERRUPTED, RUN_PENDING, RUN_RUNNING, RUN_STOPPED, RUN_SUCCEEDED,
     RUN_WAITING, Expander, Ledger,
 )
-from core.execution.run_values import RunTimeValues, _nested_deeper_than
+from core.execution.run_values import RunTimeValues, _nested_deeper_than, outputs_problem
 from core.execution.state import (
     FAILED, INTERRUPTED, PENDING, RUNNING, SKIPPED, SUCCEEDED, TERMINAL, IllegalTransition,
 )
@@ -227,8 +227,9 @@ class Scheduler(Ledger, GateDecisions, RunTimeValues):
 
     # -- results from the runner -----------------------------------------------------
     def complete(self, step_id: str, outputs: dict | None = None) -> None:
-        if outputs and _nested_deeper_than(outputs, MAX_RUN_VALUE_DEPTH):  # no JSON record could hold it
-            self.fail(step_id, f"its outputs are nested more than {MAX_RUN_VALUE_DEPTH} levels deep")
+        problem = outputs_problem(outputs, MAX_RUN_VALUE_DEPTH) if outputs else None
+        if problem is not None:  # no JSON record could hold them as they are
+            self.fail(step_id, problem)
             return
         self._transition(step_id, SUCCEEDED, outputs=dict(outputs) if outputs else {})  # redacted in _emit
 

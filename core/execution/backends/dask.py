@@ -87,7 +87,11 @@ class DaskBackend:
     name = "dask"
 
     def __init__(self, client, *, allow_commands: bool = False, cluster=None, owns_client: bool = False,
-                 actors: bool = True):
+                 actors: bool = True, runners=None):
+        """``runners``: another backend's :attr:`runners` on the same client to call (the API server's
+        runs share its client's: none is placed per run, under the server's lock); not closed here."""
+        if runners is not None and runners.allow_commands != allow_commands:  # fixed when they were placed
+            raise ValueError("these runners were placed with another allow_commands")
         distributed = _import_distributed()
         self.client = client
         self.cluster = cluster
@@ -111,13 +115,20 @@ class DaskBackend:
         self._workers = itertools.cycle(())
         self._collector = threading.Thread(target=self._collect, name="stella-dask-collector", daemon=True)
         self._collector.start()
-        self._runners = None
-        if actors:
+        self._runners = runners
+        self._owns_runners = False
+        if runners is None and actors:
             from core.execution.backends.dask_actors import Runners
             self._runners = Runners(client, allow_commands, self._deliver_from_runner)
+            self._owns_runners = True
             self._runners.start()  # its keeper places runners on workers that join later, too
             if self._runners.serving() == 0:
                 logging.getLogger(__name__).warning("dask backend on Dask's task path: %s", self.transport_reason)
+
+    @property
+    def runners(self):
+        """The :class:`~core.execution.backends.dask_actors.Runners` this backend calls (None: tasks only)."""
+        return self._runners
 
     @property
     def transport(self) -> str:
@@ -174,7 +185,7 @@ class DaskBackend:
         if cancel_name is not None and attempt.run_id not in self._cleared:
             self._reset_cancel(attempt.run_id)
         if self._runners is not None:
-            call = self._runners.submit(attempt, cancel_name)
+            call = self._runners.submit(attempt, cancel_name, self._deliver_from_runner)
             if call is not None:
                 return call, attempt
             # no runner serves now (every worker lost): Dask's task path waits for workers
@@ -244,7 +255,7 @@ class DaskBackend:
     def shutdown(self, wait: bool = True) -> None:
         self._closed = True
         self._work.set()
-        if self._runners is not None:
+        if self._runners is not None and self._owns_runners:
             self._runners.close()
         for event in self._cancel_events.values():
             try:

@@ -12,7 +12,9 @@ and back on a connection of the client's pool, with no scheduler hop.
   the backend uses Dask's task path (``DaskBackend.transport_reason`` says
   why).
 * An attempt goes to the least loaded runner.  Its method runs ONE attempt on
-  a thread pool of the runner's own, as many threads as its worker has (an
+  its worker's runner pool: as many threads as the worker has, shared by
+  every runner there (one per backend: two runs on one cluster still run at
+  most that many attempts at once on a worker, as on the task path; an
   actor runs synchronous methods one at a time), with the same
   :func:`run_on_worker` as a task: the worker keeps nothing but the executor
   registry, the driver keeps the journal and decides everything.
@@ -37,6 +39,7 @@ import logging
 import pickle
 import threading
 import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -54,13 +57,33 @@ log = logging.getLogger(__name__)
 
 
 # -- on the worker ------------------------------------------------------------------------------------
+_POOLS: "weakref.WeakKeyDictionary[object, ThreadPoolExecutor]" = weakref.WeakKeyDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _worker_pool(slots: int) -> ThreadPoolExecutor:
+    """The one pool of the worker this runs on, shared by all its runners (one per backend: the API
+    server's runs, other processes on the same cluster), so that a worker runs at most as many attempts
+    at once as it has threads, as on Dask's task path.  A pool per runner ran one attempt per run at once."""
+    import distributed
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not on a worker (a test calling the actor's class directly)
+        return ThreadPoolExecutor(slots, thread_name_prefix="stella-runner")
+    with _POOLS_LOCK:
+        pool = _POOLS.get(worker)
+        if pool is None:
+            pool = _POOLS[worker] = ThreadPoolExecutor(slots, thread_name_prefix="stella-runner")
+        return pool
+
+
 class Runner:
     """An actor on one worker: runs the attempts it is handed, ``slots`` at a time."""
 
     def __init__(self, allow_commands: bool, slots: int):
         self.allow_commands = allow_commands
         self.slots = max(1, slots)
-        self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="stella-runner")
+        self._pool = _worker_pool(self.slots)
 
     async def ping(self) -> int:
         return self.slots
@@ -82,13 +105,14 @@ class Runner:
 class Call:
     """One attempt handed to a runner: the backend's handle (with a ``key`` like a task's)."""
 
-    __slots__ = ("key", "attempt", "runner", "done")
+    __slots__ = ("key", "attempt", "runner", "done", "deliver")
 
-    def __init__(self, attempt: StepAttempt, runner: "_Placed"):
+    def __init__(self, attempt: StepAttempt, runner: "_Placed", deliver: Callable[[Completion], None]):
         self.key = f"stella-{attempt.step_id[:60]}-{attempt.attempt}-{uuid.uuid4().hex}"
         self.attempt = attempt
         self.runner = runner
         self.done = False
+        self.deliver = deliver  # the backend that submitted it (several may share these runners)
 
 
 class _Placed:
@@ -116,6 +140,7 @@ class Runners:
         self._serving: dict[str, _Placed] = {}  # worker address -> its runner in service
         self._retired: list[_Placed] = []  # out of service, some calls not answered yet
         self.unreachable: dict[str, str] = {}  # worker address -> why it got no runner
+        self._starting: dict[str, object] = {}  # worker address -> its runner's future, waiting for a thread
         self._closed = False
         self._wake = threading.Event()
         self._keeper: threading.Thread | None = None
@@ -138,6 +163,9 @@ class Runners:
         if self.unreachable:
             reasons = "; ".join(f"{address}: {why}" for address, why in sorted(self.unreachable.items()))
             return f"no worker took a runner ({reasons})"
+        starting = sorted(list(self._starting))  # (list(): one step under the GIL, the keeper may change it)
+        if starting:
+            return f"no runner serves yet: starting on {', '.join(starting)} (no free thread there yet)"
         return self._failure or "no runner serves yet (no worker, or every worker lost)"
 
     def _keep(self) -> None:
@@ -160,6 +188,8 @@ class Runners:
                 self._lose(runner, "its worker left the cluster")
             elif runner.future.status != "finished":  # its actor was released or lost: no new calls
                 self._lose(runner, f"its actor is {runner.future.status}")
+        for address in [address for address in self._starting if address not in workers]:
+            self._starting.pop(address).release()
         missing = {address: info.get("nthreads", 1) for address, info in workers.items()
                    if address not in self._serving and address not in self.unreachable}
         if missing and not self._closed:
@@ -167,16 +197,29 @@ class Runners:
 
     def _place(self, missing: dict[str, int]) -> None:
         import distributed
-        futures = {address: self.client.submit(Runner, self.allow_commands, slots, actor=True, workers=[address],
-                                               allow_other_workers=False, pure=False,
-                                               key=f"stella-runner-{uuid.uuid4().hex}")
-                   for address, slots in missing.items()}
+        futures, fresh = {}, []
+        for address, slots in missing.items():
+            # a runner still waiting for a thread there is neither submitted again nor waited for again
+            future = self._starting.pop(address, None)
+            if future is None or future.status not in ("pending", "finished"):
+                if future is not None:
+                    future.release()
+                future = self.client.submit(Runner, self.allow_commands, slots, actor=True, workers=[address],
+                                            allow_other_workers=False, pure=False,
+                                            key=f"stella-runner-{uuid.uuid4().hex}")
+                fresh.append(future)
+            futures[address] = future
         try:  # (distributed.wait would need this client to be the process's default)
-            for _ in distributed.as_completed(list(futures.values()), timeout=START_TIMEOUT, loop=self.client.loop):
+            for _ in distributed.as_completed(fresh, timeout=START_TIMEOUT, loop=self.client.loop):
                 pass
         except Exception:  # noqa: BLE001 - a timeout: each future says how it went below
             pass
         for address, future in futures.items():
+            if future.status == "pending" and not self._closed:
+                # starting a runner takes a thread of its worker: one whose threads are all busy (other
+                # clients' tasks) is busy, not unreachable; the keeper looks again at each round
+                self._starting[address] = future
+                continue
             try:
                 if future.status != "finished":
                     raise RuntimeError(f"the runner did not start ({future.status})")
@@ -201,13 +244,15 @@ class Runners:
         with self._lock:
             return {runner.address: len(runner.calls) for runner in self._serving.values()}
 
-    def submit(self, attempt: StepAttempt, cancel_name: str | None) -> Call | None:
-        """Hand the attempt to the least loaded runner; None when no runner serves."""
+    def submit(self, attempt: StepAttempt, cancel_name: str | None,
+               deliver: Callable[[Completion], None] | None = None) -> Call | None:
+        """Hand the attempt to the least loaded runner; None when no runner serves.  Its completion goes
+        to ``deliver`` (default: the ``deliver`` these runners were made with)."""
         with self._lock:
             if not self._serving:
                 return None
             runner = min(self._serving.values(), key=lambda r: (len(r.calls) / r.slots, r.used))
-            call = Call(attempt, runner)
+            call = Call(attempt, runner, deliver or self._deliver)
             runner.calls.add(call)
             runner.used += 1
         self.client.loop.add_callback(self._run, call, cancel_name)
@@ -248,7 +293,7 @@ class Runners:
             if not call.runner.calls and call.runner in self._retired:
                 self._retired.remove(call.runner)
         if not self._closed:
-            self._deliver(completion)
+            call.deliver(completion)
 
     def _lose(self, runner: _Placed, reason: str) -> None:
         """Out of service; when its worker is gone, its unanswered calls come back interrupted now."""
@@ -273,8 +318,9 @@ class Runners:
             self._keeper.join(5)
         with self._lock:
             placed, self._serving, self._retired = list(self._serving.values()), {}, []
-        for runner in placed:
+            starting, self._starting = list(self._starting.values()), {}
+        for future in [runner.future for runner in placed] + starting:
             try:
-                runner.future.release()
+                future.release()
             except Exception:  # noqa: BLE001 - the client is already closed
                 pass
