@@ -34,17 +34,19 @@ FORECAST_BY = "forecast (assumed)"
 ASSUMED_SKIP = "assumed skipped (forecast)"
 
 
-def forecast_plan(plan: Plan, assumptions: Assumptions,
-                  steps: list[PlannedStep] | None = None) -> tuple[Plan, set[str]]:
+def forecast_plan(plan: Plan, assumptions: Assumptions, steps: list[PlannedStep] | None = None,
+                  by_id: dict[str, PlannedStep] | None = None,
+                  replaced: dict[str, PlannedStep] | None = None) -> tuple[Plan, set[str]]:
     """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true.
 
     Only the steps that change and the blocks around them are rebuilt: a step assumed ``skip`` or
     with a run-time ``when`` (found in one pass over ``steps``, the plan's steps in order), and
     its ancestors; every other subtree is the plan's own (it was rebuilt identical before).
+    ``by_id`` is ``steps`` by id when the caller has it; ``replaced``, when given, receives the
+    copies by id (so a caller holding the plan's steps by id knows the forecast plan's).
     """
     when_assumed: set[str] = set()
     outcomes = assumptions.outcomes
-    by_id: dict[str, PlannedStep] | None = None
     touched: set[str] = set()
     for step in plan_steps(plan) if steps is None else steps:
         outcome = outcomes.get(step.id)
@@ -66,6 +68,8 @@ def forecast_plan(plan: Plan, assumptions: Assumptions,
         if not (skip or assume_when or children is not step.children and children != step.children):
             return step
         step = copy.copy(step)
+        if replaced is not None:
+            replaced[step.id] = step
         step.children = children
         if assume_when:
             when_assumed.add(step.id)
@@ -91,8 +95,10 @@ class VirtualGraph(ExecutionGraph):
     children, as a real run's map does when its items give an empty list.
     """
 
-    def __init__(self, plan: Plan):
-        steps = {step.id: step for step in plan_steps(plan)}
+    def __init__(self, plan: Plan, steps: dict[str, PlannedStep] | None = None):
+        """``steps``: the plan's steps by id in document order, when the caller has them."""
+        if steps is None:
+            steps = {step.id: step for step in plan_steps(plan)}
         super().__init__(None, tuple(step.id for step in plan.steps), steps)
 
     def expand(self, map_id: str, children: tuple[PlannedStep, ...]) -> None:
@@ -121,8 +127,15 @@ class VirtualRun:
                  steps: list[PlannedStep] | None = None):
         self.assumptions = assumptions
         self.durations = durations
-        self.plan, self.when_assumed = forecast_plan(plan, assumptions, steps)
-        self.graph = VirtualGraph(self.plan)
+        if steps is None:
+            self.plan, self.when_assumed = forecast_plan(plan, assumptions)
+            self.graph = VirtualGraph(self.plan)
+        else:  # the graph's steps: the plan's, with the copies forecast_plan made (no second walk of the plan)
+            by_id = {step.id: step for step in steps}
+            replaced: dict[str, PlannedStep] = {}
+            self.plan, self.when_assumed = forecast_plan(plan, assumptions, steps, by_id, replaced)
+            by_id.update(replaced)  # same keys: the order stays the document's
+            self.graph = VirtualGraph(self.plan, by_id)
         self.clock = FakeClock(EPOCH)
         self.now = 0.0  # seconds since EPOCH, kept beside the clock
         # nothing reads the virtual run's transition records: none are made (a tenth of its time)
