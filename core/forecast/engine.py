@@ -147,6 +147,7 @@ class VirtualRun:
         self._order = 0
         self._deltas: dict[float, timedelta] = {}
         self._status = self.scheduler.status
+        self._not_run: list[str] | None = None  # the ids of blocks and gates, noted by check_size
 
     # -- the world around the scheduler ---------------------------------------------------
     def _at(self, after: float, kind: str, step_id: str, ok: bool = True) -> None:
@@ -175,9 +176,10 @@ class VirtualRun:
                 outcome = outcomes.get(step_id)
                 fails = outcome is not None and outcome.attempt_fails(attempt)
                 trace = traces.get(step_id)
-                if trace is None:
-                    trace = traces[step_id] = StepTrace()
-                trace.attempts.append(Attempt(attempt, now, now, None))
+                if trace is None:  # the first attempt: the trace is made holding it
+                    traces[step_id] = StepTrace([Attempt(attempt, now, now, None)])
+                else:
+                    trace.attempts.append(Attempt(attempt, now, now, None))
                 order += 1
                 after = durations.get(step_id, 0.0)
                 if after:
@@ -212,9 +214,13 @@ class VirtualRun:
 
     def _finish_traces(self) -> None:
         """Blocks' and gates' spans, from the step states the scheduler ended with."""
-        graph, traces = self.graph, self.traces
-        for step_id, state in self.scheduler.states.items():
-            if state.started_at is None or graph.step(step_id).kind == "run":
+        traces, states = self.traces, self.scheduler.states
+        not_run = self._not_run
+        if not_run is None:
+            not_run = [step_id for step_id, step in self.graph._steps.items() if step.kind != "run"]
+        for step_id in not_run:  # blocks and gates, in document order
+            state = states[step_id]
+            if state.started_at is None:
                 continue
             trace = traces.get(step_id)
             if trace is None:
@@ -257,9 +263,12 @@ class VirtualRun:
         max_attempts = self.plan.failure_policy.max_attempts
         outcomes = self.assumptions.outcomes  # Assumptions.outcome() without a call per step
         steps = attempts = 0
+        not_run = self._not_run = []
         for step in self.graph._steps.values():
             steps += 1
-            if step.kind == "run":
+            if step.kind != "run":
+                not_run.append(step.id)  # what _finish_traces reads: a tenth of the steps
+            else:
                 outcome = outcomes.get(step.id)
                 failures = 0 if outcome is None else outcome.failures  # the default outcome: succeed
                 if failures is None or failures >= max_attempts:  # min(failures + 1, max_attempts), no call
