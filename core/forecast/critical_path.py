@@ -39,14 +39,13 @@ class _Walk:
         then the later in the document)."""
         steps, step_of = self.steps, self.graph.step
         while True:
-            best, best_key = None, None
-            for child in step_of(step_id).children:
-                step = steps[child.id]
-                attempts = step.attempts
+            best = best_end = best_start = None
+            for child in step_of(step_id).children:  # the greatest (end, start), the later of equals; no tuples
+                attempts = steps[child.id].attempts
                 if attempts:
-                    key = (attempts[-1].end, attempts[0].start)
-                    if best_key is None or key >= best_key:
-                        best, best_key = child.id, key
+                    end = attempts[-1].end
+                    if best is None or end > best_end or end == best_end and attempts[0].start >= best_start:
+                        best, best_end, best_start = child.id, end, attempts[0].start
             if best is None:
                 return step_id if steps[step_id].attempts else None
             step_id = best
@@ -106,12 +105,13 @@ def critical_path(graph: ExecutionGraph, steps: dict[str, StepForecast]) -> tupl
     walk = _Walk(graph, steps)
     last, last_end = None, None
     for step_id, step in steps.items():
-        if step.kind in BLOCK_KINDS and graph.step(step_id).children:  # only a block has children
-            continue
         attempts = step.attempts
         finish = attempts[-1].end if attempts else step.waiting_since
-        if finish is not None and (last_end is None or finish >= last_end):
-            last, last_end = step_id, finish
+        if finish is None or last_end is not None and finish < last_end:
+            continue
+        if step.kind in BLOCK_KINDS and graph.step(step_id).children:  # only a block has children
+            continue
+        last, last_end = step_id, finish
     path: list[str] = []
     seen: set[str] = set()
     while last is not None and last not in seen:
