@@ -170,6 +170,7 @@ class VirtualRun:
         outcomes, durations = self.assumptions.outcomes, self.durations
         if steps:  # _at inline: one clock reading for all (time does not move here)
             events, deltas, moment, order = self._events, self._deltas, self.clock.now(), self._order
+            ends: dict[float, datetime] = {}
             for step in steps:
                 step_id = step.id
                 attempt = states[step_id].attempts
@@ -183,10 +184,13 @@ class VirtualRun:
                 order += 1
                 after = durations.get(step_id, 0.0)
                 if after:
-                    delta = deltas.get(after)
-                    if delta is None:
-                        delta = deltas[after] = timedelta(seconds=after)
-                    heapq.heappush(events, (moment + delta, order, "attempt", step_id, not fails))
+                    end = ends.get(after)  # the steps started now with the same duration end together
+                    if end is None:
+                        delta = deltas.get(after)
+                        if delta is None:
+                            delta = deltas[after] = timedelta(seconds=after)
+                        end = ends[after] = moment + delta
+                    heapq.heappush(events, (end, order, "attempt", step_id, not fails))
                 else:
                     heapq.heappush(events, (moment, order, "attempt", step_id, not fails))
             self._order = order
@@ -305,9 +309,20 @@ class VirtualRun:
             if moment is None:
                 break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
             self._set_time(moment)
+            now, traces, pop = self.now, self.traces, heapq.heappop
             while events and events[0][0] <= moment:
-                _, _, kind, step_id, ok = heapq.heappop(events)
-                self._happen(kind, step_id, ok)
+                _, _, kind, step_id, ok = pop(events)
+                if kind == "attempt":  # _happen's attempt branch inline: nearly every event
+                    attempt = traces[step_id].attempts[-1]
+                    attempt.end = now
+                    if ok:
+                        attempt.result = "succeeded"
+                        scheduler.complete(step_id)
+                    else:
+                        attempt.result = "failed"
+                        scheduler.fail(step_id, "assumed failure (forecast)")
+                else:
+                    self._happen(kind, step_id, ok)
         if scheduler.status == RUN_FAILED and not self._ended:
             self.ended_at = self.now
         self._finish_traces()
