@@ -110,7 +110,10 @@ class StepState:
 
     def change(self, to_status: str, attempt: int, reason: str | None, next_attempt_at: datetime | None,
                at: datetime, outputs: dict | None) -> None:
-        """:meth:`apply_checked` from the event's fields (the scheduler's path: no event object made)."""
+        """:meth:`apply_checked` from the event's fields (no event object made).
+
+        ``Ledger._apply_change`` makes these same assignments inline (its hot path): change both together.
+        """
         self.status = to_status
         self.attempts = attempt
         self.reason = reason

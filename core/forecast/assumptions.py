@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from core.plan import Plan, PlannedStep
+from core.plan import BLOCK_KINDS, Plan, PlannedStep
 
 RUN_OUTCOMES = ("succeed", "fail", "fail:N", "skip")
 APPROVAL_OUTCOMES = ("approve", "reject", "wait", "skip")
@@ -107,10 +107,16 @@ class StepIndex:
     def __init__(self, plan: Plan, steps: list[PlannedStep] | None = None):
         self.steps: dict[str, PlannedStep] = {}
         self.templates: dict[str, list[PlannedStep]] = {}
+        by_id, templates = self.steps, self.templates
         for step in plan_steps(plan) if steps is None else steps:
-            self.steps[step.id] = step
-            if step.id != step.template_id:
-                self.templates.setdefault(step.template_id, []).append(step)
+            step_id, template_id = step.id, step.template_id
+            by_id[step_id] = step
+            if step_id != template_id:
+                same = templates.get(template_id)  # not setdefault: no empty list made per map child
+                if same is None:
+                    templates[template_id] = [step]
+                else:
+                    same.append(step)
 
     def targets(self, name: str) -> list[PlannedStep]:
         if name in self.steps:
@@ -163,7 +169,7 @@ def check_assumptions(plan: Plan, assume: dict[str, str] | None = None,
         targets = index.targets(name)
         number = _seconds(value, name)
         for step in targets:
-            if step.is_block:
+            if step.kind in BLOCK_KINDS:  # step.is_block without a property call per map child
                 raise AssumptionError(f"'{name}' is a {step.kind} block: its time is its children's; "
                                       "give durations to run steps and gates")
             if name in index.steps or step.id not in exact:

@@ -18,19 +18,31 @@ from core.simulation import SimulationPreview
 
 
 def step_durations(plan: Plan, assumptions: Assumptions, history: dict[str, float] | None = None,
-                   steps: list[PlannedStep] | None = None) -> dict[str, tuple[float, str]]:
-    """Step id -> (seconds per attempt, source): given, then sleep, then history, else 0."""
+                   steps: list[PlannedStep] | None = None,
+                   seconds: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+    """Step id -> (seconds per attempt, source): given, then sleep, then history, else 0.
+
+    ``seconds``, when given, is filled in the same loop with the steps whose seconds are not 0
+    (what the virtual run reads, with 0 for a step it does not hold).
+    """
     history = history or {}
+    given = assumptions.durations
+    none = (0.0, "none")
     durations: dict[str, tuple[float, str]] = {}
     for step in plan_steps(plan) if steps is None else steps:
-        if step.id in assumptions.durations:
-            durations[step.id] = (assumptions.durations[step.id], "given")
+        step_id = step.id
+        if step_id in given:
+            timing = (given[step_id], "given")
         elif step.kind == "run" and step.uses == "builtin:sleep" and _number(step.parameters.get("seconds")):
-            durations[step.id] = (max(float(step.parameters["seconds"]), 0.0), "sleep")
-        elif step.kind == "run" and step.id in history:
-            durations[step.id] = (history[step.id], "history")
+            timing = (max(float(step.parameters["seconds"]), 0.0), "sleep")
+        elif step.kind == "run" and step_id in history:
+            timing = (history[step_id], "history")
         else:
-            durations[step.id] = (0.0, "none")
+            durations[step_id] = none
+            continue
+        durations[step_id] = timing
+        if seconds is not None and timing[0]:
+            seconds[step_id] = timing[0]
     return durations
 
 
@@ -54,8 +66,9 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
     if store is not None:
         from core.forecast.history import history_durations
         history = history_durations(store, plan.pack_name)
-    timing = step_durations(plan, assumptions, history, steps)
-    run = VirtualRun(plan, assumptions, {step_id: seconds for step_id, (seconds, _) in timing.items()}, steps)
+    seconds: dict[str, float] = {}
+    timing = step_durations(plan, assumptions, history, steps, seconds)
+    run = VirtualRun(plan, assumptions, seconds, steps)
     run.drive()
     steps = _step_forecasts(steps, run, timing)
     by_id = {step.id: step for step in steps}
@@ -76,18 +89,22 @@ def _step_forecasts(steps: list[PlannedStep], run: VirtualRun,
     tolerant_blocks = {step.id for step in steps if step.continue_on_error}
     statuses: dict[str, str] = {}
     result = []
+    append = result.append
     for planned in steps:  # the preview's order
         step_id, parent = planned.id, planned.parent
         state = states[step_id]
         trace = traces.get(step_id)
         attempts = tuple(trace.attempts) if trace else ()
-        if state.status == SUCCEEDED:
-            status = SUCCEEDED
-        else:
-            status = _status(state.status, state.reason, statuses.get(parent) if parent else None,
-                             parent in tolerant_blocks, step_id in waiting, bool(attempts))
+        status = state.status
+        if status == SUCCEEDED:  # nearly every step: no _status call, no gate lookup
+            statuses[step_id] = SUCCEEDED
+            append(StepForecast(step_id, planned.kind, parent, SUCCEEDED, attempts, timing[step_id][1],
+                                step_id in when_assumed, state.reason, None))
+            continue
+        status = _status(status, state.reason, statuses.get(parent) if parent else None,
+                         parent in tolerant_blocks, step_id in waiting, bool(attempts))
         statuses[step_id] = status
-        result.append(StepForecast(
+        append(StepForecast(
             step_id, planned.kind, parent, status, attempts, timing[step_id][1], step_id in when_assumed,
             state.reason, trace.gate_since if trace and status == WAITING else None))
     return result

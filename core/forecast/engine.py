@@ -34,17 +34,19 @@ FORECAST_BY = "forecast (assumed)"
 ASSUMED_SKIP = "assumed skipped (forecast)"
 
 
-def forecast_plan(plan: Plan, assumptions: Assumptions,
-                  steps: list[PlannedStep] | None = None) -> tuple[Plan, set[str]]:
+def forecast_plan(plan: Plan, assumptions: Assumptions, steps: list[PlannedStep] | None = None,
+                  by_id: dict[str, PlannedStep] | None = None,
+                  replaced: dict[str, PlannedStep] | None = None) -> tuple[Plan, set[str]]:
     """A copy of ``plan`` with the assumptions made real, and the ids whose ``when`` was assumed true.
 
     Only the steps that change and the blocks around them are rebuilt: a step assumed ``skip`` or
     with a run-time ``when`` (found in one pass over ``steps``, the plan's steps in order), and
     its ancestors; every other subtree is the plan's own (it was rebuilt identical before).
+    ``by_id`` is ``steps`` by id when the caller has it; ``replaced``, when given, receives the
+    copies by id (so a caller holding the plan's steps by id knows the forecast plan's).
     """
     when_assumed: set[str] = set()
     outcomes = assumptions.outcomes
-    by_id: dict[str, PlannedStep] | None = None
     touched: set[str] = set()
     for step in plan_steps(plan) if steps is None else steps:
         outcome = outcomes.get(step.id)
@@ -66,6 +68,8 @@ def forecast_plan(plan: Plan, assumptions: Assumptions,
         if not (skip or assume_when or children is not step.children and children != step.children):
             return step
         step = copy.copy(step)
+        if replaced is not None:
+            replaced[step.id] = step
         step.children = children
         if assume_when:
             when_assumed.add(step.id)
@@ -91,8 +95,10 @@ class VirtualGraph(ExecutionGraph):
     children, as a real run's map does when its items give an empty list.
     """
 
-    def __init__(self, plan: Plan):
-        steps = {step.id: step for step in plan_steps(plan)}
+    def __init__(self, plan: Plan, steps: dict[str, PlannedStep] | None = None):
+        """``steps``: the plan's steps by id in document order, when the caller has them."""
+        if steps is None:
+            steps = {step.id: step for step in plan_steps(plan)}
         super().__init__(None, tuple(step.id for step in plan.steps), steps)
 
     def expand(self, map_id: str, children: tuple[PlannedStep, ...]) -> None:
@@ -121,8 +127,15 @@ class VirtualRun:
                  steps: list[PlannedStep] | None = None):
         self.assumptions = assumptions
         self.durations = durations
-        self.plan, self.when_assumed = forecast_plan(plan, assumptions, steps)
-        self.graph = VirtualGraph(self.plan)
+        if steps is None:
+            self.plan, self.when_assumed = forecast_plan(plan, assumptions)
+            self.graph = VirtualGraph(self.plan)
+        else:  # the graph's steps: the plan's, with the copies forecast_plan made (no second walk of the plan)
+            by_id = {step.id: step for step in steps}
+            replaced: dict[str, PlannedStep] = {}
+            self.plan, self.when_assumed = forecast_plan(plan, assumptions, steps, by_id, replaced)
+            by_id.update(replaced)  # same keys: the order stays the document's
+            self.graph = VirtualGraph(self.plan, by_id)
         self.clock = FakeClock(EPOCH)
         self.now = 0.0  # seconds since EPOCH, kept beside the clock
         # nothing reads the virtual run's transition records: none are made (a tenth of its time)
@@ -134,6 +147,7 @@ class VirtualRun:
         self._order = 0
         self._deltas: dict[float, timedelta] = {}
         self._status = self.scheduler.status
+        self._not_run: list[str] | None = None  # the ids of blocks and gates, noted by check_size
 
     # -- the world around the scheduler ---------------------------------------------------
     def _at(self, after: float, kind: str, step_id: str, ok: bool = True) -> None:
@@ -156,22 +170,27 @@ class VirtualRun:
         outcomes, durations = self.assumptions.outcomes, self.durations
         if steps:  # _at inline: one clock reading for all (time does not move here)
             events, deltas, moment, order = self._events, self._deltas, self.clock.now(), self._order
+            ends: dict[float, datetime] = {}
             for step in steps:
                 step_id = step.id
                 attempt = states[step_id].attempts
                 outcome = outcomes.get(step_id)
                 fails = outcome is not None and outcome.attempt_fails(attempt)
                 trace = traces.get(step_id)
-                if trace is None:
-                    trace = traces[step_id] = StepTrace()
-                trace.attempts.append(Attempt(attempt, now, now, None))
+                if trace is None:  # the first attempt: the trace is made holding it
+                    traces[step_id] = StepTrace([Attempt(attempt, now, now, None)])
+                else:
+                    trace.attempts.append(Attempt(attempt, now, now, None))
                 order += 1
                 after = durations.get(step_id, 0.0)
                 if after:
-                    delta = deltas.get(after)
-                    if delta is None:
-                        delta = deltas[after] = timedelta(seconds=after)
-                    heapq.heappush(events, (moment + delta, order, "attempt", step_id, not fails))
+                    end = ends.get(after)  # the steps started now with the same duration end together
+                    if end is None:
+                        delta = deltas.get(after)
+                        if delta is None:
+                            delta = deltas[after] = timedelta(seconds=after)
+                        end = ends[after] = moment + delta
+                    heapq.heappush(events, (end, order, "attempt", step_id, not fails))
                 else:
                     heapq.heappush(events, (moment, order, "attempt", step_id, not fails))
             self._order = order
@@ -199,9 +218,13 @@ class VirtualRun:
 
     def _finish_traces(self) -> None:
         """Blocks' and gates' spans, from the step states the scheduler ended with."""
-        graph, traces = self.graph, self.traces
-        for step_id, state in self.scheduler.states.items():
-            if state.started_at is None or graph.step(step_id).kind == "run":
+        traces, states = self.traces, self.scheduler.states
+        not_run = self._not_run
+        if not_run is None:
+            not_run = [step_id for step_id, step in self.graph._steps.items() if step.kind != "run"]
+        for step_id in not_run:  # blocks and gates, in document order
+            state = states[step_id]
+            if state.started_at is None:
                 continue
             trace = traces.get(step_id)
             if trace is None:
@@ -244,9 +267,12 @@ class VirtualRun:
         max_attempts = self.plan.failure_policy.max_attempts
         outcomes = self.assumptions.outcomes  # Assumptions.outcome() without a call per step
         steps = attempts = 0
+        not_run = self._not_run = []
         for step in self.graph._steps.values():
             steps += 1
-            if step.kind == "run":
+            if step.kind != "run":
+                not_run.append(step.id)  # what _finish_traces reads: a tenth of the steps
+            else:
                 outcome = outcomes.get(step.id)
                 failures = 0 if outcome is None else outcome.failures  # the default outcome: succeed
                 if failures is None or failures >= max_attempts:  # min(failures + 1, max_attempts), no call
@@ -283,9 +309,20 @@ class VirtualRun:
             if moment is None:
                 break  # nothing more will happen: the run ended or waits for a gate assumed 'wait'
             self._set_time(moment)
+            now, traces, pop = self.now, self.traces, heapq.heappop
             while events and events[0][0] <= moment:
-                _, _, kind, step_id, ok = heapq.heappop(events)
-                self._happen(kind, step_id, ok)
+                _, _, kind, step_id, ok = pop(events)
+                if kind == "attempt":  # _happen's attempt branch inline: nearly every event
+                    attempt = traces[step_id].attempts[-1]
+                    attempt.end = now
+                    if ok:
+                        attempt.result = "succeeded"
+                        scheduler.complete(step_id)
+                    else:
+                        attempt.result = "failed"
+                        scheduler.fail(step_id, "assumed failure (forecast)")
+                else:
+                    self._happen(kind, step_id, ok)
         if scheduler.status == RUN_FAILED and not self._ended:
             self.ended_at = self.now
         self._finish_traces()
