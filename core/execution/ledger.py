@@ -164,20 +164,7 @@ class Ledger:
         """A checked transition of ``step_id`` (whose state is ``state``), from its fields."""
         step = self.graph.step(step_id)
         was_running = state.status == RUNNING
-        # StepState.change inline (the same assignments): this runs for each of a 10,000-step run's
-        # or forecast's ~20,000 transitions
-        state.status = to_status
-        state.attempts = attempt
-        state.reason = reason
-        state.next_attempt_at = next_attempt_at
-        state.last_transition_at = at
-        if to_status == RUNNING:
-            state.started_at = at
-            state.finished_at = None
-        elif to_status in TERMINAL:
-            state.finished_at = at
-        if outputs is not None:
-            state.outputs = outputs
+        state.change(to_status, attempt, reason, next_attempt_at, at, outputs)
         parent = step.parent
         is_block = step.kind in BLOCK_KINDS
         if to_status == RUNNING:

@@ -110,10 +110,7 @@ class StepState:
 
     def change(self, to_status: str, attempt: int, reason: str | None, next_attempt_at: datetime | None,
                at: datetime, outputs: dict | None) -> None:
-        """:meth:`apply_checked` from the event's fields (no event object made).
-
-        ``Ledger._apply_change`` makes these same assignments inline (its hot path): change both together.
-        """
+        """:meth:`apply_checked` from the event's fields (no event object made)."""
         self.status = to_status
         self.attempts = attempt
         self.reason = reason
