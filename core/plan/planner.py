@@ -312,6 +312,17 @@ class _Planner:
             self.charge(path, step_id, recipe.fixed_size, (planned.items,))
         return planned
 
+    def _resolve_slot(self, slot: tuple, scope: dict, size: int) -> tuple[Any, int]:
+        """A recipe's value slot ``(value, resolver, path)`` in ``scope``: the value, and ``size`` plus
+        what a resolved value charges (a value as written is in the recipe's fixed size)."""
+        value, resolver, value_path = slot
+        if resolver is None:
+            return value, size
+        value = resolver(self, scope, value_path)
+        if value is not None and value.__class__ is not RuntimeValue:
+            size += self.values.size(value)
+        return value, size
+
     def _leaf_step(self, recipe: "_Recipe", step_id: str, enabled: bool, reason: str | None,
                    when_runtime: bool, parent: str | None, scope: dict, path: tuple) -> PlannedStep:
         """A run or gate step: its values resolved in ``scope`` and charged, then the step.
@@ -325,23 +336,11 @@ class _Planner:
         parameters = message = None
         try:
             if kind != "gate.approval":
-                value, resolver, value_path = recipe.parameters
-                if resolver is None:
-                    parameters = value
-                else:
-                    parameters = value = resolver(self, scope, value_path)
-                    if value is not None and value.__class__ is not RuntimeValue:
-                        size += self.values.size(value)
+                parameters, size = self._resolve_slot(recipe.parameters, scope, size)
             else:
                 parameters = {}
             if kind != "run":
-                value, resolver, value_path = recipe.message
-                if resolver is None:
-                    message = value
-                else:
-                    message = value = resolver(self, scope, value_path)
-                    if value is not None and value.__class__ is not RuntimeValue:
-                        size += self.values.size(value)
+                message, size = self._resolve_slot(recipe.message, scope, size)
             self.budget.charge(0, size)
         except BudgetExceeded as error:
             self._problem(path, f"step '{step_id}': {error}")
