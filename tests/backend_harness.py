@@ -9,6 +9,7 @@ app), both with ``approve``, ``decide_policy`` and ``cancel``.
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -17,6 +18,20 @@ from core.execution.driver import Driver
 
 BACKENDS = ["threads", "qt", "dask"]
 TIMEOUT_MS = 60_000
+
+
+def drive_in_thread(run, registry, qtbot, timeout_ms: int = 30_000) -> str:
+    """Drive ``run`` on the threads backend from a thread of its own and return its status: a driver
+    that never returns fails the test after ``timeout_ms`` instead of hanging it."""
+    backend = ThreadsBackend(registry)
+    status = []
+    thread = threading.Thread(target=lambda: status.append(Driver(run, backend, registry).drive()), daemon=True)
+    thread.start()
+    try:
+        qtbot.waitUntil(lambda: bool(status), timeout=timeout_ms)
+    finally:
+        backend.shutdown(wait=False)
+    return status[0]
 
 
 class Headless:

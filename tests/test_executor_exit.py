@@ -7,11 +7,8 @@ it went up the worker's event loop and ended the worker process, the attempt cam
 lost" without using up an attempt, and the next worker took it and ended too (measured: both workers of a
 LocalCluster gone, the run still running after 25 s)."""
 
-import threading
-
+from backend_harness import drive_in_thread
 from core.execution.attempt import StepAttempt, execute_attempt
-from core.execution.backends.threads import ThreadsBackend
-from core.execution.driver import Driver
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun
 from core.execution.store import RunStore
@@ -35,14 +32,7 @@ def test_a_run_whose_executor_calls_sys_exit_fails_instead_of_waiting_forever(tm
                                         "  failure: {retries: {maxAttempts: 2, backoffSeconds: 0}}\n"
                                         "  steps:\n    - {id: tool, run: {uses: 'test:exit'}}\n")
     run = ActiveRun.create(RunStore(tmp_path / "store"), tmp_path / "pack.yaml", registry=registry)
-    backend = ThreadsBackend(registry)
-    status = []
-    thread = threading.Thread(target=lambda: status.append(Driver(run, backend, registry).drive()), daemon=True)
-    thread.start()
-    try:
-        qtbot.waitUntil(lambda: bool(status), timeout=30_000)
-    finally:
-        backend.shutdown(wait=False)
+    status = [drive_in_thread(run, registry, qtbot)]
     assert status == ["failed"]
     assert "SystemExit: 2" in run.scheduler.states["tool"].reason
     run.close()

@@ -7,12 +7,9 @@ one returning a path or a set made the journal write raise: the driver thread st
 
 import datetime
 import pathlib
-import threading
-
 import pytest
 
-from core.execution.backends.threads import ThreadsBackend
-from core.execution.driver import Driver
+from backend_harness import drive_in_thread
 from core.execution.executors import ExecutorRegistry
 from core.execution.run import ActiveRun
 from core.execution.store import RunStore
@@ -33,16 +30,9 @@ def drive(tmp_path, qtbot, outputs):
     (tmp_path / "pack.yaml").write_text(PACK)
     store = RunStore(tmp_path / "store")
     run = ActiveRun.create(store, tmp_path / "pack.yaml", registry=registry)
-    backend = ThreadsBackend(registry)
-    status = []
-    thread = threading.Thread(target=lambda: status.append(Driver(run, backend, registry).drive()), daemon=True)
-    thread.start()
-    try:
-        qtbot.waitUntil(lambda: bool(status), timeout=30_000)
-    finally:
-        backend.shutdown(wait=False)
+    status = drive_in_thread(run, registry, qtbot)
     run.close()
-    return status[0], run, ActiveRun.open(store, run.run_id, registry=registry, lock=False)
+    return status, run, ActiveRun.open(store, run.run_id, registry=registry, lock=False)
 
 
 @pytest.mark.parametrize("outputs, where", [
