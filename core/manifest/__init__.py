@@ -22,7 +22,7 @@ from core.gc_pause import without_gc
 from core.manifest.checks import check_manifest
 from core.manifest.locate import walk_raw_steps
 from core.manifest.model_problems import problems_from_validation
-from core.manifest.models import Manifest, Step
+from core.manifest.models import Manifest, Step, ruled_manifest
 from core.manifest.yaml_source import YamlSource, parse_yaml, read_text
 
 __all__ = ["Pack", "load_pack", "parse_pack", "Manifest", "Step"]
@@ -68,15 +68,22 @@ def parse_pack(text: str, file: str = "pack.yaml", base_dir: str | None = None) 
     if not isinstance(source.data, dict):
         raise PackInvalid([source.problem((), "the top level must be a mapping with apiVersion, kind, "
                                               "metadata and spec")])
-    problems: list[Problem] = []
     manifest = None
     try:
         manifest = Manifest.model_validate(source.data)
-    except ValidationError as error:
-        problems.extend(problems_from_validation(error, source))
+    except ValidationError:
+        pass
     checked = check_manifest(source, base_dir)
-    problems.extend(checked.problems)
-    if problems:
-        raise PackInvalid(problems)
-    assert manifest is not None
+    if manifest is None or checked.problems or checked.may_break_model_rules:
+        # Worded as the ruled models say it: the rules the checks do not word, and only where
+        # pydantic would have applied them (a step's rule only once all inside it validated).
+        problems: list[Problem] = []
+        try:
+            ruled_manifest().model_validate(source.data)
+        except ValidationError as error:
+            problems.extend(problems_from_validation(error, source))
+        problems.extend(checked.problems)
+        if problems:
+            raise PackInvalid(problems)
+    assert manifest is not None  # the ruled models accept only what the plain ones accept
     return Pack(manifest, source, base_dir, checked.schemas)

@@ -39,6 +39,9 @@ class Scope:
 class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     schemas: dict[str, Any] = field(default_factory=dict)
+    may_break_model_rules: bool = False
+    """A step's one kind or a gate's one key is given as null, or some ``allowSecretInFile``
+    is not a boolean: rules only the ruled models (``models.ruled_manifest``) word."""
 
 
 def check_manifest(source: YamlSource, base_dir: str | None) -> CheckResult:
@@ -110,12 +113,16 @@ class _Checker:
         kinds = [k for k in STEP_KINDS if k in step]
         if len(kinds) != 1:
             self._problem(path, exactly_one_message(kinds, STEP_KINDS, "a step"))
+        elif step[kinds[0]] is None:
+            self.result.may_break_model_rules = True
         gate = step.get("gate")
         if isinstance(gate, dict):
-            message = exactly_one_message([k for k in ("approval", "policy") if k in gate],
-                                          ("approval", "policy"), "a gate")
+            keys = [k for k in ("approval", "policy") if k in gate]
+            message = exactly_one_message(keys, ("approval", "policy"), "a gate")
             if message:
                 self._problem(path + ("gate",), message)
+            elif gate[keys[0]] is None:
+                self.result.may_break_model_rules = True
         step_id = step.get("id")
         if isinstance(step_id, str):
             self.top_index.setdefault(step_id, top)
@@ -149,7 +156,10 @@ class _Checker:
             self._check_when(path + ("when",), when, scope)
         run = step.get("run")
         if isinstance(run, dict):
-            self._check_values(path + ("run", "with"), run.get("with"), scope)
+            with_ = run.get("with")
+            if isinstance(with_, dict) and not isinstance(with_.get("allowSecretInFile", False), bool):
+                self.result.may_break_model_rules = True
+            self._check_values(path + ("run", "with"), with_, scope)
         gate = step.get("gate")
         if isinstance(gate, dict):
             shown = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN)
