@@ -75,13 +75,13 @@ def test_validation_work_grows_linearly_with_steps(make):
 def test_the_count_sees_a_quadratic_loop(monkeypatch):
     """The measure can fail: a check that looks at every earlier step id makes the count quadruple."""
     from core.manifest import checks
-    original = checks._Checker._collect_step
+    original = checks._Checker._check_step
 
-    def quadratic(self, path, step, top):
+    def quadratic(self, path, step, scope):
         for _ in self.step_ids:
             pass
-        original(self, path, step, top)
+        original(self, path, step, scope)
 
-    monkeypatch.setattr(checks._Checker, "_collect_step", quadratic)
+    monkeypatch.setattr(checks._Checker, "_check_step", quadratic)
     small, large = lines_run(plain(400), __file__), lines_run(plain(800), __file__)
     assert large / small > 2.5, (small, large)

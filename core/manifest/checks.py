@@ -69,9 +69,10 @@ class _Checker:
         self._unique_names("outputs", "name", "output")
         self.step_ids: dict[str, tuple] = {}  # id -> path of its first declaration
         self.top_index: dict[str, int] = {}  # id -> index of the top-level step around it
+        self.unresolved: list[tuple] = []  # (path, reference, scope) failing against the ids so far
+        self.scopes: dict[tuple, Scope] = {}
 
     def run(self) -> CheckResult:
-        self._collect_step_ids()
         self._check_inputs()
         self._check_approvals()
         self._check_steps()
@@ -79,12 +80,26 @@ class _Checker:
         for key in ("success", "failure"):
             message = _mapping(self.spec.get(key)).get("message")
             self._check_template(("spec", key, "message"), message, Scope(top_index=None, no_secrets=SHOWN))
+        # A reference that failed against the ids declared so far is decided against them all
+        # (it may name a later step), after every other problem, in the order found.
+        for path, reference, scope in self.unresolved:
+            message = self._reference_problem(reference, scope)
+            if message:
+                self._problem(path, message)
         return self.result
 
     # -- helpers -------------------------------------------------------
     def _problem(self, path: tuple, message: str, *, key: bool = False) -> None:
         step, field_name = step_context(self.source.data, path)
         self.result.problems.append(self.source.problem(path, message, key=key, step=step, field=field_name))
+
+    def _scope(self, top_index: int | None, in_map: bool, no_secrets: str | None = None) -> Scope:
+        """One Scope per kind of place, shared (a gate or a map made one or two per step)."""
+        key = (top_index, in_map, no_secrets)
+        scope = self.scopes.get(key)
+        if scope is None:
+            scope = self.scopes[key] = Scope(top_index, in_map, no_secrets)
+        return scope
 
     def _unique_names(self, section: str, key: str, what: str) -> dict[str, tuple]:
         seen: dict[str, tuple] = {}
@@ -101,97 +116,75 @@ class _Checker:
         return seen
 
     # -- steps ---------------------------------------------------------
-    def _collect_step_ids(self) -> None:
+    def _check_steps(self) -> None:
+        # One shared id -> top-level index table, not a set of earlier ids per
+        # step: copying that set made validation quadratic (80k steps: 91 s).
         for index, step in enumerate(_items(self.spec.get("steps"))):
-            self._collect_step(("spec", "steps", index), step, index)
+            self._check_step(("spec", "steps", index), step, self._scope(index, False))
 
-    def _collect_step(self, path: tuple, step: Any, top: int) -> None:
-        # The order of walk_raw_steps (document pre-order), by plain recursion: a chain of
-        # generators cost more than the checks themselves.
+    def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
+        # One walk in document pre-order (walk_raw_steps's), by plain recursion: a chain of
+        # generators cost more than the checks, and a first walk only to collect the ids cost
+        # a third of them (references to ids not seen yet are decided at the end, in run()).
+        # Paths and scopes are built only for the parts a step has: a pack of 80,000
+        # plain steps made eight tuples and two scopes per step for nothing.
         if not isinstance(step, dict):
             return
-        kinds = [k for k in STEP_KINDS if k in step]
-        if len(kinds) != 1:
-            self._problem(path, exactly_one_message(kinds, STEP_KINDS, "a step"))
-        elif step[kinds[0]] is None:
+        run, gate, parallel, map_spec = step.get("run"), step.get("gate"), step.get("parallel"), step.get("map")
+        if ("run" in step) + ("gate" in step) + ("parallel" in step) + ("map" in step) != 1:
+            self._problem(path, exactly_one_message([k for k in STEP_KINDS if k in step], STEP_KINDS, "a step"))
+        elif run is None and gate is None and parallel is None and map_spec is None:
             self.result.may_break_model_rules = True
-        gate = step.get("gate")
-        if isinstance(gate, dict):
-            keys = [k for k in ("approval", "policy") if k in gate]
-            message = exactly_one_message(keys, ("approval", "policy"), "a gate")
-            if message:
-                self._problem(path + ("gate",), message)
-            elif gate[keys[0]] is None:
-                self.result.may_break_model_rules = True
         step_id = step.get("id")
         if isinstance(step_id, str):
-            self.top_index.setdefault(step_id, top)
+            self.top_index.setdefault(step_id, scope.top_index)
             if step_id in self.step_ids:
                 first_line = self.source.mark_of(self.step_ids[step_id])[0]
                 self._problem(path + ("id",), f"step id '{step_id}' is used twice (first at line {first_line})")
             else:
                 self.step_ids[step_id] = path + ("id",)
-        parallel = step.get("parallel")
-        children = parallel.get("steps") if isinstance(parallel, dict) else None
-        if isinstance(children, list):
-            for index, child in enumerate(children):
-                self._collect_step(path + ("parallel", "steps", index), child, top)
-        map_spec = step.get("map")
-        if isinstance(map_spec, dict) and "step" in map_spec:
-            self._collect_step(path + ("map", "step"), map_spec["step"], top)
-
-    def _check_steps(self) -> None:
-        # One shared id -> top-level index table, not a set of earlier ids per
-        # step: copying that set made validation quadratic (80k steps: 91 s).
-        for index, step in enumerate(_items(self.spec.get("steps"))):
-            self._check_step(("spec", "steps", index), step, Scope(top_index=index))
-
-    def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
-        # Paths and scopes are built only for the parts a step has: a pack of 80,000
-        # plain steps made eight tuples and two scopes per step for nothing.
-        if not isinstance(step, dict):
-            return
         when = step.get("when")
         if isinstance(when, str):
             self._check_when(path + ("when",), when, scope)
-        run = step.get("run")
         if isinstance(run, dict):
             with_ = run.get("with")
             if isinstance(with_, dict) and not isinstance(with_.get("allowSecretInFile", False), bool):
                 self.result.may_break_model_rules = True
             self._check_values(path + ("run", "with"), with_, scope)
-        gate = step.get("gate")
         if isinstance(gate, dict):
-            shown = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN)
-            approval = gate.get("approval")
-            if isinstance(approval, dict):
-                approval_id = approval.get("id")
-                if isinstance(approval_id, str) and approval_id not in self.approvals:
-                    self._problem(path + ("gate", "approval", "id"),
-                                  f"approval '{approval_id}' is not declared in spec.approvals")
-                self._check_template(path + ("gate", "approval", "message"), approval.get("message"), shown)
-            policy = gate.get("policy")
-            if isinstance(policy, dict):
-                self._check_values(path + ("gate", "policy", "parameters"), policy.get("parameters"), scope)
-                self._check_template(path + ("gate", "policy", "message"), policy.get("message"), shown)
-        parallel = step.get("parallel")
+            self._check_gate(path + ("gate",), gate, scope)
         if isinstance(parallel, dict):
             for i, child in enumerate(_items(parallel.get("steps"))):
                 self._check_step(path + ("parallel", "steps", i), child, scope)
-        map_spec = step.get("map")
         if not isinstance(map_spec, dict):
             return
         items = map_spec.get("items")
         if isinstance(items, (str, list)):
-            recorded = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=RECORDED)
+            recorded = self._scope(scope.top_index, scope.in_map, RECORDED)
             if isinstance(items, str):
                 self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single "
                                   "{{ expression }} giving a list, or a YAML list")
             else:
                 self._check_values(path + ("map", "items"), items, recorded)
         if "step" in map_spec:
-            inner = Scope(top_index=scope.top_index, in_map=True)
-            self._check_step(path + ("map", "step"), map_spec["step"], inner)
+            self._check_step(path + ("map", "step"), map_spec["step"], self._scope(scope.top_index, True))
+
+    def _check_gate(self, path: tuple, gate: dict, scope: Scope) -> None:
+        approval, policy = gate.get("approval"), gate.get("policy")
+        if ("approval" in gate) + ("policy" in gate) != 1:
+            keys = [k for k in ("approval", "policy") if k in gate]
+            self._problem(path, exactly_one_message(keys, ("approval", "policy"), "a gate"))
+        elif approval is None and policy is None:
+            self.result.may_break_model_rules = True
+        shown = self._scope(scope.top_index, scope.in_map, SHOWN)
+        if isinstance(approval, dict):
+            approval_id = approval.get("id")
+            if isinstance(approval_id, str) and approval_id not in self.approvals:
+                self._problem(path + ("approval", "id"), f"approval '{approval_id}' is not declared in spec.approvals")
+            self._check_template(path + ("approval", "message"), approval.get("message"), shown)
+        if isinstance(policy, dict):
+            self._check_values(path + ("policy", "parameters"), policy.get("parameters"), scope)
+            self._check_template(path + ("policy", "message"), policy.get("message"), shown)
 
     def _check_when(self, path: tuple, when: str, scope: Scope) -> None:
         self._check_whole(path, when, scope, "'when' must be true, false or a single {{ expression }}")
@@ -229,9 +222,8 @@ class _Checker:
             return None
         for expression in template.expressions:
             for reference in expression.references:
-                message = self._reference_problem(reference, scope)
-                if message:
-                    self._problem(path, message)
+                if self._reference_problem(reference, scope):
+                    self.unresolved.append((path, reference, scope))
         return template
 
     def _reference_problem(self, ref: tuple[str, ...], scope: Scope) -> str | None:
@@ -239,6 +231,8 @@ class _Checker:
         if root == "steps" and len(ref) >= 2 and ref[1] in self.step_ids and len(ref) >= 3 \
                 and ref[2] == "outputs" and (scope.top_index is None or self.top_index[ref[1]] < scope.top_index):
             return None  # the common case, decided before any message is written
+        if root == "inputs" and len(ref) >= 2 and ref[1] in self.inputs or root in ("item", "index") and scope.in_map:
+            return None  # the next most common
         dotted = ".".join(ref[:2])
         if root == "@":
             return "'@' at the top of an expression reads the whole context; name what you need (inputs.x, ...)"
