@@ -150,7 +150,8 @@ class _Checker:
             with_ = run.get("with")
             if isinstance(with_, dict) and not isinstance(with_.get("allowSecretInFile", False), bool):
                 self.result.may_break_model_rules = True
-            self._check_values(path + ("run", "with"), with_, scope)
+            if with_ is not None:  # (half the bench pack's runs have no parameters)
+                self._check_values(path + ("run", "with"), with_, scope)
         if isinstance(gate, dict):
             self._check_gate(path + ("gate",), gate, scope)
         if isinstance(parallel, dict):
@@ -176,15 +177,23 @@ class _Checker:
             self._problem(path, exactly_one_message(keys, ("approval", "policy"), "a gate"))
         elif approval is None and policy is None:
             self.result.may_break_model_rules = True
-        shown = self._scope(scope.top_index, scope.in_map, SHOWN)
+        # a message is often plain text or absent: no path or scope for it then
         if isinstance(approval, dict):
             approval_id = approval.get("id")
             if isinstance(approval_id, str) and approval_id not in self.approvals:
                 self._problem(path + ("approval", "id"), f"approval '{approval_id}' is not declared in spec.approvals")
-            self._check_template(path + ("approval", "message"), approval.get("message"), shown)
+            message = approval.get("message")
+            if Template.has_template(message):
+                self._check_template(path + ("approval", "message"), message, self._scope(
+                    scope.top_index, scope.in_map, SHOWN))
         if isinstance(policy, dict):
-            self._check_values(path + ("policy", "parameters"), policy.get("parameters"), scope)
-            self._check_template(path + ("policy", "message"), policy.get("message"), shown)
+            parameters = policy.get("parameters")
+            if parameters is not None:
+                self._check_values(path + ("policy", "parameters"), parameters, scope)
+            message = policy.get("message")
+            if Template.has_template(message):
+                self._check_template(path + ("policy", "message"), message, self._scope(
+                    scope.top_index, scope.in_map, SHOWN))
 
     def _check_when(self, path: tuple, when: str, scope: Scope) -> None:
         self._check_whole(path, when, scope, "'when' must be true, false or a single {{ expression }}")
@@ -203,7 +212,8 @@ class _Checker:
         elif isinstance(value, list):
             pairs = enumerate(value)
         else:
-            self._check_template(path, value, scope)
+            if isinstance(value, str) and "{{" in value:
+                self._check_template(path, value, scope)
             return
         for key, item in pairs:  # a path only for what may hold a template
             if isinstance(item, str):
@@ -213,7 +223,7 @@ class _Checker:
                 self._check_values(path + (key,), item, scope)
 
     def _check_template(self, path: tuple, value: Any, scope: Scope) -> Template | None:
-        if not Template.has_template(value):
+        if not (isinstance(value, str) and "{{" in value):  # Template.has_template, without a call
             return None
         try:
             template = Template.parse(value)
