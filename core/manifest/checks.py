@@ -67,10 +67,9 @@ class _Checker:
         self.secrets = self._unique_names("secrets", "name", "secret")
         self.approvals = self._unique_names("approvals", "id", "approval")
         self._unique_names("outputs", "name", "output")
-        self.step_ids: dict[str, tuple] = {}  # id -> path of its first declaration
+        self.step_ids: dict[str, tuple] = {}  # id -> path of the step that first declares it
         self.top_index: dict[str, int] = {}  # id -> index of the top-level step around it
         self.unresolved: list[tuple] = []  # (path, reference, scope) failing against the ids so far
-        self.scopes: dict[tuple, Scope] = {}
 
     def run(self) -> CheckResult:
         self._check_inputs()
@@ -93,14 +92,6 @@ class _Checker:
         step, field_name = step_context(self.source.data, path)
         self.result.problems.append(self.source.problem(path, message, key=key, step=step, field=field_name))
 
-    def _scope(self, top_index: int | None, in_map: bool, no_secrets: str | None = None) -> Scope:
-        """One Scope per kind of place, shared (a gate or a map made one or two per step)."""
-        key = (top_index, in_map, no_secrets)
-        scope = self.scopes.get(key)
-        if scope is None:
-            scope = self.scopes[key] = Scope(top_index, in_map, no_secrets)
-        return scope
-
     def _unique_names(self, section: str, key: str, what: str) -> dict[str, tuple]:
         seen: dict[str, tuple] = {}
         for index, entry in enumerate(_items(self.spec.get(section))):
@@ -120,7 +111,7 @@ class _Checker:
         # One shared id -> top-level index table, not a set of earlier ids per
         # step: copying that set made validation quadratic (80k steps: 91 s).
         for index, step in enumerate(_items(self.spec.get("steps"))):
-            self._check_step(("spec", "steps", index), step, self._scope(index, False))
+            self._check_step(("spec", "steps", index), step, Scope(top_index=index))
 
     def _check_step(self, path: tuple, step: Any, scope: Scope) -> None:
         # One walk in document pre-order (walk_raw_steps's), by plain recursion: a chain of
@@ -139,10 +130,10 @@ class _Checker:
         if isinstance(step_id, str):
             self.top_index.setdefault(step_id, scope.top_index)
             if step_id in self.step_ids:
-                first_line = self.source.mark_of(self.step_ids[step_id])[0]
+                first_line = self.source.mark_of(self.step_ids[step_id] + ("id",))[0]
                 self._problem(path + ("id",), f"step id '{step_id}' is used twice (first at line {first_line})")
             else:
-                self.step_ids[step_id] = path + ("id",)
+                self.step_ids[step_id] = path
         when = step.get("when")
         if isinstance(when, str):
             self._check_when(path + ("when",), when, scope)
@@ -161,14 +152,14 @@ class _Checker:
             return
         items = map_spec.get("items")
         if isinstance(items, (str, list)):
-            recorded = self._scope(scope.top_index, scope.in_map, RECORDED)
+            recorded = Scope(top_index=scope.top_index, in_map=scope.in_map, no_secrets=RECORDED)
             if isinstance(items, str):
                 self._check_whole(path + ("map", "items"), items, recorded, "'items' must be a single "
                                   "{{ expression }} giving a list, or a YAML list")
             else:
                 self._check_values(path + ("map", "items"), items, recorded)
         if "step" in map_spec:
-            self._check_step(path + ("map", "step"), map_spec["step"], self._scope(scope.top_index, True))
+            self._check_step(path + ("map", "step"), map_spec["step"], Scope(top_index=scope.top_index, in_map=True))
 
     def _check_gate(self, path: tuple, gate: dict, scope: Scope) -> None:
         approval, policy = gate.get("approval"), gate.get("policy")
@@ -184,16 +175,16 @@ class _Checker:
                 self._problem(path + ("approval", "id"), f"approval '{approval_id}' is not declared in spec.approvals")
             message = approval.get("message")
             if Template.has_template(message):
-                self._check_template(path + ("approval", "message"), message, self._scope(
-                    scope.top_index, scope.in_map, SHOWN))
+                self._check_template(path + ("approval", "message"), message, Scope(
+                    top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN))
         if isinstance(policy, dict):
             parameters = policy.get("parameters")
             if parameters is not None:
                 self._check_values(path + ("policy", "parameters"), parameters, scope)
             message = policy.get("message")
             if Template.has_template(message):
-                self._check_template(path + ("policy", "message"), message, self._scope(
-                    scope.top_index, scope.in_map, SHOWN))
+                self._check_template(path + ("policy", "message"), message, Scope(
+                    top_index=scope.top_index, in_map=scope.in_map, no_secrets=SHOWN))
 
     def _check_when(self, path: tuple, when: str, scope: Scope) -> None:
         self._check_whole(path, when, scope, "'when' must be true, false or a single {{ expression }}")
