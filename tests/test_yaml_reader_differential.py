@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import PackInvalid
-from core.manifest.yaml_source import _UNUSUAL, _parse_nodes, _plain_read, parse_yaml
+from core.manifest.yaml_events import UNUSUAL as _UNUSUAL
+from core.manifest.yaml_events import plain_read as _plain_read
+from core.manifest.yaml_source import _parse_nodes, parse_yaml
 from fuzzing import mutated_manifests
 from hostile_inputs import CASES
 

@@ -11,6 +11,11 @@ and build plain Python values from it ourselves, so that:
   tags are refused, never constructed);
 * nesting depth and alias/anchor expansion are bounded, so a "billion
   laughs" document is refused in milliseconds instead of eating memory.
+
+A plain document (most packs) is first read straight from libyaml's events
+(:mod:`core.manifest.yaml_events`), with no node tree; its tree is composed
+only if a mark is asked for.  Every other document, and so every problem,
+goes through the node tree as described above.
 """
 
 from __future__ import annotations
@@ -21,28 +26,13 @@ import yaml
 
 from core.errors import PackInvalid, Problem
 from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_NUMBER_LENGTH, MAX_YAML_DEPTH
+from core.manifest.yaml_events import (
+    _MAP, _MERGE, _NUMBER_TAGS, _SCALAR_TAGS, _SEQ, _STR, _TIMESTAMP, UNUSUAL, _constructor, _plain_tag, plain_read,
+)
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAG = "tag:yaml.org,2002:"
-_STR = _TAG + "str"
 _SCALAR = yaml.ScalarNode
-_RESOLVED: dict[str, str] = {}
-
-
-_RESOLVER = yaml.resolver.Resolver()
-
-
-def _plain_tag(value: str) -> str:
-    """PyYAML's implicit tag for a plain scalar (no path resolvers: its text alone decides)."""
-    if len(value) > 64:
-        return _RESOLVER.resolve(_SCALAR, value, (True, False))
-    tag = _RESOLVED.get(value)
-    if tag is None:
-        tag = _RESOLVER.resolve(_SCALAR, value, (True, False))
-        if len(_RESOLVED) < 50_000:
-            _RESOLVED[value] = tag
-    return tag
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
@@ -65,13 +55,6 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
             return self.DEFAULT_SEQUENCE_TAG
         return super().resolve(kind, value, implicit)
 
-_constructor = yaml.constructor.SafeConstructor()
-
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-_SEQ, _MAP = _TAG + "seq", _TAG + "map"
-_TIMESTAMP = _TAG + "timestamp"
-_MERGE = _TAG + "merge"
-_NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
 
 Path = tuple  # of str | int
 
@@ -188,8 +171,8 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
 
 def parse_yaml(text: str, file: str) -> YamlSource:
     """Parse one YAML document into a :class:`YamlSource` or raise PackInvalid."""
-    data = _plain_read(text)
-    if data is not _UNUSUAL:
+    data = plain_read(text)
+    if data is not UNUSUAL:
         return YamlSource(file, data, text=text)
     return _parse_nodes(text, file)
 
@@ -226,113 +209,6 @@ def _parse_nodes(text: str, file: str) -> YamlSource:
     if builder.problems:
         raise PackInvalid(builder.problems)
     return YamlSource(file, data, nodes[0])
-
-
-_UNUSUAL = object()  # _plain_read's answer for a document it leaves to the node tree
-_VALUES: dict[str, Any] = {}  # a plain scalar's value (number, boolean, null) by its text
-_CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None)
-_E = yaml.events
-
-
-def _plain_read(text: str) -> Any:
-    """The value of a plain document, built straight from libyaml's events; else _UNUSUAL.
-
-    A pack as written by hand or tool (one document of mappings, lists and untagged
-    scalars, no anchors, aliases or merge keys, no repeated key, not nested past the limit)
-    is read here without a node tree: composing, walking and freeing the tree cost about
-    twice what this one pass does.  Anything else (a tag, an anchor, an alias, a merge key,
-    a duplicate key, a collection as a key, a too-deep or malformed document, a number too
-    long or unreadable, none or several documents) gives _UNUSUAL and is read again by the
-    node tree, which finds and words every problem: the two readers agree on all the
-    documents this one accepts, and only the node tree ever reports a problem.
-    """
-    if _CParser is None:
-        return _UNUSUAL
-    try:
-        get = _CParser(text).get_event
-        return _build_from_events(get)
-    except Exception:  # malformed, a lone surrogate...: the node tree says what and where
-        return _UNUSUAL
-
-
-def _build_from_events(get) -> Any:
-    scalar, map_start, seq_start = _E.ScalarEvent, _E.MappingStartEvent, _E.SequenceStartEvent
-    map_end, seq_end, doc_start, stream_end = _E.MappingEndEvent, _E.SequenceEndEvent, _E.DocumentStartEvent, _E.StreamEndEvent
-    values, resolved = _VALUES, _RESOLVED
-    outer: list = []  # (container, pending key, is a mapping) of each enclosing collection
-    container: Any = None
-    key: str | None = None
-    is_map = False
-    root: Any = _UNUSUAL
-    documents = 0
-    while True:
-        event = get()
-        kind = event.__class__
-        if kind is scalar:
-            if event.anchor is not None or event.tag is not None:
-                return _UNUSUAL
-            value = event.value
-            if is_map and key is None:  # a key: its text, whatever it resolves to
-                if value in container or (value == "<<" and event.implicit[0]):
-                    return _UNUSUAL  # a duplicate key, a merge key
-                key = value
-                continue
-            if event.implicit[0]:  # plain: a string unless its text reads as something else
-                tag = resolved.get(value) or _plain_tag(value)
-                if tag != _STR and tag != _TIMESTAMP:
-                    value = values.get(value, _UNUSUAL) if len(value) <= 64 else _UNUSUAL
-                    if value is _UNUSUAL:
-                        value = _scalar_value(tag, event.value)
-                        if value is _UNUSUAL:
-                            return _UNUSUAL
-        elif kind is map_start or kind is seq_start:
-            if event.anchor is not None or event.tag is not None or (is_map and key is None) \
-                    or len(outer) >= MAX_YAML_DEPTH:
-                return _UNUSUAL  # a tag, an anchor, a collection as a key, too deep
-            value = {} if kind is map_start else []
-            if container is None:
-                root = value
-            elif is_map:
-                container[key] = value
-            else:
-                container.append(value)
-            outer.append((container, None, is_map))  # the key now holds this collection
-            container, key, is_map = value, None, kind is map_start
-            continue
-        elif kind is map_end or kind is seq_end:
-            container, key, is_map = outer.pop()
-            continue
-        elif kind is doc_start:
-            documents += 1
-            if documents > 1:
-                return _UNUSUAL
-            continue
-        elif kind is stream_end:
-            return root if documents == 1 else _UNUSUAL
-        elif kind is _E.AliasEvent:
-            return _UNUSUAL
-        else:  # stream start, document end
-            continue
-        if container is None:
-            root = value
-        elif is_map:
-            container[key] = value
-            key = None
-        else:
-            container.append(value)
-
-
-def _scalar_value(tag: str, text: str) -> Any:
-    """A number's, boolean's or null's value from its text (remembered when short), else _UNUSUAL."""
-    if tag not in _SCALAR_TAGS or (tag in _NUMBER_TAGS and len(text) > MAX_NUMBER_LENGTH):
-        return _UNUSUAL
-    try:
-        value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
-    except (ValueError, OverflowError, yaml.YAMLError):
-        return _UNUSUAL
-    if len(text) <= 64 and len(_VALUES) < 50_000:
-        _VALUES[text] = value
-    return value
 
 
 class _AliasBomb(Exception):
