@@ -28,7 +28,7 @@ _NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
 _SCALAR = yaml.ScalarNode
 _RESOLVER = yaml.resolver.Resolver()
 _RESOLVED: dict[str, str] = {}  # a short plain scalar's tag by its text
-_VALUES: dict[str, Any] = {}  # a short plain number's, boolean's or null's value by its text
+_VALUES: dict[str, Any] = {}  # a short plain scalar's value by its text (a string: itself)
 _constructor = yaml.constructor.SafeConstructor()
 _CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None)  # None without libyaml
 _E = yaml.events
@@ -73,7 +73,7 @@ def _build_from_events(get) -> Any:
     scalar, map_start, seq_start = _E.ScalarEvent, _E.MappingStartEvent, _E.SequenceStartEvent
     map_end, seq_end = _E.MappingEndEvent, _E.SequenceEndEvent
     doc_start, stream_end = _E.DocumentStartEvent, _E.StreamEndEvent
-    values, resolved = _VALUES, _RESOLVED
+    values = _VALUES
     outer: list = []  # (container, no pending key, is a mapping) of each enclosing collection
     container: Any = None
     key: str | None = None
@@ -93,13 +93,11 @@ def _build_from_events(get) -> Any:
                 key = value
                 continue
             if event.implicit[0]:  # plain: a string unless its text reads as something else
-                tag = resolved.get(value) or _plain_tag(value)
-                if tag != _STR and tag != _TIMESTAMP:
-                    value = values.get(value, UNUSUAL) if len(value) <= 64 else UNUSUAL
+                value = values.get(value, UNUSUAL)
+                if value is UNUSUAL:
+                    value = _plain_value(event.value)
                     if value is UNUSUAL:
-                        value = _scalar_value(tag, event.value)
-                        if value is UNUSUAL:
-                            return UNUSUAL
+                        return UNUSUAL
         elif kind is map_start or kind is seq_start:
             if event.anchor is not None or event.tag is not None or (is_map and key is None) \
                     or len(outer) >= MAX_YAML_DEPTH:
@@ -137,14 +135,22 @@ def _build_from_events(get) -> Any:
             container.append(value)
 
 
-def _scalar_value(tag: str, text: str) -> Any:
-    """A number's, boolean's or null's value from its text (remembered when short), else UNUSUAL."""
-    if tag not in _SCALAR_TAGS or (tag in _NUMBER_TAGS and len(text) > MAX_NUMBER_LENGTH):
+def _plain_value(text: str) -> Any:
+    """A plain scalar's value (remembered when its text is short), else UNUSUAL.
+
+    A string or a date is its text; a number, boolean or null is read by its tag's
+    constructor; a number too long or unreadable, or a non-standard tag, is UNUSUAL.
+    """
+    tag = _plain_tag(text)
+    if tag == _STR or tag == _TIMESTAMP:
+        value: Any = text  # dates stay the text written: JSON has no date type
+    elif tag not in _SCALAR_TAGS or (tag in _NUMBER_TAGS and len(text) > MAX_NUMBER_LENGTH):
         return UNUSUAL
-    try:
-        value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
-    except (ValueError, OverflowError, yaml.YAMLError):
-        return UNUSUAL
+    else:
+        try:
+            value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
+        except (ValueError, OverflowError, yaml.YAMLError):
+            return UNUSUAL
     if len(text) <= 64 and len(_VALUES) < 50_000:
         _VALUES[text] = value
     return value
