@@ -75,10 +75,11 @@ class YamlSource:
 
     @property
     def root(self) -> yaml.Node | None:
-        if self._root is None and self._text is not None:
+        text = self._text  # read once: another thread may compose it at the same time
+        if self._root is None and text is not None:
             # The same text gave a single plain document without a problem: composing it
             # again gives that document's tree (the one _parse_nodes would have kept).
-            self._root = yaml.compose(self._text, Loader=_Loader)
+            self._root = yaml.compose(text, Loader=_Loader)
             self._text = None
         return self._root
 
