@@ -13,6 +13,7 @@ being independent, and many threads reading and asking for marks at once.
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 
@@ -227,3 +228,12 @@ def test_threads_asking_a_fresh_source_for_marks_at_once_get_the_same_marks():
     finally:
         sys.setswitchinterval(interval)
     assert wrong == []
+
+
+def test_a_stream_is_read_once_by_the_node_tree():
+    # PyYAML reads streams as well as text.  The event reader consumed a stream, leaving the
+    # node tree an empty one ("the file is empty" for a document with an anchor) and the
+    # lazily composed tree nothing to read (every mark (1, 1)).
+    for text in ("a: &x 1\nb: *x\n", "a:\n  b: 1\n"):
+        assert outcome(parse_yaml, io.StringIO(text)) == outcome(_parse_nodes, io.StringIO(text))
+        assert outcome(parse_yaml, io.StringIO(text)) == outcome(_parse_nodes, text)

@@ -57,10 +57,11 @@ def plain_read(text: str) -> Any:
     merge key, repeated key or collection as a key, not nested past MAX_YAML_DEPTH, and
     every plain scalar a string, a date (kept as text), or a number, boolean or null
     that reads.  Anything else (none or several documents, malformed text, a lone
-    surrogate too) is UNUSUAL: the node tree reads it and reports its problems, so that
-    every document accepted here is one the node tree accepts with the same value.
+    surrogate too; a stream or bytes, not text) is UNUSUAL: the node tree reads it and
+    reports its problems, so that every document accepted here is one the node tree
+    accepts with the same value.
     """
-    if _CParser is None:
+    if _CParser is None or text.__class__ is not str:  # a stream: read once, by the node tree
         return UNUSUAL
     try:
         get = _CParser(text).get_event
