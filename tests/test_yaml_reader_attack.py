@@ -131,6 +131,21 @@ def test_generated_block_documents_read_the_same(text):
     assert_same(text)
 
 
+PIECES = list("0123456789_:.+-eExXoObB~nNuUlLtTrRyYsSfFaA <>=!&*|#%@`'\",[]{}?\t\\") + [
+    "inf", "nan", "Inf", "NaN", "true", "null", "yes", "on", "off", "\u00e9", "\u2028", "\x85", "\ufeff", "\r\n"]
+WORDS = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
+FORMS = ["{k}: {v}\n{w}: 1\n", "- {v}\n- {k}: {w}\n", "[{k}, {v}]\n", "{{{k}: {v}, {w}: x}}\n",
+         "'{k}': {v}\n\"{w}\": 2\n", "{k}: \"{v}\"\n{k}: '{w}'\n", "? {k}\n: {v}\n"]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(WORDS, WORDS, WORDS, st.sampled_from(FORMS))
+def test_generated_scalars_as_keys_and_values_read_the_same(key, value, other, form):
+    # Scalars made of the characters that make YAML 1.1 read a number, a boolean, a null,
+    # a date, a merge or value key, an escape or a line break (20,000 of them held once).
+    assert_same(form.format(k=key, v=value, w=other))
+
+
 @pytest.fixture()
 def empty_caches():
     """Empty scalar caches for the test, and the ones the session had back after it."""
