@@ -69,3 +69,34 @@ def test_only_the_named_commands_parsers_are_built():
                          ids=" ".join)
 def test_help_version_and_unknown_names_get_the_whole_tree(argv):
     assert named_command(argv) is None
+
+
+@pytest.mark.parametrize("columns", [None, "", "abc", "0", "-5", "40", "200"])
+@pytest.mark.parametrize("terminal", [None, 120])
+def test_help_is_as_wide_as_argparse_makes_it_without_importing_shutil(monkeypatch, columns, terminal):
+    """The formatter asks the terminal's width itself, as ``shutil.get_terminal_size`` would."""
+    import argparse
+    import os
+    import shutil
+
+    from stella_desktop.cli import _Help
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+
+    def size(fd=None):
+        if terminal is None:
+            raise OSError("not a terminal")
+        return os.terminal_size((terminal, 30))
+    monkeypatch.setattr(os, "get_terminal_size", size)
+
+    def help_text(formatter):
+        parser = argparse.ArgumentParser(prog="stella", formatter_class=formatter, description="word " * 80)
+        parser.add_argument("--flag", help="a long help text " * 12)
+        return parser.format_help()
+    assert help_text(_Help) == help_text(argparse.RawDescriptionHelpFormatter)
+    expected = shutil.get_terminal_size().columns
+    wrapped = [line for line in help_text(_Help).splitlines() if "word" not in line]  # the raw description is not
+    assert max(len(line) for line in wrapped) <= max(expected - 2, 40)  # slack: argparse keeps 11+ columns of help text
