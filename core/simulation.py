@@ -176,17 +176,46 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
         if continue_on_error is not None:
             node["continueOnError"] = continue_on_error
         if children:
-            node["children"] = tuple([preview(child) for child in children])
+            node["children"] = previews(children)
         node.step = step
         return node
 
-    steps = tuple(preview(step) for step in plan.steps)
+    def previews(steps) -> tuple[StepPreview, ...]:
+        # A leaf step whose fields but id and parameters are those of the step before it (a
+        # map's children: the same objects) has that step's preview with its own id and
+        # parameters.  Equal fields are equal JSON: they are text, bools, ints and None
+        # (the gate message, the one field holding any JSON value, must be None).
+        result = []
+        append = result.append
+        last = None
+        for step in steps:
+            fields = step.__dict__
+            key = _same(fields)
+            if key == last:
+                node = StepPreview(proto)
+                node["id"] = fields["id"]
+                node["parameters"] = fields["parameters"]
+                node.step = step
+                counts[node["status"]] += 1
+            else:
+                node = preview(step)
+                if key[7] is None and not key[10] and key[1] != "map":
+                    last, proto = key, node
+                else:
+                    last = None
+            append(node)
+        return tuple(result)
+
+    steps = previews(plan.steps)
     return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
 
 
 _fields = operator.itemgetter("id", "template_id", "kind", "enabled", "parameters", "name", "uses", "approval_id",
                               "policy", "gate_message", "max_parallel", "continue_on_error", "children")
 """A planned step's fields the preview reads, from its ``__dict__`` in one call."""
+_same = operator.itemgetter("template_id", "kind", "enabled", "name", "uses", "approval_id", "policy", "gate_message",
+                            "max_parallel", "continue_on_error", "children", "when_runtime", "disabled_reason", "when")
+"""Every field a step's preview reads but its id and parameters (the status is decided by these)."""
 
 
 def _classify(step: PlannedStep) -> tuple[str, str | None]:

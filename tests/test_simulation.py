@@ -92,3 +92,42 @@ def test_simulation_writes_nothing(tmp_path, monkeypatch, write_pack):
     monkeypatch.chdir(manifest.parent)
     preview_pack(load_pack(manifest))
     assert sorted(p.name for p in manifest.parent.rglob("*")) == before
+
+
+def test_each_step_preview_holds_its_own_steps_values_when_neighbours_look_alike(write_pack):
+    """Map children share a preview's shape with the child before them: every field must still be
+    the step's own (1, true and 1.0 are equal in Python, not in JSON), and so must its status."""
+    from core.plan import build_plan
+    from core.simulation import simulate
+    plan = build_plan(load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        approvals: [{id: r}]
+        steps:
+          - {id: a, run: {uses: x}}
+          - {id: b, run: {uses: x}}
+          - id: runs
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}", i: "{{ index }}"}}}}
+          - id: gated
+            map: {items: "{{ inputs.v }}", step: {id: g, gate: {approval: {id: r, message: "{{ item }}"}}}}
+          - id: maybe
+            map: {items: "{{ inputs.v }}", step: {id: w, when: "{{ item }}", run: {uses: x}}}
+          - id: later
+            map: {items: "{{ inputs.v }}", step: {id: l, when: "{{ steps.a.outputs.ok }}", run: {uses: x}}}
+    """)), {"v": [1, True, 1.0, 0, False, None, "x", "x", [], {}]})
+    result = simulate(plan)
+    previews = list(result.walk())
+    steps = list(plan.walk())
+    assert len(previews) == len(steps) == 6 + 4 * 10
+    for node, step in zip(previews, steps):
+        assert node.step is step and node["id"] == step.id
+        for key, name in [("parameters", "parameters"), ("gateMessage", "gate_message"), ("enabled", "enabled"),
+                          ("name", "name"), ("uses", "uses"), ("templateId", "template_id")]:
+            assert node[key] is getattr(step, name), (step.id, key)
+        expected = ("skipped" if not step.enabled else "requires-approval" if step.kind == "gate.approval"
+                    else "pending")
+        assert node["status"] == expected, step.id
+    document = json.loads(result.to_json())
+    gated = by_id(document)["gated"]["children"]
+    assert [child["gateMessage"] for child in gated][:3] == [1, True, 1.0]
+    # JMESPath's falsy values: false, null, [], {} (0 is true)
+    assert result.counts == {"pending": 6 + 10 + 6 + 10, "skipped": 4, "requires-approval": 10, "requires-policy": 0}
