@@ -140,6 +140,7 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
     callers that have one and is not needed.
     """
     counts = {status: 0 for status in STATUSES}
+    uniform = plan.uniform_children
 
     def preview(step: PlannedStep) -> StepPreview:
         (step_id, template_id, kind, enabled, parameters, name, uses, approval_id, policy, message,
@@ -176,9 +177,26 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
         if continue_on_error is not None:
             node["continueOnError"] = continue_on_error
         if children:
-            node["children"] = previews(children)
+            node["children"] = previews(children) if uniform.get(id(children)) is not children \
+                else copies(children)
         node.step = step
         return node
+
+    def copies(steps: tuple[PlannedStep, ...]) -> tuple[StepPreview, ...]:
+        # Steps the planner made alike (Plan.uniform_children): the first's preview, copied
+        # with each one's id and parameters.
+        first = preview(steps[0])
+        result = [first]
+        append = result.append
+        for step in steps[1:]:
+            fields = step.__dict__
+            node = StepPreview(first)
+            node["id"] = fields["id"]
+            node["parameters"] = fields["parameters"]
+            node.step = step
+            append(node)
+        counts[first["status"]] += len(steps) - 1
+        return tuple(result)
 
     def previews(steps) -> tuple[StepPreview, ...]:
         # A leaf step whose fields but id and parameters are those of the step before it (a

@@ -131,3 +131,29 @@ def test_each_step_preview_holds_its_own_steps_values_when_neighbours_look_alike
     assert [child["gateMessage"] for child in gated][:3] == [1, True, 1.0]
     # JMESPath's falsy values: false, null, [], {} (0 is true)
     assert result.counts == {"pending": 6 + 10 + 6 + 10, "skipped": 4, "requires-approval": 10, "requires-policy": 0}
+
+
+def test_children_rebuilt_after_planning_are_previewed_one_by_one(write_pack):
+    """The planner's note that a map's children are alike (Plan.uniform_children) holds for the tuple
+    it made; a plan whose children were copied and changed (as the forecast does) is previewed as it is."""
+    import copy
+    import dataclasses
+    from core.plan import build_plan
+    from core.simulation import simulate
+    plan = build_plan(load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        steps:
+          - id: m
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}"}}}}
+    """)), {"v": ["a", "b", "c"]})
+    (map_step,) = plan.steps
+    assert plan.uniform_children[id(map_step.children)] is map_step.children
+    changed = copy.copy(map_step.children[1])
+    changed.enabled, changed.disabled_reason, changed.uses = False, "assumed", "y"
+    rebuilt = copy.copy(map_step)
+    rebuilt.children = (map_step.children[0], changed, map_step.children[2])
+    result = simulate(dataclasses.replace(plan, steps=(rebuilt,)))
+    children = result.steps[0].children
+    assert [(c.id, c.status, c.status_reason, c["uses"]) for c in children] == [
+        ("m[0]::t", "pending", None, "x"), ("m[1]::t", "skipped", "assumed", "y"), ("m[2]::t", "pending", None, "x")]
+    assert [c["parameters"] for c in children] == [{"v": "a"}, {"v": "b"}, {"v": "c"}]

@@ -106,6 +106,7 @@ class _Planner:
         self._resolvers: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept alive; its resolver)
         self._recipes: dict[int, _Recipe] = {}  # id of a manifest step -> its recipe (which keeps it alive)
         self._item_sizes: dict[int, tuple[list, list[int]]] = {}  # id of an items list -> (it, its items' sizes)
+        self.uniform_children: dict[int, tuple[PlannedStep, ...]] = {}  # see Plan.uniform_children
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -241,7 +242,7 @@ class _Planner:
             approvals=approvals, secrets=tuple(s.name for s in manifest.spec.secrets),
             success_message=messages[0], failure_message=messages[1],
         )
-        return Plan(plan_hash=self.hash(fields), **fields)
+        return Plan(plan_hash=self.hash(fields), uniform_children=self.uniform_children, **fields)
 
     def hash(self, fields: dict) -> str:
         """sha256 of the canonical JSON of the plan and what it was made from.
@@ -449,7 +450,9 @@ class _Planner:
                 if not budget.exhausted and budget.bytes + size <= budget.max_bytes:
                     budget.charge(0, size)  # no child passes the budget: charged at once, not per child
                     self.count += len(items)
-                    return form.children(recipe, step_id, enabled, reason, when_runtime, items, path)
+                    children = form.children(recipe, step_id, enabled, reason, when_runtime, items, path)
+                    self.uniform_children[id(children)] = children
+                    return children
                 # else planned one by one below, so the problem names the child that passes it
         leaf_step = self._leaf_step
         append = children.append
