@@ -157,3 +157,31 @@ def test_children_rebuilt_after_planning_are_previewed_one_by_one(write_pack):
     assert [(c.id, c.status, c.status_reason, c["uses"]) for c in children] == [
         ("m[0]::t", "pending", None, "x"), ("m[1]::t", "skipped", "assumed", "y"), ("m[2]::t", "pending", None, "x")]
     assert [c["parameters"] for c in children] == [{"v": "a"}, {"v": "b"}, {"v": "c"}]
+
+
+def test_a_plan_and_its_preview_are_freed_without_the_cyclic_collector(write_pack):
+    """Nothing in planning or simulating makes a reference cycle that holds the plan (a long-lived
+    API server plans and simulates again and again, and the collector is paused meanwhile)."""
+    import gc
+    import weakref
+    from core.plan import build_plan
+    from core.simulation import simulate
+    pack = load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        steps:
+          - {id: a, run: {uses: x}}
+          - id: m
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}"}}}}
+    """))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        plan = build_plan(pack, {"v": ["a", "b"]})
+        preview = simulate(plan)
+        preview.to_json()
+        child, step = weakref.ref(plan.steps[1].children[1]), weakref.ref(plan.steps[0])
+        del plan, preview
+        assert child() is None and step() is None
+    finally:
+        if was_enabled:
+            gc.enable()
