@@ -359,3 +359,26 @@ def test_map_children_read_only_item_and_index_plan_and_charge_as_the_general_pa
     for one, other in zip(fast.walk(), general.walk(), strict=True):
         fields = [(name, value) for name, value in one.__dict__.items() if name != "children"]
         assert repr(fields) == repr([(name, value) for name, value in other.__dict__.items() if name != "children"])
+
+
+@pytest.mark.parametrize("items", ['["{{ steps.x.outputs.y }}", b]', '[{host: "{{ steps.x.outputs.y }}"}, b]'])
+def test_a_written_out_list_of_items_from_step_outputs_is_a_located_problem_not_a_crash(write_pack, items):
+    """A list written out is expanded when planned; a value in it that only the run knows used to reach
+    the child's text template and end the planner with a TypeError."""
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, f"""
+            steps:
+              - {{id: x, run: {{uses: builtin:echo}}}}
+              - {{id: m, map: {{items: {items}, step: {{id: c, run: {{uses: x, with: {{msg: "x {{{{ item }}}}"}}}}}}}}}}
+        """)
+    (problem,) = caught.value.problems
+    assert problem.step == "m" and problem.field == "map.items" and "one template" in problem.message
+
+
+def test_a_list_of_items_from_step_outputs_written_as_one_template_expands_during_the_run(write_pack):
+    plan = plan_of(write_pack, """
+        steps:
+          - {id: x, run: {uses: builtin:echo}}
+          - {id: m, map: {items: "{{ [steps.x.outputs.y, 'b'] }}", step: {id: c, run: {uses: x}}}}
+    """)
+    assert steps_by_id(plan)["m"].items_runtime and steps_by_id(plan)["m"].children == ()

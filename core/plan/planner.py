@@ -60,6 +60,16 @@ def _plain_path(names: tuple) -> Any:
     return read
 
 
+def _holds_run_time_value(value: Any) -> bool:
+    if value.__class__ is RuntimeValue:
+        return True
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    return any(_holds_run_time_value(item) for item in value)
+
+
 class _LimitPassed(Exception):
     """Planning stops: a limit was passed (the problem is recorded)."""
 
@@ -387,6 +397,12 @@ class _Planner:
         planned.items = items
         if isinstance(items, RuntimeValue):
             planned.items_runtime = True
+            return
+        if items is not spec.items and isinstance(spec.items, list) and _holds_run_time_value(items):
+            self._problem(items_path, "'items' is a list written out, which is expanded when the pack is "
+                                      "planned, but some of its values come from step outputs, known only "
+                                      "during the run: write the whole list as one template instead, e.g. "
+                                      "items: \"{{ [steps.scan.outputs.first, 'b'] }}\"")
             return
         if not enabled:
             return
