@@ -139,9 +139,23 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
     execution graph is built (and networkx is not imported).  ``graph`` is accepted for
     callers that have one and is not needed.
     """
-    counts = {status: 0 for status in STATUSES}
+    walk = _Previewer(plan.uniform_children)
+    steps = walk.previews(plan.steps)
+    counts = walk.counts
+    return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
 
-    def preview(step: PlannedStep) -> StepPreview:
+
+class _Previewer:
+    """The walk of :func:`simulate` (methods, not closures: nested functions that call each
+    other are a reference cycle, which would keep what they see alive until a collection)."""
+
+    __slots__ = ("counts", "uniform")
+
+    def __init__(self, uniform: dict):
+        self.counts = {status: 0 for status in STATUSES}
+        self.uniform = uniform
+
+    def preview(self, step: PlannedStep) -> StepPreview:
         (step_id, template_id, kind, enabled, parameters, name, uses, approval_id, policy, message,
          max_parallel, continue_on_error, children) = _fields(step.__dict__)
         if not enabled or kind == "gate.approval" or kind == "gate.policy" or step.when_runtime \
@@ -149,7 +163,7 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
             status, reason = _classify(step)
         else:
             status, reason = PENDING, None  # what _classify gives any other step
-        counts[status] += 1
+        self.counts[status] += 1
         # A copy of the blank step with what this one has set: a third of the cost of
         # StepPreview(id=..., ...) for a dict subclass.
         node = StepPreview(_BLANK)
@@ -176,17 +190,61 @@ def simulate(plan: Plan, graph: "ExecutionGraph | None" = None) -> SimulationPre
         if continue_on_error is not None:
             node["continueOnError"] = continue_on_error
         if children:
-            node["children"] = tuple([preview(child) for child in children])
+            node["children"] = self.previews(children) if self.uniform.get(id(children)) is not children \
+                else self.copies(children)
         node.step = step
         return node
 
-    steps = tuple(preview(step) for step in plan.steps)
-    return SimulationPreview(plan, steps, counts[REQUIRES_APPROVAL] > 0, counts)
+    def copies(self, steps: tuple[PlannedStep, ...]) -> tuple[StepPreview, ...]:
+        # Steps the planner made alike (Plan.uniform_children): the first's preview, copied
+        # with each one's id and parameters.
+        first = self.preview(steps[0])
+        result = [first]
+        append = result.append
+        for step in steps[1:]:
+            fields = step.__dict__
+            node = StepPreview(first)
+            node["id"] = fields["id"]
+            node["parameters"] = fields["parameters"]
+            node.step = step
+            append(node)
+        self.counts[first["status"]] += len(steps) - 1
+        return tuple(result)
+
+    def previews(self, steps) -> tuple[StepPreview, ...]:
+        # A leaf step whose fields but id and parameters are those of the step before it (a
+        # map's children: the same objects) has that step's preview with its own id and
+        # parameters.  Equal fields are equal JSON: they are text, bools, ints and None
+        # (the gate message, the one field holding any JSON value, must be None).
+        result = []
+        append = result.append
+        counts = self.counts
+        last = None
+        for step in steps:
+            fields = step.__dict__
+            key = _same(fields)
+            if key == last:
+                node = StepPreview(proto)
+                node["id"] = fields["id"]
+                node["parameters"] = fields["parameters"]
+                node.step = step
+                counts[node["status"]] += 1
+            else:
+                node = self.preview(step)
+                if key[7] is None and not key[10] and key[1] != "map":
+                    last, proto = key, node
+                else:
+                    last = None
+            append(node)
+        return tuple(result)
 
 
 _fields = operator.itemgetter("id", "template_id", "kind", "enabled", "parameters", "name", "uses", "approval_id",
                               "policy", "gate_message", "max_parallel", "continue_on_error", "children")
 """A planned step's fields the preview reads, from its ``__dict__`` in one call."""
+_same = operator.itemgetter("template_id", "kind", "enabled", "name", "uses", "approval_id", "policy", "gate_message",
+                            "max_parallel", "continue_on_error", "children", "when_runtime", "disabled_reason", "when")
+"""Every field a step's preview reads but its id and parameters (the status is decided by these)."""
 
 
 def _classify(step: PlannedStep) -> tuple[str, str | None]:

@@ -329,3 +329,56 @@ def test_the_expressions_of_a_plan_share_one_work_budget(write_pack, monkeypatch
         """, {"n": list(range(100))})
     (problem,) = caught.value.problems  # planning stops at the first: not one problem per child
     assert "together do more than 10,000 units of work" in problem.message
+
+
+@pytest.mark.parametrize("with_", [
+    '{target: "{{ item }}", n: "{{ index }}", lit: [1, {k: v}], s: plain, f: 1.5, t: true, z: null}',
+    '{a: "{{ item }}", b: "{{ item }}"}',
+    '{i: "{{ index }}"}',
+    '{only: literal}',
+    '{}',
+])
+def test_map_children_read_only_item_and_index_plan_and_charge_as_the_general_path(write_pack, monkeypatch, with_):
+    """The loop for children whose parameters read only ``item``/``index`` (``_ChildForm``) makes the
+    same steps, in the same key order, and charges the plan's budget the same, as planning each."""
+    from core.plan import planner
+    spec = """
+        inputs: [{name: n, type: array}]
+        steps:
+          - id: m
+            map: {items: "{{ inputs.n }}", step: {id: t, run: {uses: x, with: %s}}}
+    """ % with_
+    items = ["a", "é", 7, 2 ** 70, -3, 2.5, True, False, None, [1, [2]], {"k": {"z": 1}}, [], {}] * 3
+    budgets = []
+    monkeypatch.setattr(planner._Planner, "plan", lambda self: (budgets.append(self.budget), self._plan())[1])
+    fast = plan_of(write_pack, spec, {"n": items})
+    monkeypatch.setattr(planner._Recipe, "child_form", lambda self, planner: None)
+    general = plan_of(write_pack, spec, {"n": items})
+    assert budgets[0].bytes == budgets[1].bytes > 0
+    assert fast.plan_hash == general.plan_hash
+    for one, other in zip(fast.walk(), general.walk(), strict=True):
+        fields = [(name, value) for name, value in one.__dict__.items() if name != "children"]
+        assert repr(fields) == repr([(name, value) for name, value in other.__dict__.items() if name != "children"])
+
+
+@pytest.mark.parametrize("items", ['["{{ steps.x.outputs.y }}", b]', '[{host: "{{ steps.x.outputs.y }}"}, b]'])
+def test_a_written_out_list_of_items_from_step_outputs_is_a_located_problem_not_a_crash(write_pack, items):
+    """A list written out is expanded when planned; a value in it that only the run knows used to reach
+    the child's text template and end the planner with a TypeError."""
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, f"""
+            steps:
+              - {{id: x, run: {{uses: builtin:echo}}}}
+              - {{id: m, map: {{items: {items}, step: {{id: c, run: {{uses: x, with: {{msg: "x {{{{ item }}}}"}}}}}}}}}}
+        """)
+    (problem,) = caught.value.problems
+    assert problem.step == "m" and problem.field == "map.items" and "one template" in problem.message
+
+
+def test_a_list_of_items_from_step_outputs_written_as_one_template_expands_during_the_run(write_pack):
+    plan = plan_of(write_pack, """
+        steps:
+          - {id: x, run: {uses: builtin:echo}}
+          - {id: m, map: {items: "{{ [steps.x.outputs.y, 'b'] }}", step: {id: c, run: {uses: x}}}}
+    """)
+    assert steps_by_id(plan)["m"].items_runtime and steps_by_id(plan)["m"].children == ()

@@ -92,3 +92,96 @@ def test_simulation_writes_nothing(tmp_path, monkeypatch, write_pack):
     monkeypatch.chdir(manifest.parent)
     preview_pack(load_pack(manifest))
     assert sorted(p.name for p in manifest.parent.rglob("*")) == before
+
+
+def test_each_step_preview_holds_its_own_steps_values_when_neighbours_look_alike(write_pack):
+    """Map children share a preview's shape with the child before them: every field must still be
+    the step's own (1, true and 1.0 are equal in Python, not in JSON), and so must its status."""
+    from core.plan import build_plan
+    from core.simulation import simulate
+    plan = build_plan(load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        approvals: [{id: r}]
+        steps:
+          - {id: a, run: {uses: x}}
+          - {id: b, run: {uses: x}}
+          - id: runs
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}", i: "{{ index }}"}}}}
+          - id: gated
+            map: {items: "{{ inputs.v }}", step: {id: g, gate: {approval: {id: r, message: "{{ item }}"}}}}
+          - id: maybe
+            map: {items: "{{ inputs.v }}", step: {id: w, when: "{{ item }}", run: {uses: x}}}
+          - id: later
+            map: {items: "{{ inputs.v }}", step: {id: l, when: "{{ steps.a.outputs.ok }}", run: {uses: x}}}
+    """)), {"v": [1, True, 1.0, 0, False, None, "x", "x", [], {}]})
+    result = simulate(plan)
+    previews = list(result.walk())
+    steps = list(plan.walk())
+    assert len(previews) == len(steps) == 6 + 4 * 10
+    for node, step in zip(previews, steps):
+        assert node.step is step and node["id"] == step.id
+        for key, name in [("parameters", "parameters"), ("gateMessage", "gate_message"), ("enabled", "enabled"),
+                          ("name", "name"), ("uses", "uses"), ("templateId", "template_id")]:
+            assert node[key] is getattr(step, name), (step.id, key)
+        expected = ("skipped" if not step.enabled else "requires-approval" if step.kind == "gate.approval"
+                    else "pending")
+        assert node["status"] == expected, step.id
+    document = json.loads(result.to_json())
+    gated = by_id(document)["gated"]["children"]
+    assert [child["gateMessage"] for child in gated][:3] == [1, True, 1.0]
+    # JMESPath's falsy values: false, null, [], {} (0 is true)
+    assert result.counts == {"pending": 6 + 10 + 6 + 10, "skipped": 4, "requires-approval": 10, "requires-policy": 0}
+
+
+def test_children_rebuilt_after_planning_are_previewed_one_by_one(write_pack):
+    """The planner's note that a map's children are alike (Plan.uniform_children) holds for the tuple
+    it made; a plan whose children were copied and changed (as the forecast does) is previewed as it is."""
+    import copy
+    import dataclasses
+    from core.plan import build_plan
+    from core.simulation import simulate
+    plan = build_plan(load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        steps:
+          - id: m
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}"}}}}
+    """)), {"v": ["a", "b", "c"]})
+    (map_step,) = plan.steps
+    assert plan.uniform_children[id(map_step.children)] is map_step.children
+    changed = copy.copy(map_step.children[1])
+    changed.enabled, changed.disabled_reason, changed.uses = False, "assumed", "y"
+    rebuilt = copy.copy(map_step)
+    rebuilt.children = (map_step.children[0], changed, map_step.children[2])
+    result = simulate(dataclasses.replace(plan, steps=(rebuilt,)))
+    children = result.steps[0].children
+    assert [(c.id, c.status, c.status_reason, c["uses"]) for c in children] == [
+        ("m[0]::t", "pending", None, "x"), ("m[1]::t", "skipped", "assumed", "y"), ("m[2]::t", "pending", None, "x")]
+    assert [c["parameters"] for c in children] == [{"v": "a"}, {"v": "b"}, {"v": "c"}]
+
+
+def test_a_plan_and_its_preview_are_freed_without_the_cyclic_collector(write_pack):
+    """Nothing in planning or simulating makes a reference cycle that holds the plan (a long-lived
+    API server plans and simulates again and again, and the collector is paused meanwhile)."""
+    import gc
+    import weakref
+    from core.plan import build_plan
+    from core.simulation import simulate
+    pack = load_pack(write_pack("""
+        inputs: [{name: v, type: array}]
+        steps:
+          - {id: a, run: {uses: x}}
+          - id: m
+            map: {items: "{{ inputs.v }}", step: {id: t, run: {uses: x, with: {v: "{{ item }}"}}}}
+    """))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        plan = build_plan(pack, {"v": ["a", "b"]})
+        preview = simulate(plan)
+        preview.to_json()
+        child, step = weakref.ref(plan.steps[1].children[1]), weakref.ref(plan.steps[0])
+        del plan, preview
+        assert child() is None and step() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -11,6 +11,11 @@ and build plain Python values from it ourselves, so that:
   tags are refused, never constructed);
 * nesting depth and alias/anchor expansion are bounded, so a "billion
   laughs" document is refused in milliseconds instead of eating memory.
+
+A plain document (most packs) is first read straight from libyaml's events
+(:mod:`core.manifest.yaml_events`), with no node tree; its tree is composed
+only if a mark is asked for.  Every other document, and so every problem,
+goes through the node tree as described above.
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ import yaml
 
 from core.errors import PackInvalid, Problem
 from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_NUMBER_LENGTH, MAX_YAML_DEPTH
+from core.manifest.yaml_events import (
+    _MAP, _MERGE, _NUMBER_TAGS, _SCALAR_TAGS, _SEQ, _STR, _TIMESTAMP, UNUSUAL, _constructor, _plain_tag, plain_read,
+)
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAG = "tag:yaml.org,2002:"
-_STR = _TAG + "str"
 _SCALAR = yaml.ScalarNode
-_RESOLVED: dict[str, str] = {}
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
@@ -43,28 +48,13 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
 
     def resolve(self, kind, value, implicit):
         if kind is _SCALAR and not self.yaml_path_resolvers:
-            if not implicit[0]:
-                return _STR
-            if len(value) <= 64:
-                tag = _RESOLVED.get(value)
-                if tag is None:
-                    tag = super().resolve(kind, value, implicit)
-                    if len(_RESOLVED) < 50_000:
-                        _RESOLVED[value] = tag
-                return tag
+            return _plain_tag(value) if implicit[0] else _STR
         if kind is yaml.MappingNode and not self.yaml_path_resolvers:
             return self.DEFAULT_MAPPING_TAG
         if kind is yaml.SequenceNode and not self.yaml_path_resolvers:
             return self.DEFAULT_SEQUENCE_TAG
         return super().resolve(kind, value, implicit)
 
-_constructor = yaml.constructor.SafeConstructor()
-
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-_SEQ, _MAP = _TAG + "seq", _TAG + "map"
-_TIMESTAMP = _TAG + "timestamp"
-_MERGE = _TAG + "merge"
-_NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
 
 Path = tuple  # of str | int
 
@@ -73,13 +63,25 @@ class YamlSource:
     """A parsed YAML document: plain data, plus the node tree for marks.
 
     Marks are looked up on demand by walking the composed node tree along a
-    path, so that a valid pack (the common case) pays nothing for them.
+    path, so that a valid pack (the common case) pays nothing for them: a
+    document read without a tree (``text`` given) composes it on first use.
     """
 
-    def __init__(self, file: str, data: Any, root: yaml.Node | None = None):
+    def __init__(self, file: str, data: Any, root: yaml.Node | None = None, *, text: str | None = None):
         self.file = file
         self.data = data
-        self.root = root
+        self._root = root
+        self._text = text if root is None else None
+
+    @property
+    def root(self) -> yaml.Node | None:
+        text = self._text  # read once: another thread may compose it at the same time
+        if self._root is None and text is not None:
+            # The same text gave a single plain document without a problem: composing it
+            # again gives that document's tree (the one _parse_nodes would have kept).
+            self._root = yaml.compose(text, Loader=_Loader)
+            self._text = None
+        return self._root
 
     def node_at(self, path: Path) -> tuple[yaml.Node | None, yaml.Node | None, int]:
         """(node, its key node if any, how many path segments were found)."""
@@ -170,6 +172,14 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
 
 def parse_yaml(text: str, file: str) -> YamlSource:
     """Parse one YAML document into a :class:`YamlSource` or raise PackInvalid."""
+    data = plain_read(text)
+    if data is not UNUSUAL:
+        return YamlSource(file, data, text=text)
+    return _parse_nodes(text, file)
+
+
+def _parse_nodes(text: str, file: str) -> YamlSource:
+    """The node tree, then values from it: every problem found, with its mark."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as error:

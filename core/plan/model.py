@@ -154,6 +154,12 @@ class Plan:
     secrets: tuple[str, ...] = ()
     success_message: Any = None
     failure_message: Any = None
+    uniform_children: dict = field(default_factory=dict, compare=False, repr=False)
+    """``id(children) -> children`` for the children tuples the planner made from one run template in
+    one loop: in each, every field but ``id``, ``parameters`` and ``scope`` is the same object, so
+    :func:`core.simulation.simulate` previews the first and copies it.  Not part of the plan hash;
+    a step is read-only by convention (the forecast copies a step before changing it, which makes a
+    new tuple), and a map expanded at run time gets a new tuple, which is not in here."""
 
     def walk(self) -> Iterator[PlannedStep]:
         for step in self.steps:

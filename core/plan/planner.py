@@ -15,6 +15,7 @@ passed, so a hostile pack never holds more than the limit in memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -46,6 +47,7 @@ def _plain_path(names: tuple) -> Any:
     if not rest and root != "inputs":  # {{ item }}, {{ index }}: what most map children read
         def read_name(planner: "_Planner", scope: dict, path: tuple) -> Any:
             return scope.get(root)
+        read_name.scope_name = root  # what a map child's specialised loop reads (_ChildForm)
         return read_name
 
     def read(planner: "_Planner", scope: dict, path: tuple) -> Any:
@@ -56,6 +58,16 @@ def _plain_path(names: tuple) -> Any:
             value = value.get(name)
         return value
     return read
+
+
+def _holds_run_time_value(value: Any) -> bool:
+    if value.__class__ is RuntimeValue:
+        return True
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    return any(_holds_run_time_value(item) for item in value)
 
 
 class _LimitPassed(Exception):
@@ -103,6 +115,8 @@ class _Planner:
         self.values = PlanValues(self.budget)
         self._resolvers: dict[int, tuple[Any, Any]] = {}  # id -> (the value, kept alive; its resolver)
         self._recipes: dict[int, _Recipe] = {}  # id of a manifest step -> its recipe (which keeps it alive)
+        self._item_sizes: dict[int, tuple[list, list[int]]] = {}  # id of an items list -> (it, its items' sizes)
+        self.uniform_children: dict[int, tuple[PlannedStep, ...]] = {}  # see Plan.uniform_children
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -156,6 +170,7 @@ class _Planner:
                 for key, item, part in parts:
                     result[key] = item if part is None else part(planner, scope, path)
                 return result
+            resolve_dict.parts = parts  # (key, value as written, its resolver or None): see _ChildForm
             return resolve_dict
         if isinstance(value, list):
             parts = []
@@ -237,7 +252,7 @@ class _Planner:
             approvals=approvals, secrets=tuple(s.name for s in manifest.spec.secrets),
             success_message=messages[0], failure_message=messages[1],
         )
-        return Plan(plan_hash=self.hash(fields), **fields)
+        return Plan(plan_hash=self.hash(fields), uniform_children=self.uniform_children, **fields)
 
     def hash(self, fields: dict) -> str:
         """sha256 of the canonical JSON of the plan and what it was made from.
@@ -256,6 +271,16 @@ class _Planner:
         if referenced:  # only then, so the hash of a pack without $ref files is what it always was
             document["schemaReferences"] = referenced
         return "sha256:" + hashlib.sha256(json_text.canonical(document)).hexdigest()
+
+    def item_sizes(self, items: list) -> list[int]:
+        """:meth:`PlanValues.size` of each item, once per items list (maps often share one)."""
+        known = self._item_sizes.get(id(items))
+        if known is not None and known[0] is items:
+            return known[1]
+        size = self.values.size
+        sizes = [size(item) for item in items]
+        self._item_sizes[id(items)] = (items, sizes)  # the list is kept alive with its id
+        return sizes
 
     def recipe(self, step: Step, path: tuple) -> "_Recipe":
         """What planning ``step`` needs that does not depend on its scope, worked out once.
@@ -373,6 +398,12 @@ class _Planner:
         if isinstance(items, RuntimeValue):
             planned.items_runtime = True
             return
+        if items is not spec.items and isinstance(spec.items, list) and _holds_run_time_value(items):
+            self._problem(items_path, "'items' is a list written out, which is expanded when the pack is "
+                                      "planned, but some of its values come from step outputs, known only "
+                                      "during the run: write the whole list as one template instead, e.g. "
+                                      "items: \"{{ [steps.scan.outputs.first, 'b'] }}\"")
+            return
         if not enabled:
             return
         if items is None:
@@ -427,6 +458,18 @@ class _Planner:
         enabled, reason, when_runtime = (False, child_skip, False) if child_skip is not None \
             else recipe.when_decision
         template_id = recipe.template_id
+        if recipe.kind == "run":
+            form = recipe.child_form(self)
+            if form is not None:
+                size = form.size_of(self, items) + recipe.fixed_size * len(items)
+                budget = self.budget
+                if not budget.exhausted and budget.bytes + size <= budget.max_bytes:
+                    budget.charge(0, size)  # no child passes the budget: charged at once, not per child
+                    self.count += len(items)
+                    children = form.children(recipe, step_id, enabled, reason, when_runtime, items, path)
+                    self.uniform_children[id(children)] = children
+                    return children
+                # else planned one by one below, so the problem names the child that passes it
         leaf_step = self._leaf_step
         append = children.append
         for index, item in enumerate(items):
@@ -441,6 +484,104 @@ _ENABLED, _WHEN_FALSE, _AT_RUN_TIME = (True, None, False), (False, "when is fals
 _EMPTY_SIZE = measure({})[1]  # what the default parameters ({}) of a gate, block or map charge
 
 
+@functools.lru_cache(maxsize=64)
+def _index_sizes(count: int) -> int:
+    """What the indexes 0 .. count-1 charge together (:meth:`PlanValues.size` of each)."""
+    return sum([index.bit_length() * 10 // 33 + 2 for index in range(count)])
+
+
+class _ChildForm:
+    """The parameters of a map's run template that reads only ``{{ item }}`` and ``{{ index }}``
+    (``{target: "{{ item }}", n: "{{ index }}", mode: fast}``), or none at all: every child's
+    parameters are a copy of one dict with the item and index set, and their size is the
+    literal part's, measured once, plus the item's and the index's (what the plan's meter
+    gives the resolved dict: ``{}`` and commas, ``"key":`` and each value; the items'
+    sizes are measured once per items list).  Made by :meth:`_Recipe.child_form`.
+    """
+
+    __slots__ = ("shared", "base", "item_keys", "index_keys", "literal_size")
+
+    def __init__(self, shared: Any, base: dict | None, item_keys: tuple, index_keys: tuple, literal_size: int):
+        self.shared = shared  # parameters without templates: every child holds this value
+        self.base = base
+        self.item_keys = item_keys
+        self.index_keys = index_keys
+        self.literal_size = literal_size
+
+    @staticmethod
+    def of(planner: "_Planner", slot: tuple) -> "_ChildForm | None":
+        value, resolver, _ = slot
+        if resolver is None:
+            return _ChildForm(value, None, (), (), 0)
+        parts = getattr(resolver, "parts", None)
+        if parts is None:
+            return None
+        base, item_keys, index_keys = {}, [], []
+        size = 2
+        for key, item, part in parts:
+            if key.__class__ is not str:
+                return None
+            size += len(key) + 4  # "key": and a comma (or the closing brace's share)
+            if part is None:
+                base[key] = item
+                size += planner.values.size(item)
+                continue
+            name = getattr(part, "scope_name", None)
+            if name == "item":
+                item_keys.append(key)
+            elif name == "index":
+                index_keys.append(key)
+            else:
+                return None
+            base[key] = None  # set per child; the key keeps its place
+        return _ChildForm(None, base, tuple(item_keys), tuple(index_keys), size)
+
+    def size_of(self, planner: "_Planner", items: list) -> int:
+        """What the children's parameters charge together (each as :meth:`PlanValues.size` gives it)."""
+        if self.base is None:
+            return 0  # in the recipe's fixed size
+        count = len(items)
+        size = self.literal_size * count
+        if self.item_keys:
+            size += len(self.item_keys) * sum(planner.item_sizes(items))
+        if self.index_keys:
+            size += len(self.index_keys) * _index_sizes(count)
+        return size
+
+    def children(self, recipe: "_Recipe", step_id: str, enabled: bool, reason: str | None,
+                 when_runtime: bool, items: list, path: tuple) -> tuple[PlannedStep, ...]:
+        """The children, each what :meth:`_Planner._leaf_step` makes of it."""
+        template_id = recipe.template_id
+        # Each child's attributes are a copy of one made by PlannedStep's own __init__ (so in its
+        # field order, which the plan hash's bytes follow) with id, parameters and scope set:
+        # a third less work than __init__ per child, and orjson finds the __dict__ made.
+        fields = PlannedStep(step_id, template_id, "run", recipe.name, enabled, reason, recipe.when, when_runtime,
+                             recipe.uses, None, None, None, None, None, None, None, False, (), step_id, None,
+                             path).__dict__.copy
+        shared, item_keys, index_keys = self.shared, self.item_keys, self.index_keys
+        copy = self.base.copy if self.base is not None else None
+        new = object.__new__
+        children = []
+        append = children.append
+        for index, item in enumerate(items):
+            if copy is None:
+                parameters = shared
+            else:
+                parameters = copy()
+                for key in item_keys:
+                    parameters[key] = item
+                for key in index_keys:
+                    parameters[key] = index
+            attributes = fields()
+            attributes["id"] = f"{step_id}[{index}]::{template_id}"
+            attributes["parameters"] = parameters
+            attributes["scope"] = {"item": item, "index": index}
+            child = new(PlannedStep)
+            child.__dict__ = attributes
+            append(child)
+        return tuple(children)
+
+
 class _Recipe:
     """The scope-free part of planning one manifest step (see :meth:`_Planner.recipe`).
 
@@ -452,7 +593,7 @@ class _Recipe:
 
     __slots__ = ("step", "template_id", "kind", "name", "when", "when_template", "when_decision",
                  "when_path", "when_false", "uses", "parameters", "approval_id", "policy", "message",
-                 "children", "fixed_size")
+                 "children", "fixed_size", "_child_form")
 
     def __init__(self, planner: _Planner, step: Step, path: tuple):
         self.step = step
@@ -516,6 +657,14 @@ class _Recipe:
             self.kind = "map"
             size += _EMPTY_SIZE
         self.fixed_size = size
+
+    def child_form(self, planner: _Planner) -> _ChildForm | None:
+        """A run template's :class:`_ChildForm`, or None when its parameters need the general path."""
+        try:
+            return self._child_form
+        except AttributeError:
+            form = self._child_form = _ChildForm.of(planner, self.parameters)
+            return form
 
     @staticmethod
     def _slot(planner: _Planner, value: Any, path: tuple) -> tuple:

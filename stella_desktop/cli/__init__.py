@@ -14,6 +14,35 @@ from stella_desktop import __version__
 from stella_desktop.cli import exit_codes, terminal
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, told the terminal's width instead of asking ``shutil`` for it.
+
+    argparse makes a formatter for every argument it adds (to check its metavar), and the
+    first one imports ``shutil`` (with ``zlib``, ``bz2``, ``lzma``: ~2.5 ms of a cold
+    ``simulate``) for ``shutil.get_terminal_size``; this is that function's answer for the
+    columns: ``$COLUMNS`` if set, else the terminal's, else 80.
+    """
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = terminal_columns() - 2  # what argparse takes off shutil's answer
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing ``shutil``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors on exit code 2 and a hint to --help."""
 
@@ -22,30 +51,57 @@ class _Parser(argparse.ArgumentParser):
         self.exit(exit_codes.USAGE, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The ``stella`` parser; ``only`` (from :func:`named_command`) builds just the parsers on that
+    command's path (3 of 17 for ``task-runner simulate``: a cold ``simulate`` spent 4 ms of CPU
+    building the other 14), which parse its command line exactly as the whole tree does."""
     parser = _Parser(
         prog="stella",
         description="Stella Desktop command line: preview (simulate) Task Packs, then run them locally.",
         epilog=exit_codes.HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"stella {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    runner = commands.add_parser(
-        "task-runner", help="work with Task Packs",
-        description="Work with Task Packs: preview one (simulate), run it on this machine (run, resume), "
-                    "decide its gates (approve, reject, decide), stop it (cancel) and look at its runs (runs). "
-                    "'stella task-runner ACTION --help' tells more about each action.",
-        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    runner_commands = runner.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    runner_commands.required = True
+    if only is None or only[0] == "task-runner":
+        runner = commands.add_parser(
+            "task-runner", help="work with Task Packs",
+            description="Work with Task Packs: preview one (simulate), run it on this machine (run, resume), "
+                        "decide its gates (approve, reject, decide), stop it (cancel) and look at its runs "
+                        "(runs). 'stella task-runner ACTION --help' tells more about each action.",
+            epilog=exit_codes.HELP, formatter_class=_Help)
+        runner_commands = runner.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+        runner_commands.required = True
+        for name, add in _RUNNER_ACTIONS:
+            if only is None or only[1:] == (name,):
+                add(runner_commands, name)
+    if only is None or only[0] == "serve":
+        _add_serve(commands)
+    return parser
+
+
+def named_command(argv: list[str]) -> tuple[str, ...] | None:
+    """The command (``("serve",)``) or action (``("task-runner", "simulate")``) a command line
+    names, when its parser alone can parse it; None when the whole tree is needed (help, version,
+    a name that is not one, nothing named)."""
+    words = [word for word in argv if word != "--debug"]
+    if not words:
+        return None
+    if words[0] == "serve":
+        return ("serve",)
+    if words[0] == "task-runner" and len(words) > 1 and any(words[1] == name for name, _ in _RUNNER_ACTIONS):
+        return ("task-runner", words[1])
+    return None
+
+
+def _add_simulate(runner_commands, name: str) -> None:
     simulate = runner_commands.add_parser(
-        "simulate", help="preview what a pack would do, without running anything",
+        name, help="preview what a pack would do, without running anything",
         description="Validate a pack and its inputs, plan it and print the simulation preview: "
                     "every step classified pending, skipped, requires-approval or requires-policy.",
-        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=exit_codes.HELP, formatter_class=_Help,
     )
     simulate.add_argument("--manifest", required=True, metavar="PATH", type=manifest_file,
                           help="the pack's YAML manifest")
@@ -71,13 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with a forecast: a run store whose succeeded runs of this pack give step "
                                "durations (default: none)")
     simulate.set_defaults(handler="stella_desktop.cli.simulate:run")
-    _add_run_commands(runner_commands)
+
+
+def _add_diff(runner_commands, name: str) -> None:
     diff = runner_commands.add_parser(
-        "diff", help="what changes between two packs, previews or runs",
+        name, help="what changes between two packs, previews or runs",
         description="Compare two plans step by step: OLD and NEW are each a manifest, a preview JSON file "
                     "(from 'simulate --format json') or a run id in the store.  Exit 0 when nothing differs, "
                     "1 when something does (as diff(1)), 2 usage, 3 invalid input, 5 run-store problem.",
-        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=exit_codes.HELP, formatter_class=_Help,
     )
     diff.add_argument("old", metavar="OLD", help="a manifest, a preview JSON file or a run id")
     diff.add_argument("new", metavar="NEW", help="a manifest, a preview JSON file or a run id")
@@ -86,12 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--store", metavar="DIR", help="the run store folder, for run ids")
     diff.add_argument("--format", choices=("table", "json"), default="table")
     diff.set_defaults(handler="stella_desktop.cli.diff:run")
+
+
+def _add_serve(commands) -> None:
     serve = commands.add_parser("serve", help="serve the local HTTP API (simulations and runs)",
                                 description="Serve simulations, and runs started, decided, resumed and cancelled "
                                             "through /v1/task-runner/runs, on this machine (needs the 'api' "
                                             "extra).  Stopping the server saves the runs it drives as "
                                             "interrupted; they stay resumable.",
-                                epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=exit_codes.HELP, formatter_class=_Help)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--store", metavar="DIR", help="the run store folder")
@@ -118,7 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --backend dask: a folder every worker shares, for the runs' files")
     serve.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit")
     serve.set_defaults(handler="stella_desktop.cli.serve:run")
-    return parser
 
 
 def recorded_text(value: str) -> str:
@@ -135,7 +195,7 @@ def recorded_text(value: str) -> str:
 
 def _command(commands, name: str, handler: str, help_text: str, description: str | None = None):
     command = commands.add_parser(name, help=help_text, description=description or help_text,
-                                  epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog=exit_codes.HELP, formatter_class=_Help)
     command.set_defaults(handler=f"stella_desktop.cli.runs:{handler}")
     command.add_argument("--store", metavar="DIR",
                          help="the run store folder (default: $STELLA_RUN_STORE, else the user data folder)")
@@ -199,35 +259,49 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_run_commands(commands) -> None:
-    run = _command(commands, "run", "run", "run a pack on this machine",
+def _add_run(commands, name: str) -> None:
+    run = _command(commands, name, "run", "run a pack on this machine",
                    "Validate, plan and run a pack locally.  Every state change is saved in the run store, "
                    "so an interrupted run can be resumed.  Exit 0 succeeded, 1 failed, 4 paused at a gate.")
     run.add_argument("--manifest", required=True, metavar="PATH", type=recorded_manifest_file,
                      help="the pack's YAML manifest")
     run.add_argument("--inputs", metavar="PATH", type=existing_file, help="a JSON object of input values")
     _driving(run)
-    resume = _command(commands, "resume", "resume", "continue an interrupted, cancelled or paused run",
+
+
+def _add_resume(commands, name: str) -> None:
+    resume = _command(commands, name, "resume", "continue an interrupted, cancelled or paused run",
                       "Reload a run, re-plan its manifest with its inputs (refused if the plan changed), "
                       "and continue: steps that were running start again without using up an attempt.")
     resume.add_argument("run_id", metavar="RUN_ID")
     _driving(resume)
-    for name, verb in (("approve", "approve"), ("reject", "reject")):
-        decide = _command(commands, name, name, f"{verb} an approval a paused run is waiting for")
-        decide.add_argument("run_id", metavar="RUN_ID")
-        decide.add_argument("approval_id", metavar="APPROVAL_ID")
-        decide.add_argument("--by", required=True, metavar="NAME", type=recorded_text,
-                            help="who decides (recorded in the run)")
-        decide.add_argument("--reason", metavar="TEXT", type=recorded_text, help="why (recorded in the run)")
-    policy = _command(commands, "decide", "decide", "allow or deny a policy gate a paused run is waiting at")
+
+
+def _add_approval_decision(commands, name: str) -> None:  # approve, reject
+    decide = _command(commands, name, name, f"{name} an approval a paused run is waiting for")
+    decide.add_argument("run_id", metavar="RUN_ID")
+    decide.add_argument("approval_id", metavar="APPROVAL_ID")
+    decide.add_argument("--by", required=True, metavar="NAME", type=recorded_text,
+                        help="who decides (recorded in the run)")
+    decide.add_argument("--reason", metavar="TEXT", type=recorded_text, help="why (recorded in the run)")
+
+
+def _add_policy_decision(commands, name: str) -> None:
+    policy = _command(commands, name, "decide", "allow or deny a policy gate a paused run is waiting at")
     policy.add_argument("run_id", metavar="RUN_ID")
     policy.add_argument("step_id", metavar="STEP_ID")
     policy.add_argument("decision", choices=("allow", "deny"))
     policy.add_argument("--by", required=True, metavar="NAME", type=recorded_text)
     policy.add_argument("--reason", metavar="TEXT", type=recorded_text)
-    cancel = _command(commands, "cancel", "cancel", "cancel a run (it stays resumable)")
+
+
+def _add_cancel(commands, name: str) -> None:
+    cancel = _command(commands, name, "cancel", "cancel a run (it stays resumable)")
     cancel.add_argument("run_id", metavar="RUN_ID")
-    runs = commands.add_parser("runs", help="list and show runs in the store")
+
+
+def _add_runs(commands, name: str) -> None:
+    runs = commands.add_parser(name, help="list and show runs in the store")
     runs_commands = runs.add_subparsers(dest="runs_action", metavar="ACTION", parser_class=_Parser)
     runs_commands.required = True
     listing = _command(runs_commands, "list", "runs_list", "every run in the store, newest first")
@@ -239,7 +313,7 @@ def _add_run_commands(commands) -> None:
         "export", help="write a run's report (JSON, or one self-contained HTML page)",
         description="Write a portable record of a run: pack, plan hash, inputs (secret names only), outcome, "
                     "every attempt and gate decision, durations and the journal's chain hash.",
-        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=exit_codes.HELP, formatter_class=_Help)
     export.set_defaults(handler="stella_desktop.cli.report:export")
     export.add_argument("run_id", metavar="RUN_ID")
     export.add_argument("--format", choices=("json", "html"), default="json")
@@ -250,11 +324,18 @@ def _add_run_commands(commands) -> None:
         description="Re-read the run's journal, check every record's checksum and the hash chain against the "
                     "snapshot and, with --report, an exported JSON report.  Exit 0 when everything matches, "
                     "5 naming the first record or field that does not.",
-        epilog=exit_codes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=exit_codes.HELP, formatter_class=_Help)
     verify.set_defaults(handler="stella_desktop.cli.report:verify")
     verify.add_argument("run_id", metavar="RUN_ID")
     verify.add_argument("--report", metavar="PATH", help="a JSON report written by 'runs export'")
     verify.add_argument("--store", metavar="DIR", help="the run store folder")
+
+
+_RUNNER_ACTIONS = (  # in the order 'stella task-runner --help' lists them
+    ("simulate", _add_simulate), ("run", _add_run), ("resume", _add_resume),
+    ("approve", _add_approval_decision), ("reject", _add_approval_decision), ("decide", _add_policy_decision),
+    ("cancel", _add_cancel), ("runs", _add_runs), ("diff", _add_diff),
+)
 
 
 def main(argv: list[str] | None = None, *, whole_process: bool = False) -> int:
@@ -269,7 +350,7 @@ def main(argv: list[str] | None = None, *, whole_process: bool = False) -> int:
 
 
 def _main(argv: list[str] | None, whole_process: bool = False) -> int:
-    parser = build_parser()
+    parser = build_parser(named_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     module_name, _, function_name = args.handler.partition(":")
     try:
@@ -298,16 +379,26 @@ def _import_command(module_name: str, freeze: bool):
     the collector would only traverse again and again: 13 ms of ``simulate``'s 240 ms of
     CPU here, 3 ms paused and frozen (benchmarks/README.md).  Unfrozen, the first full
     collection after the pause still traverses them all once (about 10 ms).
+
+    They are frozen *before* the collector is on again: otherwise the first tracked allocation
+    after ``gc.enable()`` starts a generation-0 pass over everything allocated while it was
+    off, every object the imports built (14 ms for ``simulate``'s, measured with
+    ``gc.callbacks`` when this is called in a process that imported the CLI itself).
     """
     import gc
     import importlib
 
-    from core.gc_pause import without_gc
     from stella_desktop.startup import without_pydantic_plugins
-    with without_pydantic_plugins():  # we use none; skips the entry-point scan
-        module = without_gc(importlib.import_module)(module_name)
-    if freeze:
-        gc.freeze()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with without_pydantic_plugins():  # we use none; skips the entry-point scan
+            module = importlib.import_module(module_name)
+        if freeze:
+            gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
     return module
 
 
