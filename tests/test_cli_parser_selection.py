@@ -9,7 +9,7 @@ import io
 import pytest
 
 from conftest import SBOM_PACK
-from stella_desktop.cli import build_parser, named_command
+from stella_desktop.cli.command_line import build_parser, named_command
 
 MANIFEST = str(SBOM_PACK)
 INPUTS = str(SBOM_PACK.parent / "inputs.json")
@@ -79,7 +79,7 @@ def test_help_is_as_wide_as_argparse_makes_it_without_importing_shutil(monkeypat
     import os
     import shutil
 
-    from stella_desktop.cli import _Help
+    from stella_desktop.cli.command_line import _Help
 
     if columns is None:
         monkeypatch.delenv("COLUMNS", raising=False)
