@@ -59,29 +59,39 @@ def forecast_plan(plan: Plan, assumptions: Assumptions, steps: list[PlannedStep]
             touched.add(step_id)
             step_id = by_id[step_id].parent
 
-    def rewrite(step: PlannedStep) -> PlannedStep:
-        if step.id not in touched:
-            return step
-        children = tuple(rewrite(child) for child in step.children) if step.children else step.children
-        skip = assumptions.outcome(step.id).skip
-        assume_when = step.when_runtime and step.enabled and not skip
-        if not (skip or assume_when or children is not step.children and children != step.children):
-            return step
-        step = copy.copy(step)
-        if replaced is not None:
-            replaced[step.id] = step
-        step.children = children
-        if assume_when:
-            when_assumed.add(step.id)
-            step.when_runtime = False
-        if skip and step.enabled:
-            step.enabled, step.disabled_reason, step.when_runtime = False, ASSUMED_SKIP, False
-        return step
-
-    steps = tuple(rewrite(step) for step in plan.steps)
+    steps = tuple(_rewrite(step, touched, assumptions, replaced, when_assumed) for step in plan.steps)
     if all(new is old for new, old in zip(steps, plan.steps)):
         return plan, when_assumed
     return dataclasses.replace(plan, steps=steps), when_assumed
+
+
+def _rewrite(step: PlannedStep, touched: set[str], assumptions: Assumptions,
+             replaced: dict[str, PlannedStep] | None, when_assumed: set[str]) -> PlannedStep:
+    """``step`` with the assumptions made real in its touched subtree (see :func:`forecast_plan`).
+
+    A module function, not a closure: a recursive closure is a reference cycle (the function holds
+    the cell that holds it), which kept its cells, the copies and, through their children, the
+    plan's steps alive after the forecast until the collector ran: a 10k-step pack's plan, traversed
+    and freed by a generation-0 collection after the forecast's JSON (8-16 ms).
+    """
+    if step.id not in touched:
+        return step
+    children = (tuple(_rewrite(child, touched, assumptions, replaced, when_assumed) for child in step.children)
+                if step.children else step.children)
+    skip = assumptions.outcome(step.id).skip
+    assume_when = step.when_runtime and step.enabled and not skip
+    if not (skip or assume_when or children is not step.children and children != step.children):
+        return step
+    step = copy.copy(step)
+    if replaced is not None:
+        replaced[step.id] = step
+    step.children = children
+    if assume_when:
+        when_assumed.add(step.id)
+        step.when_runtime = False
+    if skip and step.enabled:
+        step.enabled, step.disabled_reason, step.when_runtime = False, ASSUMED_SKIP, False
+    return step
 
 
 class VirtualGraph(ExecutionGraph):
