@@ -85,7 +85,7 @@ def forecast(preview: SimulationPreview, assume: dict[str, str] | None = None,
 def _step_forecasts(steps: list[PlannedStep], run: VirtualRun,
                     timing: dict[str, tuple[float, str]]) -> list[StepForecast]:
     states, waiting = run.scheduler.states, run.scheduler.waiting
-    traces, when_assumed = run.traces, run.when_assumed
+    traces, when_assumed, gate_since = run.traces, run.when_assumed, run.gate_since
     tolerant_blocks = {step.id for step in steps if step.continue_on_error}
     statuses: dict[str, str] = {}
     result = []
@@ -93,8 +93,7 @@ def _step_forecasts(steps: list[PlannedStep], run: VirtualRun,
     for planned in steps:  # the preview's order
         step_id, parent = planned.id, planned.parent
         state = states[step_id]
-        trace = traces.get(step_id)
-        attempts = tuple(trace.attempts) if trace else ()
+        attempts = traces.get(step_id, ())
         status = state.status
         if status == SUCCEEDED:  # nearly every step: no _status call, no gate lookup
             statuses[step_id] = SUCCEEDED
@@ -106,7 +105,7 @@ def _step_forecasts(steps: list[PlannedStep], run: VirtualRun,
         statuses[step_id] = status
         append(StepForecast(
             step_id, planned.kind, parent, status, attempts, timing[step_id][1], step_id in when_assumed,
-            state.reason, trace.gate_since if trace and status == WAITING else None))
+            state.reason, gate_since.get(step_id) if status == WAITING else None))
     return result
 
 
