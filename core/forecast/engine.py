@@ -313,7 +313,9 @@ class VirtualRun:
             if scheduler.status == RUN_WAITING and not events:
                 break  # paused at a gate nobody will decide: a real run stops here too (no expiry plays out)
             moment = events[0][0] if events else None
-            wake = scheduler.next_wakeup()
+            # next_wakeup() reads retry windows and approval expiries: with neither it is None, and it
+            # costs ~1 us of lists per moment (~5,000 moments in the 10k pack's forecast)
+            wake = scheduler.next_wakeup() if scheduler._retrying or scheduler.waiting else None
             if wake is not None and wake > self.clock.now() and (moment is None or wake < moment):
                 moment = wake
             if moment is None:
