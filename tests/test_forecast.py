@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from core.execution.clock import FakeClock
@@ -260,6 +262,25 @@ def test_skipping_a_block_skips_everything_inside_it():
     result = forecast(preview_of(QUEUE), {"fan": "skip"})
     assert [status(result, s) for s in ("fan", "x", "y", "z", "w")] == ["skipped"] * 5
     assert times(result, "after") == [(1, 0.0, 2.0, "succeeded")]
+
+
+@pytest.mark.parametrize("spec, assume", [(WHEN, {}), (WHEN, {"fix": "skip"}), (QUEUE, {"fan": "skip"}),
+                                           (QUEUE, {"x": "skip"}), (RETRIES, {"fetch": "fail:1"})])
+def test_a_forecast_leaves_nothing_for_the_cyclic_collector(spec, assume):
+    # a cycle (a recursive closure copying the assumed steps did) kept the copies and, through their
+    # children, the plan's steps alive after the forecast: a 10k-step pack's plan waited for a collection
+    preview = preview_of(spec)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        result = forecast(preview, assume)
+        result.to_json()
+        del result
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @pytest.mark.parametrize("assume, message", [

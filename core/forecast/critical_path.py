@@ -87,8 +87,14 @@ class _Walk:
             if start > block.start:
                 long_ones, zero = self._ending_in(parent).get(start, ((), ()))
                 if long_ones:
-                    # the latest started, ties the later in the document: max() keeps the first of equals
-                    return self.last_leaf(max(reversed(long_ones), key=lambda c: steps[c].start))
+                    # the latest started, ties the later in the document (the first of equals from the
+                    # end); a loop, not max() with a key function called per child (1,640 causes, 10k pack)
+                    best = best_start = None
+                    for child in reversed(long_ones):
+                        child_start = steps[child].attempts[0].start  # it ran a while: it has attempts
+                        if best is None or child_start > best_start:
+                            best, best_start = child, child_start
+                    return self.last_leaf(best)
                 position = bisect_left(zero, self._position_in(parent, step_id)) - 1
                 if position >= 0:
                     return self.last_leaf(self.graph.step(parent).children[zero[position]].id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SUCCEEDED, FAILED, TOLERATED = "succeeded", "failed", "tolerated"
 SKIPPED, NOT_REACHED, WAITING = "skipped", "not-reached", "waiting"
@@ -22,14 +22,6 @@ class Attempt:
     def to_json(self) -> dict:
         return {"attempt": self.attempt, "startSeconds": _seconds(self.start),
                 "endSeconds": _seconds(self.end), "result": self.result}
-
-
-@dataclass(slots=True)
-class StepTrace:
-    """What happened to one step while the forecast ran."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-    gate_since: float | None = None  # a gate waiting since then
 
 
 @dataclass(slots=True)
