@@ -415,3 +415,19 @@ def test_a_run_time_item_rendered_in_a_when_is_the_located_problem(write_pack):
         """)
     (problem,) = caught.value.problems
     assert problem.step == "m" and problem.field == "map.items" and "one template" in problem.message
+
+
+def test_a_deep_item_in_a_written_out_list_plans_as_it_always_did(write_pack):
+    """Maps inside maps, each nesting its item 49 lists deeper (a written-out list of one template):
+    the item of the seventh is ~400 lists deep, which 1becee0 planned; the check for run-time values
+    in a written-out list walked it by recursion and ended the planner with a RecursionError (found
+    by review3)."""
+    def level(k):
+        if k == 7:
+            return '{id: leaf, run: {uses: u, with: {v: "{{ index }}"}}}'
+        nested = "[" * 49 + ("inputs.d" if k == 0 else "item") + "]" * 49
+        return '{id: m%d, map: {items: ["{{ %s }}"], step: %s}}' % (k, nested, level(k + 1))
+    plan = plan_of(write_pack, "inputs: [{name: d, type: array, default: %s}]\nsteps:\n  - %s"
+                   % ("[" * 60 + "]" * 60, level(0)))
+    (leaf,) = [step for step in plan.walk() if step.template_id == "leaf"]
+    assert leaf.parameters == {"v": 0}

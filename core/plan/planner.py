@@ -61,13 +61,17 @@ def _plain_path(names: tuple) -> Any:
 
 
 def _holds_run_time_value(value: Any) -> bool:
-    if value.__class__ is RuntimeValue:
-        return True
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list):
-        return False
-    return any(_holds_run_time_value(item) for item in value)
+    # A loop, not recursion: items may be nested hundreds deep (an expression per map level).
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if value.__class__ is RuntimeValue:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 class _RunTimeItem(Exception):
