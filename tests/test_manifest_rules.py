@@ -51,6 +51,9 @@ CASES = {
                                  "a gate must define exactly one of approval, policy"),
     "allowSecretInFile not a boolean": ("- {id: a, run: {uses: x, with: {allowSecretInFile: 'yes'}}}",
                                         "'allowSecretInFile' must be true or false"),
+    # populate_by_name: the field's own name is accepted as well as the alias 'with' (found by review3)
+    "allowSecretInFile not a boolean under with_": ("- {id: a, run: {uses: x, with_: {allowSecretInFile: 'yes'}}}",
+                                                    "'allowSecretInFile' must be true or false"),
     "allowSecretInFile null": ("- {id: a, run: {uses: x, with: {allowSecretInFile: null}}}",
                                "'allowSecretInFile' must be true or false"),
     # a step's rule applies only once all inside it validated: the child's problem, not the parent's

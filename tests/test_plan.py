@@ -382,3 +382,52 @@ def test_a_list_of_items_from_step_outputs_written_as_one_template_expands_durin
           - {id: m, map: {items: "{{ [steps.x.outputs.y, 'b'] }}", step: {id: c, run: {uses: x}}}}
     """)
     assert steps_by_id(plan)["m"].items_runtime and steps_by_id(plan)["m"].children == ()
+
+
+@pytest.mark.parametrize("when, template", [
+    ("when: false,", '{id: c, run: {uses: x, with: {msg: "x {{ item }}"}}}'),  # a skipped map is not expanded
+    ("", '{id: c, run: {uses: x, with: {msg: "{{ item }}", n: "{{ index }}"}}}'),  # the item as it is: no text made
+    ("", '{id: c, run: {uses: x}}'),
+    ('when: "{{ steps.x.outputs.go }}",', '{id: c, gate: {approval: {id: r}}}'),
+])
+def test_a_written_out_list_of_items_from_step_outputs_plans_where_it_always_did(write_pack, when, template):
+    """Only a child that renders a run-time item into a template is the problem above (on 1becee0 a
+    TypeError); the rest planned and ran before and still do, the step output kept as a placeholder
+    (found by review3: the check refused them all, skipped maps too)."""
+    plan = plan_of(write_pack, f"""
+        steps:
+          - {{id: x, run: {{uses: builtin:echo}}}}
+          - {{id: m, {when} map: {{items: ["{{{{ steps.x.outputs.y }}}}", b], step: {template}}}}}
+        approvals: [{{id: r}}]
+    """)
+    m = steps_by_id(plan)["m"]
+    assert len(m.children) == (2 if m.enabled else 0)
+    if '"{{ item }}"' in template:
+        assert m.children[0].parameters == {"msg": RuntimeValue("{{ steps.x.outputs.y }}"), "n": 0}
+
+
+def test_a_run_time_item_rendered_in_a_when_is_the_located_problem(write_pack):
+    with pytest.raises(PackInvalid) as caught:
+        plan_of(write_pack, """
+            steps:
+              - {id: x, run: {uses: builtin:echo}}
+              - {id: m, map: {items: ["{{ steps.x.outputs.y }}"], step: {id: c, when: "{{ item == 'b' }}", run: {uses: x}}}}
+        """)
+    (problem,) = caught.value.problems
+    assert problem.step == "m" and problem.field == "map.items" and "one template" in problem.message
+
+
+def test_a_deep_item_in_a_written_out_list_plans_as_it_always_did(write_pack):
+    """Maps inside maps, each nesting its item 49 lists deeper (a written-out list of one template):
+    the item of the seventh is ~400 lists deep, which 1becee0 planned; the check for run-time values
+    in a written-out list walked it by recursion and ended the planner with a RecursionError (found
+    by review3)."""
+    def level(k):
+        if k == 7:
+            return '{id: leaf, run: {uses: u, with: {v: "{{ index }}"}}}'
+        nested = "[" * 49 + ("inputs.d" if k == 0 else "item") + "]" * 49
+        return '{id: m%d, map: {items: ["{{ %s }}"], step: %s}}' % (k, nested, level(k + 1))
+    plan = plan_of(write_pack, "inputs: [{name: d, type: array, default: %s}]\nsteps:\n  - %s"
+                   % ("[" * 60 + "]" * 60, level(0)))
+    (leaf,) = [step for step in plan.walk() if step.template_id == "leaf"]
+    assert leaf.parameters == {"v": 0}

@@ -61,13 +61,24 @@ def _plain_path(names: tuple) -> Any:
 
 
 def _holds_run_time_value(value: Any) -> bool:
-    if value.__class__ is RuntimeValue:
-        return True
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list):
-        return False
-    return any(_holds_run_time_value(item) for item in value)
+    # A loop, not recursion: items may be nested hundreds deep (an expression per map level).
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if value.__class__ is RuntimeValue:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+class _RunTimeItem(Exception):
+    """A template reading ``item`` was to be rendered with an item holding a run-time value (on
+    1becee0 a TypeError when made into text, a wrong answer when computed with): the map whose
+    written-out items list holds it says so (:meth:`_Planner.plan_map`).  Such an item read as it
+    is (``{{ item }}``, ``{{ item.host }}``) stays a placeholder, as it always did."""
 
 
 class _LimitPassed(Exception):
@@ -117,6 +128,7 @@ class _Planner:
         self._recipes: dict[int, _Recipe] = {}  # id of a manifest step -> its recipe (which keeps it alive)
         self._item_sizes: dict[int, tuple[list, list[int]]] = {}  # id of an items list -> (it, its items' sizes)
         self.uniform_children: dict[int, tuple[PlannedStep, ...]] = {}  # see Plan.uniform_children
+        self.run_time_items = 0  # maps being expanded whose written-out items hold run-time values
 
     # -- problems -----------------------------------------------------------
     def _problem(self, path: tuple, message: str) -> None:
@@ -204,6 +216,9 @@ class _Planner:
         return lambda planner, scope, path: planner.render(template, scope, path + suffix)
 
     def render(self, template: Template, scope: dict, path: tuple) -> Any:
+        if self.run_time_items and _holds_run_time_value(scope.get("item")) \
+                and any(ref[0] == "item" for expression in template.expressions for ref in expression.references):
+            raise _RunTimeItem()  # a placeholder cannot be made into text or computed with at plan time
         try:
             return template.render({"inputs": self.inputs, **scope}, self.budget)
         except ExpressionError as error:
@@ -398,12 +413,6 @@ class _Planner:
         if isinstance(items, RuntimeValue):
             planned.items_runtime = True
             return
-        if items is not spec.items and isinstance(spec.items, list) and _holds_run_time_value(items):
-            self._problem(items_path, "'items' is a list written out, which is expanded when the pack is "
-                                      "planned, but some of its values come from step outputs, known only "
-                                      "during the run: write the whole list as one template instead, e.g. "
-                                      "items: \"{{ [steps.scan.outputs.first, 'b'] }}\"")
-            return
         if not enabled:
             return
         if items is None:
@@ -416,7 +425,21 @@ class _Planner:
         if message:
             self._problem(items_path, message)
             return
-        planned.children = self.map_children(step, path, step_id, items, child_skip)
+        if not (items is not spec.items and isinstance(spec.items, list) and _holds_run_time_value(items)):
+            planned.children = self.map_children(step, path, step_id, items, child_skip)
+            return
+        count = self.count
+        self.run_time_items += 1
+        try:
+            planned.children = self.map_children(step, path, step_id, items, child_skip)
+        except _RunTimeItem:
+            self.count = count
+            self._problem(items_path, "'items' is a list written out, which is expanded when the pack is "
+                                      "planned, but some of its values come from step outputs, known only "
+                                      "during the run: write the whole list as one template instead, e.g. "
+                                      "items: \"{{ [steps.scan.outputs.first, 'b'] }}\"")
+        finally:
+            self.run_time_items -= 1
 
     def too_many(self, step: Step, step_id: str, items: int) -> str | None:
         """Why expanding ``items`` copies of the map's template would pass the step limit, if it would."""
