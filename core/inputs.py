@@ -16,6 +16,7 @@ never left to freeze the process.
 from __future__ import annotations
 
 import json
+import math
 import os
 import posixpath
 import re
@@ -223,7 +224,7 @@ def json_type(value: Any) -> str:
     if isinstance(value, int):
         return "an integer"
     if isinstance(value, float):
-        return "a number"
+        return "a number" if math.isfinite(value) else "NaN or infinity (not a JSON number)"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
@@ -369,6 +370,11 @@ def resolve_inputs(pack, supplied: dict[str, Any] | None, label: str = "inputs")
     return resolved
 
 
+def _not_json(constant: str):
+    """Python's JSON reader takes NaN and Infinity; JSON has no such numbers (a preview could not hold them)."""
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def read_inputs_file(path: str, label: str | None = None) -> dict[str, Any]:
     """Read an inputs JSON file (an object of input values)."""
     label = label or path
@@ -381,7 +387,7 @@ def read_inputs_file(path: str, label: str | None = None) -> dict[str, Any]:
     if len(raw) > MAX_INPUTS_BYTES:
         raise PackInvalid([Problem(label, 0, 0, "the inputs file is larger than 10 MiB")])
     try:
-        values = json.loads(raw.decode("utf-8-sig"))
+        values = json.loads(raw.decode("utf-8-sig"), parse_constant=_not_json)
     except UnicodeDecodeError:
         raise PackInvalid([Problem(label, 0, 0, "the inputs file is not UTF-8 text")])
     except json.JSONDecodeError as error:

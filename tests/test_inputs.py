@@ -186,3 +186,18 @@ def test_a_fifo_schema_is_refused_not_waited_on(write_pack):
     os.mkfifo(manifest.parent / "s.json")
     assert "the schema path 's.json' cannot be read: it is a FIFO (named pipe), not a regular file" in \
         "\n".join(messages(lambda: load_pack(manifest)))
+
+
+def test_nan_and_infinity_in_an_inputs_file_are_refused_as_not_json(tmp_path):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        path = tmp_path / "inputs.json"
+        path.write_text('{"n": %s}' % constant)
+        with pytest.raises(PackInvalid) as caught:
+            read_inputs_file(str(path))
+        assert f"{constant} is not a JSON number" in caught.value.problems[0].message
+
+
+def test_a_non_finite_value_is_not_called_a_number():
+    from core.inputs import json_type
+    assert json_type(float("nan")) == json_type(float("-inf")) == "NaN or infinity (not a JSON number)"
+    assert json_type(1.5) == "a number"

@@ -110,3 +110,15 @@ def test_a_read_keeps_none_of_its_nodes_once_the_source_is_dropped():
     refs = [weakref.ref(node) for node in nodes]
     del source, nodes
     assert [ref() for ref in refs] == [None] * len(refs)
+
+
+@pytest.mark.parametrize("text, shown", [("x: .inf\n", ".inf"), ("x: [1, -.Inf]\n", "-.Inf"), ("x: {y: .NaN}\n", ".NaN")])
+def test_a_number_json_cannot_hold_is_a_located_problem(text, shown):
+    """Previews, plan hashes and journals are JSON: .inf and .nan were written as null by the
+    preview (or ended the planner with a ValueError) instead of being refused where they are."""
+    with pytest.raises(PackInvalid) as caught:
+        parse_yaml(text, "p.yaml")
+    (problem,) = caught.value.problems
+    assert problem.line == 1 and text[problem.column - 1:].startswith(shown)
+    assert "cannot hold" in problem.message and "quote it" in problem.message
+    assert parse_yaml(text.replace(shown, f"'{shown}'"), "p.yaml").data  # quoted, it is text

@@ -12,6 +12,7 @@ both readers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -33,6 +34,7 @@ _constructor = yaml.constructor.SafeConstructor()
 _CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None)  # None without libyaml
 _E = yaml.events
 
+NOT_FINITE = "infinite or not a number, which JSON (previews, plan hashes, run records) cannot hold"
 UNUSUAL = object()  # plain_read's answer for a document it leaves to the node tree
 
 
@@ -152,6 +154,8 @@ def _plain_value(text: str) -> Any:
             value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
         except (ValueError, OverflowError, yaml.YAMLError):
             return UNUSUAL
+        if value.__class__ is float and not math.isfinite(value):
+            return UNUSUAL  # .inf, .nan: the node tree words the problem
     if len(text) <= 64 and len(_VALUES) < 50_000:
         _VALUES[text] = value
     return value

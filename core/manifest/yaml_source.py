@@ -20,6 +20,7 @@ goes through the node tree as described above.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -27,7 +28,7 @@ import yaml
 from core.errors import PackInvalid, Problem
 from core.limits import MAX_ALIAS_EXPANSION, MAX_MANIFEST_BYTES, MAX_NUMBER_LENGTH, MAX_YAML_DEPTH
 from core.manifest.yaml_events import (
-    _MAP, _MERGE, _NUMBER_TAGS, _SCALAR_TAGS, _SEQ, _STR, _TIMESTAMP, UNUSUAL, _constructor, _plain_tag, plain_read,
+    NOT_FINITE, _MAP, _MERGE, _NUMBER_TAGS, _SCALAR_TAGS, _SEQ, _STR, _TIMESTAMP, UNUSUAL, _constructor, _plain_tag, plain_read,
 )
 from core.regular_file import FileTooLarge, NotRegularFile, read_regular_file
 
@@ -285,10 +286,16 @@ class _Builder:
             # The tag's constructor itself, not construct_object: that one remembers every node
             # it built in the (module-wide) constructor, so each read kept its numbers' and
             # booleans' nodes and marks alive for good (800 nodes per read of the 10k-step pack).
-            return _constructor.yaml_constructors[node.tag](_constructor, node)
+            value = _constructor.yaml_constructors[node.tag](_constructor, node)
         except (ValueError, OverflowError, yaml.YAMLError) as error:
             self._problem(node, f"cannot read the value '{node.value[:40]}': {error}")
             return None
+        if value.__class__ is float and not math.isfinite(value):
+            # Previews, plan hashes and journals are JSON, which has no such number: refused here,
+            # where the mark is, not as an error writing the preview (or a silent null).
+            self._problem(node, f"'{node.value[:40]}' is {NOT_FINITE}; quote it if it is meant as text")
+            return None
+        return value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict:
         result: dict = {}
