@@ -51,9 +51,6 @@ CASES = {
                                  "a gate must define exactly one of approval, policy"),
     "allowSecretInFile not a boolean": ("- {id: a, run: {uses: x, with: {allowSecretInFile: 'yes'}}}",
                                         "'allowSecretInFile' must be true or false"),
-    # populate_by_name: the field's own name is accepted as well as the alias 'with' (found by review3)
-    "allowSecretInFile not a boolean under with_": ("- {id: a, run: {uses: x, with_: {allowSecretInFile: 'yes'}}}",
-                                                    "'allowSecretInFile' must be true or false"),
     "allowSecretInFile null": ("- {id: a, run: {uses: x, with: {allowSecretInFile: null}}}",
                                "'allowSecretInFile' must be true or false"),
     # a step's rule applies only once all inside it validated: the child's problem, not the parent's
@@ -105,3 +102,16 @@ def test_fuzzed_packs_give_the_problems_of_the_ruled_models_and_checks(text):
     except PackInvalid:  # not YAML: refused before any validation
         return
     assert found(text) == expected
+
+
+def test_keys_are_the_manifests_names_not_the_models_field_names():
+    """The models once accepted their Python field names beside the manifest's (``with_``, ``schema_path``):
+    parameters under ``with_`` escaped the checks of templates, references and allowSecretInFile (review3)."""
+    text = pack_text("""
+        inputs: [{name: a, type: string, schema_path: x.json}]
+        steps:
+          - {id: a, run: {uses: x, with_: {allowSecretInFile: 'yes', v: "{{ steps.nope.outputs.y }}"}}}
+    """)
+    problems = found(text)
+    assert any("unknown key 'with_'" in problem and "did you mean 'with'" in problem for problem in problems)
+    assert any("unknown key 'schema_path'" in problem and "did you mean 'schema'" in problem for problem in problems)

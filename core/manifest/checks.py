@@ -41,9 +41,7 @@ class CheckResult:
     schemas: dict[str, Any] = field(default_factory=dict)
     may_break_model_rules: bool = False
     """A step's one kind or a gate's one key is given as null, or some ``allowSecretInFile``
-    is not a boolean, or a run's parameters are given as ``with_`` (the field's name, which pydantic
-    accepts as well as the alias and the checks do not read): rules only the ruled models
-    (``models.ruled_manifest``) word."""
+    is not a boolean: rules only the ruled models (``models.ruled_manifest``) word."""
 
 
 def check_manifest(source: YamlSource, base_dir: str | None) -> CheckResult:
@@ -141,8 +139,7 @@ class _Checker:
             self._check_when(path + ("when",), when, scope)
         if isinstance(run, dict):
             with_ = run.get("with")
-            if isinstance(with_, dict) and not isinstance(with_.get("allowSecretInFile", False), bool) \
-                    or "with_" in run:  # the field's own name is accepted too (populate_by_name)
+            if isinstance(with_, dict) and not isinstance(with_.get("allowSecretInFile", False), bool):
                 self.result.may_break_model_rules = True
             if with_ is not None:  # (half the bench pack's runs have no parameters)
                 self._check_values(path + ("run", "with"), with_, scope)

@@ -59,7 +59,7 @@ class _Model(BaseModel):
     # Empty lists and maps default by factory, not ``= []``: pydantic-core deep-copies a mutable
     # default (``copy.deepcopy``, in Python) for every model that leaves it out: the 410 runs
     # without ``with`` of the 10k-step bench pack cost 3.4M of its 36M instructions of validation.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)  # keys by their manifest names only: `with`, not `with_`
 
 
 def exactly_one_message(present: list[str], names: tuple[str, ...], what: str) -> str | None:
