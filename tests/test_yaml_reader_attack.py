@@ -187,6 +187,22 @@ def test_two_reads_share_no_mutable_value():
     assert second["b"] == {"c": ["d"], "e": {}} and second["f"] == [] and "new" not in second
 
 
+
+def in_threads(target, arguments: list[tuple]) -> None:
+    """``target`` on one thread per argument tuple, all joined, switching threads as often as the
+    interpreter can."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=target, args=args) for args in arguments]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def test_many_threads_reading_and_asking_for_marks_agree_with_one():
     # The app and the API read packs on several threads; a plain pack's tree is composed on
     # the first mark asked for, by whichever thread asks.
@@ -201,16 +217,7 @@ def test_many_threads_reading_and_asking_for_marks_agree_with_one():
             if outcome(parse_yaml, texts[index], 150) != expected[index]:
                 wrong.append(("read", index))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
-    try:
-        threads = [threading.Thread(target=read, args=(k,)) for k in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_threads(read, [(k,) for k in range(4)])
     assert wrong == []
 
 
@@ -234,16 +241,7 @@ def test_threads_asking_a_fresh_source_for_marks_at_once_get_the_same_marks():
             except Exception as error:  # noqa: BLE001 - any error is the finding
                 wrong.append(repr(error))
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=ask) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_threads(ask, [()] * 4)
     assert wrong == []
 
 

@@ -22,7 +22,7 @@ from core.errors import PackInvalid
 from core.manifest.yaml_events import UNUSUAL as _UNUSUAL
 from core.manifest.yaml_events import plain_read as _plain_read
 from core.manifest.yaml_source import _parse_nodes, parse_yaml
-from fuzzing import mutated_manifests
+from fuzzing import _paths, mutated_manifests
 from hostile_inputs import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,16 +31,6 @@ from simulate import generate_pack  # noqa: E402
 
 FILES = sorted(p for folder in ("tests", "resources") for pattern in ("*.yaml", "*.yml")
                for p in (ROOT / folder).rglob(pattern))
-
-
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, prefix + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, prefix + (index,))
 
 
 def outcome(reader, text: str, marks: int = 400):
