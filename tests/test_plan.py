@@ -339,9 +339,9 @@ def test_the_expressions_of_a_plan_share_one_work_budget(write_pack, monkeypatch
     '{}',
 ])
 def test_map_children_read_only_item_and_index_plan_and_charge_as_the_general_path(write_pack, monkeypatch, with_):
-    """The loop for children whose parameters read only ``item``/``index`` (``_ChildForm``) makes the
+    """The loop for children whose parameters read only ``item``/``index`` (``ChildForm``) makes the
     same steps, in the same key order, and charges the plan's budget the same, as planning each."""
-    from core.plan import planner
+    from core.plan import planner, recipe
     spec = """
         inputs: [{name: n, type: array}]
         steps:
@@ -352,7 +352,7 @@ def test_map_children_read_only_item_and_index_plan_and_charge_as_the_general_pa
     budgets = []
     monkeypatch.setattr(planner._Planner, "plan", lambda self: (budgets.append(self.budget), self._plan())[1])
     fast = plan_of(write_pack, spec, {"n": items})
-    monkeypatch.setattr(planner._Recipe, "child_form", lambda self, planner: None)
+    monkeypatch.setattr(recipe.Recipe, "child_form", lambda self, planner: None)
     general = plan_of(write_pack, spec, {"n": items})
     assert budgets[0].bytes == budgets[1].bytes > 0
     assert fast.plan_hash == general.plan_hash
